@@ -1,0 +1,82 @@
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::ApiError;
+
+/// No password is longer than this, in Unicode characters.
+pub const PASSWORD_MAX_LENGTH: usize = 256;
+
+/// A password that meets the sign-up policy. Kept secret: its `Debug` output is
+/// redacted and its memory is zeroed on drop.
+pub struct Password(SecretString);
+
+impl Password {
+    /// Checks the length only, counted in Unicode characters (NIST SP 800-63B):
+    /// no composition rules, no truncation.
+    pub fn parse(raw: SecretString, min_length: usize) -> Result<Self, ApiError> {
+        let length = raw.expose_secret().chars().count();
+        if length < min_length {
+            return Err(ApiError::InvalidPassword(format!(
+                "a password must be at least {min_length} characters long"
+            )));
+        }
+        if length > PASSWORD_MAX_LENGTH {
+            return Err(ApiError::InvalidPassword(format!(
+                "a password must be at most {PASSWORD_MAX_LENGTH} characters long"
+            )));
+        }
+        Ok(Password(raw))
+    }
+
+    pub fn into_secret(self) -> SecretString {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str, min: usize) -> Result<Password, ApiError> {
+        Password::parse(SecretString::from(raw), min)
+    }
+
+    #[test]
+    fn enforces_the_configured_minimum() {
+        assert!(parse(&"x".repeat(14), 15).is_err());
+        assert!(parse(&"x".repeat(15), 15).is_ok());
+        assert!(parse(&"x".repeat(11), 12).is_err());
+        assert!(parse(&"x".repeat(12), 12).is_ok());
+    }
+
+    #[test]
+    fn counts_unicode_characters_not_bytes() {
+        // 15 characters, 45 bytes.
+        assert!(parse(&"€".repeat(15), 15).is_ok());
+        // 14 characters of 4 bytes each would pass a byte count.
+        assert!(parse(&"🔑".repeat(14), 15).is_err());
+    }
+
+    #[test]
+    fn enforces_the_maximum_without_truncating() {
+        assert!(parse(&"é".repeat(256), 15).is_ok());
+        let err = parse(&"é".repeat(257), 15).unwrap_err();
+        assert_eq!(err.code(), "invalid_password");
+    }
+
+    #[test]
+    fn has_no_composition_rules() {
+        assert!(parse("all lower case words here", 15).is_ok());
+    }
+
+    #[test]
+    fn debug_output_is_redacted() {
+        let password = parse("correct horse battery staple", 15).unwrap();
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+}

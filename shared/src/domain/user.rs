@@ -1,0 +1,106 @@
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::Username;
+
+/// An opaque, unguessable user id (a UUID v4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn new_random() -> Self {
+        UserId(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Accepts only the canonical form of a UUID, so that anything else is a
+    /// plain "not found" without a database read.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let uuid = uuid::Uuid::try_parse(raw).ok()?;
+        let canonical = uuid.hyphenated().to_string();
+        (canonical == raw).then_some(UserId(canonical))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn new(username: Username) -> Self {
+        // Whole seconds: the stored RFC 3339 form then round-trips exactly.
+        let now = OffsetDateTime::now_utc();
+        let created_at = now.replace_nanosecond(0).unwrap_or(now);
+        User { id: UserId::new_random(), username, created_at }
+    }
+
+    pub fn created_at_rfc3339(&self) -> String {
+        self.created_at.format(&Rfc3339).unwrap_or_default()
+    }
+}
+
+/// The public JSON form of a user: never a password or a hash.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub created_at: String,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        UserView {
+            id: user.id.to_string(),
+            username: user.username.to_string(),
+            created_at: user.created_at_rfc3339(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_random_uuids() {
+        let a = UserId::new_random();
+        let b = UserId::new_random();
+        assert_ne!(a, b);
+        assert_eq!(UserId::parse(a.as_str()), Some(a));
+    }
+
+    #[test]
+    fn only_canonical_ids_parse() {
+        assert!(UserId::parse("not-a-uuid").is_none());
+        assert!(UserId::parse("").is_none());
+        let id = UserId::new_random().to_string();
+        assert!(UserId::parse(&id.to_uppercase()).is_none());
+        assert!(UserId::parse(&id.replace('-', "")).is_none());
+    }
+
+    #[test]
+    fn view_has_rfc3339_utc_time_and_no_secret_fields() {
+        let user = User::new(Username::parse("alice").unwrap());
+        let json = serde_json::to_value(UserView::from(&user)).unwrap();
+        let object = json.as_object().unwrap();
+        let mut keys: Vec<_> = object.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["created_at", "id", "username"]);
+        let created_at = object["created_at"].as_str().unwrap();
+        assert!(created_at.ends_with('Z'), "{created_at}");
+        assert!(OffsetDateTime::parse(created_at, &Rfc3339).is_ok());
+    }
+}

@@ -1,0 +1,20 @@
+//! Domain of the user and auth service, shared by its four Lambda functions.
+//!
+//! - [`domain`]: validated usernames and passwords, the user model.
+//! - [`passwords`]: argon2id hashing, run off the async worker threads.
+//! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
+//! - [`store`]: the narrow storage ports and their DynamoDB adapter.
+//! - [`operations`]: the rules of each operation, independent of HTTP.
+//! - [`http`]: request parsing and the single place errors become responses.
+//! - [`error`]: every failure the API can answer with.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod operations;
+pub mod passwords;
+pub mod store;
+pub mod tokens;
+
+pub use error::ApiError;

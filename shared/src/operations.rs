@@ -1,0 +1,148 @@
+//! The four operations, as rules over the storage ports. HTTP stays outside.
+
+use secrecy::SecretString;
+
+use crate::domain::{Password, User, UserId, Username};
+use crate::passwords::{hash_password, verify_password};
+use crate::store::{CredentialStore, RevocationStore, UserStore};
+use crate::tokens::{Claims, IssuedToken, TokenIssuer, TokenVerifier};
+use crate::ApiError;
+
+/// Signs a user up. The username is claimed atomically with the user's
+/// creation, so of two simultaneous sign-ups for one name exactly one wins.
+pub async fn create_user(
+    store: &impl UserStore,
+    password_min_length: usize,
+    username: &str,
+    password: SecretString,
+) -> Result<User, ApiError> {
+    let username = Username::parse(username)?;
+    let password = Password::parse(password, password_min_length)?;
+    let hash = hash_password(password).await?;
+    let user = User::new(username);
+    store.create_user(&user, &hash).await?;
+    tracing::info!(user_id = %user.id, "user created");
+    Ok(user)
+}
+
+pub async fn get_user(store: &impl UserStore, raw_id: &str) -> Result<User, ApiError> {
+    let id = UserId::parse(raw_id).ok_or(ApiError::NotFound)?;
+    store.get_user(&id).await?.ok_or(ApiError::NotFound)
+}
+
+/// Checks a username and password and issues an access token. An unknown or
+/// malformed username costs the same argon2 work as a wrong password and gets
+/// the same answer, so the answer does not tell whether a user exists.
+pub async fn login(
+    store: &impl CredentialStore,
+    issuer: &TokenIssuer,
+    username: &str,
+    password: SecretString,
+) -> Result<IssuedToken, ApiError> {
+    let credentials = match Username::parse(username) {
+        Ok(username) => store.credentials(&username).await?,
+        Err(_) => None,
+    };
+    let user_id = credentials.as_ref().map(|found| found.user_id.clone());
+    let matches = verify_password(password, credentials.map(|found| found.password_hash)).await?;
+    match user_id {
+        Some(user_id) if matches => {
+            let token = issuer.issue(&user_id)?;
+            tracing::info!(user_id = %user_id, "login succeeded");
+            Ok(token)
+        }
+        _ => {
+            tracing::info!("login failed");
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}
+
+/// Verifies a bearer token and checks that it has not been revoked.
+pub async fn authenticate(
+    verifier: &TokenVerifier,
+    revocations: &impl RevocationStore,
+    token: &str,
+) -> Result<Claims, ApiError> {
+    let claims = verifier.verify(token)?;
+    if revocations.is_revoked(&claims.jti).await? {
+        tracing::info!(jti = %claims.jti, "revoked token presented");
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(claims)
+}
+
+/// Revokes the token at once for every function; the record expires with it.
+pub async fn logout(verifier: &TokenVerifier, revocations: &impl RevocationStore, token: &str) -> Result<(), ApiError> {
+    let claims = authenticate(verifier, revocations, token).await?;
+    revocations.revoke(&claims.jti, claims.exp).await?;
+    tracing::info!(user_id = %claims.sub, jti = %claims.jti, "token revoked");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use crate::tokens::{SigningKeyPair, TokenSettings};
+
+    const PASSWORD: &str = "a perfectly long passphrase";
+
+    fn keys() -> (TokenIssuer, TokenVerifier) {
+        let settings = TokenSettings { issuer: "i".into(), audience: "a".into(), ttl: Duration::from_secs(60) };
+        let pair = SigningKeyPair::generate().unwrap();
+        (
+            TokenIssuer::from_pem(&pair.private_key_pem, settings.clone()).unwrap(),
+            TokenVerifier::from_pem(&pair.public_key_pem, &settings).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_whole_story_over_the_memory_store() {
+        let store = MemoryStore::default();
+        let (issuer, verifier) = keys();
+
+        let user = create_user(&store, 15, "Alice", PASSWORD.into()).await.unwrap();
+        assert_eq!(user.username.as_str(), "alice");
+        let err = create_user(&store, 15, "ALICE", PASSWORD.into()).await.unwrap_err();
+        assert_eq!(err.code(), "username_taken");
+
+        assert_eq!(get_user(&store, user.id.as_str()).await.unwrap(), user);
+        assert_eq!(get_user(&store, "nope").await.unwrap_err().code(), "not_found");
+        let missing = UserId::new_random();
+        assert_eq!(get_user(&store, missing.as_str()).await.unwrap_err().code(), "not_found");
+
+        let token = login(&store, &issuer, "alice", PASSWORD.into()).await.unwrap();
+        let claims = authenticate(&verifier, &store, &token.access_token).await.unwrap();
+        assert_eq!(claims.sub, user.id.as_str());
+
+        logout(&verifier, &store, &token.access_token).await.unwrap();
+        let err = authenticate(&verifier, &store, &token.access_token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+        let err = logout(&verifier, &store, &token.access_token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+    }
+
+    #[tokio::test]
+    async fn login_failures_are_indistinguishable() {
+        let store = MemoryStore::default();
+        let (issuer, _) = keys();
+        create_user(&store, 15, "bob", PASSWORD.into()).await.unwrap();
+        for (username, password) in [("bob", "wrong password here"), ("nobody", PASSWORD), ("!!", PASSWORD), ("bob", "")] {
+            let err = login(&store, &issuer, username, password.into()).await.unwrap_err();
+            assert_eq!(err.code(), "invalid_credentials", "{username}/{password}");
+            assert_eq!(err.to_string(), ApiError::InvalidCredentials.to_string());
+        }
+    }
+
+    #[tokio::test]
+    async fn sign_up_validates_before_storing() {
+        let store = MemoryStore::default();
+        assert_eq!(create_user(&store, 15, "a", PASSWORD.into()).await.unwrap_err().code(), "invalid_username");
+        assert_eq!(create_user(&store, 15, "carol", "short".into()).await.unwrap_err().code(), "invalid_password");
+        // Nothing was claimed by the failed attempts.
+        create_user(&store, 15, "carol", PASSWORD.into()).await.unwrap();
+    }
+}

@@ -1,0 +1,54 @@
+//! Sorting SDK errors into "retry later" (503) and "our fault" (500).
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use crate::store::StoreError;
+
+/// Error codes that mean "the database is busy or briefly unwell".
+const RETRYABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+pub(super) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let unavailable = match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE_CODES.contains(&code)),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(Box::new(err))
+    } else {
+        StoreError::Failed(Box::new(err))
+    }
+}
+
+fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Vec<String> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|reason| reason.code().unwrap_or("None").to_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The sign-up transaction puts the username claim first: a failed condition
+/// on it means the name is taken.
+pub(super) fn username_claim_failed<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    cancellation_codes(err).first().is_some_and(|code| code == "ConditionalCheckFailed")
+}
+
+pub(super) fn is_transaction_conflict<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    cancellation_codes(err).iter().any(|code| code == "TransactionConflict")
+        || err.as_service_error().and_then(|service| service.code()) == Some("TransactionConflictException")
+}

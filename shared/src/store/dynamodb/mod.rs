@@ -1,0 +1,186 @@
+//! The DynamoDB adapter. All mapping between items and domain types is here.
+
+mod errors;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use self::errors::{classify, is_transaction_conflict, username_claim_failed};
+use self::schema::{revoked_tokens, usernames, users};
+use super::{CredentialStore, Credentials, RevocationStore, StoreError, TableNames, UserStore};
+use crate::domain::{User, UserId, Username};
+use crate::passwords::PasswordHash;
+
+/// Retries are few and timeouts short: a Lambda behind API Gateway has 30 s in
+/// all, and a fast 503 is more useful to a client than a slow one.
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds the SDK client once per process. Region, credentials and the
+/// endpoint (`AWS_ENDPOINT_URL_DYNAMODB`, for DynamoDB Local) come from the
+/// environment, as the SDK reads them.
+pub async fn client_from_env() -> Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: TableNames) -> Self {
+        DynamoStore { client, tables }
+    }
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn string_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value.clone()),
+        _ => Err(StoreError::Failed(format!("item has no string attribute {name}").into())),
+    }
+}
+
+fn user_from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreError> {
+    let corrupt = |what: &str| StoreError::Failed(format!("stored user has an invalid {what}").into());
+    let id = UserId::parse(&string_attr(item, users::ID)?).ok_or_else(|| corrupt("id"))?;
+    let username = Username::parse(&string_attr(item, users::USERNAME)?).map_err(|_| corrupt("username"))?;
+    let created_at =
+        OffsetDateTime::parse(&string_attr(item, users::CREATED_AT)?, &Rfc3339).map_err(|_| corrupt("created_at"))?;
+    Ok(User { id, username, created_at })
+}
+
+/// How often a sign-up is retried when DynamoDB reports a conflicting
+/// concurrent transaction on the same username; the retry then sees the
+/// winner's claim and answers "taken".
+const TRANSACTION_CONFLICT_RETRIES: u32 = 5;
+
+impl UserStore for DynamoStore {
+    async fn create_user(&self, user: &User, hash: &PasswordHash) -> Result<(), StoreError> {
+        let claim = Put::builder()
+            .table_name(&self.tables.usernames)
+            .item(usernames::USERNAME, s(user.username.as_str()))
+            .item(usernames::USER_ID, s(user.id.as_str()))
+            .item(usernames::PASSWORD_HASH, s(hash.as_phc()))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", usernames::USERNAME)
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        let profile = Put::builder()
+            .table_name(&self.tables.users)
+            .item(users::ID, s(user.id.as_str()))
+            .item(users::USERNAME, s(user.username.as_str()))
+            .item(users::CREATED_AT, s(&user.created_at_rfc3339()))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", users::ID)
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(claim.clone()).build())
+                .transact_items(TransactWriteItem::builder().put(profile.clone()).build())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(err) if username_claim_failed(&err) => return Err(StoreError::UsernameTaken),
+                Err(err) if is_transaction_conflict(&err) && attempt < TRANSACTION_CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                }
+                Err(err) => return Err(classify(err)),
+            }
+        }
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .key(users::ID, s(id.as_str()))
+            .send()
+            .await
+            .map_err(classify)?;
+        output.item.as_ref().map(user_from_item).transpose()
+    }
+}
+
+impl CredentialStore for DynamoStore {
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.usernames)
+            .key(usernames::USERNAME, s(username.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = output.item else { return Ok(None) };
+        let user_id = UserId::parse(&string_attr(&item, usernames::USER_ID)?)
+            .ok_or_else(|| StoreError::Failed("stored credentials have an invalid user id".into()))?;
+        let password_hash = PasswordHash::from_phc(string_attr(&item, usernames::PASSWORD_HASH)?);
+        Ok(Some(Credentials { user_id, password_hash }))
+    }
+}
+
+impl RevocationStore for DynamoStore {
+    async fn revoke(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.revoked_tokens)
+            .item(revoked_tokens::JTI, s(jti))
+            .item(revoked_tokens::EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.revoked_tokens)
+            .key(revoked_tokens::JTI, s(jti))
+            .consistent_read(true)
+            .projection_expression("#key")
+            .expression_attribute_names("#key", revoked_tokens::JTI)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item.is_some())
+    }
+}

@@ -1,0 +1,294 @@
+//! Access tokens: JWTs signed with Ed25519 (EdDSA), so that any service can
+//! verify them with the public key alone.
+//!
+//! Verification pins the algorithm (`none`, HMAC and every other algorithm
+//! are rejected) and requires `iss`, `aud`, `sub`, `iat`, `exp` and `jti`.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::UserId;
+use crate::ApiError;
+
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_LENGTH: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
+}
+
+/// A freshly issued token and what the client is told about it.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid token key: {0}")]
+pub struct KeyError(String);
+
+pub fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub struct TokenIssuer {
+    key: EncodingKey,
+    settings: TokenSettings,
+}
+
+impl TokenIssuer {
+    pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
+        let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
+        Ok(TokenIssuer { key, settings })
+    }
+
+    pub fn issue(&self, user_id: &UserId) -> Result<IssuedToken, ApiError> {
+        let iat = now_unix();
+        let ttl = self.settings.ttl.as_secs();
+        let claims = Claims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: user_id.to_string(),
+            iat,
+            exp: iat + ttl,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let access_token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+            .map_err(|err| ApiError::internal(format!("token signing failed: {err}")))?;
+        Ok(IssuedToken { access_token, expires_in: ttl })
+    }
+}
+
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    pub fn from_pem(public_key_pem: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.required_spec_claims =
+            HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
+        // Lambda hosts keep their clocks in sync; a token is dead at `exp`.
+        validation.leeway = 0;
+        Ok(TokenVerifier { key, validation })
+    }
+
+    /// Checks signature, algorithm, issuer, audience and expiry. Revocation is
+    /// checked by the caller, against the revocation store.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
+            return Err(ApiError::InvalidToken);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|err| {
+            tracing::info!(reason = %err, "token rejected");
+            ApiError::InvalidToken
+        })?;
+        let claims = data.claims;
+        // Belt and braces: `exp` is compared here too, whatever the library does.
+        if claims.exp <= now_unix() || claims.iat > claims.exp || claims.jti.is_empty() {
+            return Err(ApiError::InvalidToken);
+        }
+        Ok(claims)
+    }
+}
+
+/// A new Ed25519 key pair, as PEM: PKCS#8 private key and SPKI public key.
+pub struct SigningKeyPair {
+    pub private_key_pem: String,
+    pub public_key_pem: String,
+}
+
+impl SigningKeyPair {
+    pub fn generate() -> Result<Self, KeyError> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+
+        let pair = Ed25519KeyPair::generate().map_err(|_| KeyError("key generation failed".into()))?;
+        let private_der = pair.to_pkcs8v1().map_err(|_| KeyError("PKCS#8 encoding failed".into()))?;
+        let public_der = pair
+            .public_key()
+            .as_der()
+            .map_err(|_| KeyError("SPKI encoding failed".into()))?;
+        Ok(SigningKeyPair {
+            private_key_pem: pem("PRIVATE KEY", private_der.as_ref()),
+            public_key_pem: pem("PUBLIC KEY", public_der.as_ref()),
+        })
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    fn settings() -> TokenSettings {
+        TokenSettings { issuer: "issuer-a".into(), audience: "audience-a".into(), ttl: Duration::from_secs(900) }
+    }
+
+    fn pair() -> (TokenIssuer, TokenVerifier, SigningKeyPair) {
+        let keys = SigningKeyPair::generate().unwrap();
+        let issuer = TokenIssuer::from_pem(&keys.private_key_pem, settings()).unwrap();
+        let verifier = TokenVerifier::from_pem(&keys.public_key_pem, &settings()).unwrap();
+        (issuer, verifier, keys)
+    }
+
+    fn claims(overrides: impl FnOnce(&mut Claims)) -> Claims {
+        let now = now_unix();
+        let mut claims = Claims {
+            iss: "issuer-a".into(),
+            aud: "audience-a".into(),
+            sub: UserId::new_random().to_string(),
+            iat: now,
+            exp: now + 900,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        overrides(&mut claims);
+        claims
+    }
+
+    fn sign(keys: &SigningKeyPair, claims: &Claims) -> String {
+        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+    }
+
+    fn rejected(verifier: &TokenVerifier, token: &str) -> bool {
+        matches!(verifier.verify(token), Err(ApiError::InvalidToken))
+    }
+
+    #[test]
+    fn round_trip() {
+        let (issuer, verifier, _) = pair();
+        let user = UserId::new_random();
+        let token = issuer.issue(&user).unwrap();
+        assert_eq!(token.expires_in, 900);
+        let claims = verifier.verify(&token.access_token).unwrap();
+        assert_eq!(claims.sub, user.as_str());
+        assert_eq!(claims.iss, "issuer-a");
+        assert_eq!(claims.aud, "audience-a");
+        assert_eq!(claims.exp - claims.iat, 900);
+        let header = jsonwebtoken::decode_header(&token.access_token).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+    }
+
+    #[test]
+    fn every_token_has_a_unique_jti() {
+        let (issuer, verifier, _) = pair();
+        let user = UserId::new_random();
+        let a = verifier.verify(&issuer.issue(&user).unwrap().access_token).unwrap();
+        let b = verifier.verify(&issuer.issue(&user).unwrap().access_token).unwrap();
+        assert_ne!(a.jti, b.jti);
+    }
+
+    #[test]
+    fn rejects_a_token_signed_by_another_key() {
+        let (_, verifier, _) = pair();
+        let (other_issuer, _, _) = pair();
+        let token = other_issuer.issue(&UserId::new_random()).unwrap();
+        assert!(rejected(&verifier, &token.access_token));
+    }
+
+    #[test]
+    fn rejects_a_tampered_payload() {
+        let (issuer, verifier, _) = pair();
+        let token = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = B64.encode(serde_json::to_vec(&claims(|c| c.sub = "someone-else".into())).unwrap());
+        assert!(rejected(&verifier, &format!("{}.{}.{}", parts[0], forged, parts[2])));
+    }
+
+    #[test]
+    fn rejects_alg_none() {
+        let (_, verifier, _) = pair();
+        let header = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = B64.encode(serde_json::to_vec(&claims(|_| {})).unwrap());
+        assert!(rejected(&verifier, &format!("{header}.{payload}.")));
+        assert!(rejected(&verifier, &format!("{header}.{payload}")));
+    }
+
+    #[test]
+    fn rejects_hs256_signed_with_the_public_key() {
+        let (_, verifier, keys) = pair();
+        let key = EncodingKey::from_secret(keys.public_key_pem.as_bytes());
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims(|_| {}), &key).unwrap();
+        assert!(rejected(&verifier, &token));
+    }
+
+    #[test]
+    fn rejects_expired_tokens() {
+        let (_, verifier, keys) = pair();
+        let now = now_unix();
+        assert!(rejected(&verifier, &sign(&keys, &claims(|c| { c.iat = now - 1000; c.exp = now - 100 }))));
+        assert!(rejected(&verifier, &sign(&keys, &claims(|c| c.exp = now))));
+    }
+
+    #[test]
+    fn rejects_wrong_issuer_or_audience() {
+        let (_, verifier, keys) = pair();
+        assert!(rejected(&verifier, &sign(&keys, &claims(|c| c.iss = "someone-else".into()))));
+        assert!(rejected(&verifier, &sign(&keys, &claims(|c| c.aud = "another-api".into()))));
+    }
+
+    #[test]
+    fn rejects_tokens_missing_required_claims() {
+        let (_, verifier, keys) = pair();
+        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
+        let full = serde_json::to_value(claims(|_| {})).unwrap();
+        for missing in ["iss", "aud", "sub", "iat", "exp", "jti"] {
+            let mut partial = full.clone();
+            partial.as_object_mut().unwrap().remove(missing);
+            let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &partial, &key).unwrap();
+            assert!(rejected(&verifier, &token), "token without {missing} was accepted");
+        }
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let (issuer, verifier, _) = pair();
+        let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let oversized = format!("{good}{}", "A".repeat(MAX_TOKEN_LENGTH));
+        for garbage in ["", "abc", "a.b.c", "..", "Bearer x", &good[..good.len() - 3], &oversized, &format!(" {good}")] {
+            assert!(rejected(&verifier, garbage), "{garbage:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn generated_keys_are_pem() {
+        let keys = SigningKeyPair::generate().unwrap();
+        assert!(keys.private_key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(keys.public_key_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        assert!(TokenIssuer::from_pem(&keys.public_key_pem, settings()).is_err());
+    }
+}
