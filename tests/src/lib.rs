@@ -1,1 +1,1 @@
-
+//! Nothing here: the tests are in `api/`.

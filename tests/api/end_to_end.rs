@@ -1,0 +1,146 @@
+//! The four functions, built as deployed code is built, driven over HTTP
+//! through `cargo lambda watch` and its router: the same paths, methods, path
+//! parameters and bodies as behind API Gateway.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use user_auth_core::config::vars;
+use user_auth_core::store::dynamodb::schema;
+use user_auth_core::store::TableNames;
+use user_auth_core::tokens::SigningKeyPair;
+
+use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, PASSWORD};
+
+/// `cargo lambda watch` and the function processes it starts, as one process
+/// group, stopped together on drop.
+struct Watch {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Watch {
+    fn start(port: u16, env: &[(&str, String)], log: PathBuf) -> Self {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let out = File::create(&log).unwrap();
+        let child = Command::new("cargo")
+            .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .current_dir(workspace)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("cargo-lambda must be on PATH: run the tests with scripts/test");
+        Watch { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("watch answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+}
+
+#[tokio::test]
+async fn every_route_through_cargo_lambda_watch() {
+    let db = DynamoDbLocal::start().await;
+    schema::create_tables(&db.client().await, &TableNames::default()).await.unwrap();
+    let dir = scratch_dir("e2e");
+    let keys = SigningKeyPair::generate().unwrap();
+    let key_file = dir.join("signing-key.pem");
+    std::fs::write(&key_file, &keys.private_key_pem).unwrap();
+
+    let port = free_port();
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", db.endpoint()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
+        (vars::TOKEN_VERIFYING_KEY, keys.public_key_pem.clone()),
+    ];
+    let watch = Watch::start(port, &env, dir.join("watch.log"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "cargo lambda watch did not listen within 120 s:\n{}", watch.log());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The first request to each function may compile it.
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(300)).build().unwrap(),
+    };
+    use reqwest::Method;
+
+    let credentials = json!({ "username": "Frank", "password": PASSWORD });
+    let (status, user) = api.send(Method::POST, "/users", None, Some(credentials.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}\n{}", watch.log());
+    assert_eq!(user["username"], "frank");
+    let id = user["id"].as_str().unwrap().to_owned();
+
+    let (status, error) = api.send(Method::POST, "/users", None, Some(credentials.clone())).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::CONFLICT, &json!("username_taken")));
+
+    let (status, error) = api.send(Method::POST, "/users", None, Some(json!({"username": 5}))).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_request")));
+
+    let (status, token) = api.send(Method::POST, "/auth/login", None, Some(credentials)).await;
+    assert_eq!(status, StatusCode::OK, "{token}\n{}", watch.log());
+    let access_token = token["access_token"].as_str().unwrap().to_owned();
+
+    let (status, fetched) = api.send(Method::GET, &format!("/users/{id}"), Some(&access_token), None).await;
+    assert_eq!((status, &fetched), (StatusCode::OK, &user), "{}", watch.log());
+
+    let (status, error) = api.send(Method::GET, &format!("/users/{id}"), None, None).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_token")));
+
+    let (status, body) = api.send(Method::POST, "/auth/logout", Some(&access_token), None).await;
+    assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
+
+    let (status, error) = api.send(Method::GET, &format!("/users/{id}"), Some(&access_token), None).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_token")));
+
+    let (status, error) = api.send(Method::POST, "/auth/login", None, Some(json!({"username": "frank", "password": "wrong wrong wrong"}))).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
+
+    let log = watch.log();
+    assert!(!log.contains(PASSWORD), "a password reached the log");
+    assert!(!log.contains(&access_token), "a token reached the log");
+}

@@ -1,0 +1,22 @@
+use crate::helpers::{TestApp, PASSWORD};
+
+#[tokio::test]
+async fn database_down_gives_json_503s() {
+    let mut app = TestApp::spawn().await;
+    let (id, token) = app.signed_in_user("dave").await;
+
+    app.db.stop();
+
+    let answers = [
+        ("sign-up", app.sign_up("erin", PASSWORD).await),
+        ("login", app.login("dave", PASSWORD).await),
+        ("get-user", app.get_user(&id, &token).await),
+        ("logout", app.logout(&token).await),
+    ];
+    for (operation, answer) in answers {
+        assert_eq!(answer.status, 503, "{operation}: {answer:?}");
+        assert_eq!(answer.error_code(), Some("service_unavailable"), "{operation}");
+        assert_eq!(answer.headers["content-type"], "application/json");
+        assert_eq!(answer.headers["retry-after"], "1");
+    }
+}
