@@ -11,6 +11,7 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::ApiError;
 
@@ -162,7 +163,8 @@ pub async fn respond<Fut>(handler: Fut) -> Response<Body>
 where
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'static,
 {
-    match tokio::spawn(handler).await {
+    // The task carries the invocation's span, so its log lines keep the request id.
+    match tokio::spawn(handler.instrument(tracing::Span::current())).await {
         Ok(Ok(response)) => response,
         Ok(Err(err)) => error_response(&err),
         Err(join_error) => error_response(&ApiError::internal(format!("handler task failed: {join_error}"))),
