@@ -1,6 +1,12 @@
-//! Configuration from the environment. Each function reads only what it uses;
-//! every variable, its default and its readers are listed in the README.
+//! Configuration from the environment. Every variable, its default and the
+//! functions that read it are listed in the README.
+//!
+//! Reads go through [`Env`], which records the names it was asked for, so a
+//! test can prove that `template.yaml` sets exactly what each function reads.
 
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::store::TableNames;
@@ -14,7 +20,7 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-/// The variables, by name, so that code and documentation cannot drift.
+/// The variables, by name, so that code, template checks and documentation agree.
 pub mod vars {
     pub const USERS_TABLE: &str = "USERS_TABLE";
     pub const USERNAMES_TABLE: &str = "USERNAMES_TABLE";
@@ -24,6 +30,7 @@ pub mod vars {
     pub const TOKEN_AUDIENCE: &str = "TOKEN_AUDIENCE";
     pub const TOKEN_TTL_SECONDS: &str = "TOKEN_TTL_SECONDS";
     pub const TOKEN_SIGNING_KEY_FILE: &str = "TOKEN_SIGNING_KEY_FILE";
+    pub const TOKEN_SIGNING_KEY_SECRET_ARN: &str = "TOKEN_SIGNING_KEY_SECRET_ARN";
     pub const TOKEN_VERIFYING_KEY: &str = "TOKEN_VERIFYING_KEY";
 }
 
@@ -32,38 +39,68 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_TOKEN_ISSUER: &str = "user-auth-service";
 pub const DEFAULT_TOKEN_AUDIENCE: &str = "user-auth-service";
 
-fn optional(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+/// A source of environment variables that remembers which ones were read.
+pub struct Env {
+    values: Option<HashMap<String, String>>,
+    read: Mutex<BTreeSet<&'static str>>,
 }
 
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    optional(name).ok_or(ConfigError::Missing { name })
-}
+impl Env {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env { values: None, read: Mutex::default() }
+    }
 
-fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    match optional(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|err: T::Err| ConfigError::Invalid { name, reason: err.to_string() }),
+    /// A fixed set of variables, for tests.
+    pub fn from_map(values: HashMap<String, String>) -> Self {
+        Env { values: Some(values), read: Mutex::default() }
+    }
+
+    /// The names read so far.
+    pub fn names_read(&self) -> BTreeSet<&'static str> {
+        self.read.lock().map(|read| read.clone()).unwrap_or_default()
+    }
+
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(name);
+        }
+        let value = match &self.values {
+            Some(values) => values.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        value.filter(|value| !value.trim().is_empty())
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing { name })
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|err: T::Err| ConfigError::Invalid { name, reason: err.to_string() }),
+        }
     }
 }
 
-pub fn table_names() -> TableNames {
+pub fn table_names(env: &Env) -> TableNames {
     let defaults = TableNames::default();
     TableNames {
-        users: optional(vars::USERS_TABLE).unwrap_or(defaults.users),
-        usernames: optional(vars::USERNAMES_TABLE).unwrap_or(defaults.usernames),
-        revoked_tokens: optional(vars::REVOKED_TOKENS_TABLE).unwrap_or(defaults.revoked_tokens),
+        users: env.optional(vars::USERS_TABLE).unwrap_or(defaults.users),
+        usernames: env.optional(vars::USERNAMES_TABLE).unwrap_or(defaults.usernames),
+        revoked_tokens: env.optional(vars::REVOKED_TOKENS_TABLE).unwrap_or(defaults.revoked_tokens),
     }
 }
 
-pub fn password_min_length() -> Result<usize, ConfigError> {
-    let min = parsed(vars::PASSWORD_MIN_LENGTH, DEFAULT_PASSWORD_MIN_LENGTH)?;
+pub fn password_min_length(env: &Env) -> Result<usize, ConfigError> {
+    let min = env.parsed(vars::PASSWORD_MIN_LENGTH, DEFAULT_PASSWORD_MIN_LENGTH)?;
     if !(8..=crate::domain::PASSWORD_MAX_LENGTH).contains(&min) {
         return Err(ConfigError::Invalid {
             name: vars::PASSWORD_MIN_LENGTH,
@@ -73,8 +110,8 @@ pub fn password_min_length() -> Result<usize, ConfigError> {
     Ok(min)
 }
 
-pub fn token_settings() -> Result<TokenSettings, ConfigError> {
-    let ttl_seconds: u64 = parsed(vars::TOKEN_TTL_SECONDS, DEFAULT_TOKEN_TTL.as_secs())?;
+pub fn token_settings(env: &Env) -> Result<TokenSettings, ConfigError> {
+    let ttl_seconds: u64 = env.parsed(vars::TOKEN_TTL_SECONDS, DEFAULT_TOKEN_TTL.as_secs())?;
     if !(60..=24 * 3600).contains(&ttl_seconds) {
         return Err(ConfigError::Invalid {
             name: vars::TOKEN_TTL_SECONDS,
@@ -82,22 +119,69 @@ pub fn token_settings() -> Result<TokenSettings, ConfigError> {
         });
     }
     Ok(TokenSettings {
-        issuer: optional(vars::TOKEN_ISSUER).unwrap_or_else(|| DEFAULT_TOKEN_ISSUER.into()),
-        audience: optional(vars::TOKEN_AUDIENCE).unwrap_or_else(|| DEFAULT_TOKEN_AUDIENCE.into()),
+        issuer: env.optional(vars::TOKEN_ISSUER).unwrap_or_else(|| DEFAULT_TOKEN_ISSUER.into()),
+        audience: env.optional(vars::TOKEN_AUDIENCE).unwrap_or_else(|| DEFAULT_TOKEN_AUDIENCE.into()),
         ttl: Duration::from_secs(ttl_seconds),
     })
 }
 
-/// The PEM of the Ed25519 private key, read from the file the environment names.
-pub fn signing_key_pem() -> Result<String, ConfigError> {
-    let path = required(vars::TOKEN_SIGNING_KEY_FILE)?;
-    std::fs::read_to_string(&path).map_err(|err| ConfigError::Invalid {
-        name: vars::TOKEN_SIGNING_KEY_FILE,
-        reason: format!("cannot read {path}: {err}"),
-    })
+/// Where the login function finds the Ed25519 private key (PKCS#8 PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningKeySource {
+    /// A file: local runs, with a development key.
+    File(PathBuf),
+    /// An AWS Secrets Manager secret holding the PEM: deployments.
+    Secret(String),
 }
 
-/// The PEM of the Ed25519 public key. It is public, so an environment variable is fine.
-pub fn verifying_key_pem() -> Result<String, ConfigError> {
-    required(vars::TOKEN_VERIFYING_KEY)
+pub fn signing_key_source(env: &Env) -> Result<SigningKeySource, ConfigError> {
+    if let Some(arn) = env.optional(vars::TOKEN_SIGNING_KEY_SECRET_ARN) {
+        return Ok(SigningKeySource::Secret(arn));
+    }
+    match env.optional(vars::TOKEN_SIGNING_KEY_FILE) {
+        Some(path) => Ok(SigningKeySource::File(path.into())),
+        None => Err(ConfigError::Missing { name: vars::TOKEN_SIGNING_KEY_SECRET_ARN }),
+    }
+}
+
+/// The PEM of the Ed25519 public key. It is public, so a variable is fine.
+pub fn verifying_key_pem(env: &Env) -> Result<String, ConfigError> {
+    env.required(vars::TOKEN_VERIFYING_KEY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_apply_when_unset() {
+        let env = env(&[]);
+        assert_eq!(password_min_length(&env).unwrap(), 15);
+        let settings = token_settings(&env).unwrap();
+        assert_eq!(settings.ttl, Duration::from_secs(900));
+        assert_eq!(table_names(&env), TableNames::default());
+        assert!(env.names_read().contains(vars::TOKEN_TTL_SECONDS));
+    }
+
+    #[test]
+    fn values_are_validated() {
+        assert!(password_min_length(&env(&[(vars::PASSWORD_MIN_LENGTH, "4")])).is_err());
+        assert!(password_min_length(&env(&[(vars::PASSWORD_MIN_LENGTH, "x")])).is_err());
+        assert_eq!(password_min_length(&env(&[(vars::PASSWORD_MIN_LENGTH, "20")])).unwrap(), 20);
+        assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "5")])).is_err());
+        assert!(verifying_key_pem(&env(&[])).is_err());
+    }
+
+    #[test]
+    fn a_secret_takes_precedence_over_a_key_file() {
+        let both = env(&[(vars::TOKEN_SIGNING_KEY_SECRET_ARN, "arn:secret"), (vars::TOKEN_SIGNING_KEY_FILE, "/k.pem")]);
+        assert_eq!(signing_key_source(&both).unwrap(), SigningKeySource::Secret("arn:secret".into()));
+        let file = env(&[(vars::TOKEN_SIGNING_KEY_FILE, "/k.pem")]);
+        assert_eq!(signing_key_source(&file).unwrap(), SigningKeySource::File("/k.pem".into()));
+        assert!(signing_key_source(&env(&[])).is_err());
+    }
 }

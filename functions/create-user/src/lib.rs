@@ -5,8 +5,18 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use user_auth_core::domain::UserView;
 use user_auth_core::http::{created, json_body, CredentialsBody};
-use user_auth_core::store::UserStore;
+use user_auth_core::config::{self, ConfigError, Env};
+use user_auth_core::store::{TableNames, UserStore};
 use user_auth_core::{operations, ApiError};
+
+pub struct Config {
+    pub tables: TableNames,
+    pub password_min_length: usize,
+}
+
+pub fn config(env: &Env) -> Result<Config, ConfigError> {
+    Ok(Config { tables: config::table_names(env), password_min_length: config::password_min_length(env)? })
+}
 
 pub struct CreateUser<S> {
     pub store: S,

@@ -6,9 +6,40 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use user_auth_core::http::{json_body, json_response, CredentialsBody};
-use user_auth_core::store::CredentialStore;
-use user_auth_core::tokens::TokenIssuer;
+use user_auth_core::config::{self, ConfigError, Env, SigningKeySource};
+use user_auth_core::store::{CredentialStore, TableNames};
+use user_auth_core::tokens::{TokenIssuer, TokenSettings};
 use user_auth_core::{operations, ApiError};
+
+pub struct Config {
+    pub tables: TableNames,
+    pub token_settings: TokenSettings,
+    pub signing_key: SigningKeySource,
+}
+
+pub fn config(env: &Env) -> Result<Config, ConfigError> {
+    Ok(Config {
+        tables: config::table_names(env),
+        token_settings: config::token_settings(env)?,
+        signing_key: config::signing_key_source(env)?,
+    })
+}
+
+/// Reads the private key, once, at start: from its file locally, from
+/// Secrets Manager when deployed (only this function may read that secret).
+pub async fn signing_key_pem(
+    source: &SigningKeySource,
+    sdk: &aws_config::SdkConfig,
+) -> Result<String, lambda_http::Error> {
+    match source {
+        SigningKeySource::File(path) => std::fs::read_to_string(path)
+            .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
+        SigningKeySource::Secret(arn) => {
+            let secret = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await?;
+            secret.secret_string.ok_or_else(|| "the signing key secret has no string value".into())
+        }
+    }
+}
 
 pub struct Login<S> {
     pub store: S,

@@ -1,15 +1,18 @@
 use std::sync::Arc;
 
-use login::{handle, Login};
-use user_auth_core::store::dynamodb::{client_from_env, DynamoStore};
+use login::{config, handle, signing_key_pem, Login};
+use user_auth_core::config::Env;
+use user_auth_core::http;
+use user_auth_core::store::dynamodb::{sdk_config_loader, DynamoStore};
 use user_auth_core::tokens::TokenIssuer;
-use user_auth_core::{config, http};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     http::init_logging();
-    let issuer = TokenIssuer::from_pem(&config::signing_key_pem()?, config::token_settings()?)?;
-    let store = DynamoStore::new(client_from_env().await, config::table_names());
+    let config = config(&Env::process())?;
+    let sdk = sdk_config_loader().load().await;
+    let issuer = TokenIssuer::from_pem(&signing_key_pem(&config.signing_key, &sdk).await?, config.token_settings)?;
+    let store = DynamoStore::from_sdk_config(&sdk, config.tables);
     let app = Arc::new(Login { store, issuer });
     http::serve(|request| handle(app.clone(), request)).await
 }

@@ -1,15 +1,17 @@
 use std::sync::Arc;
 
-use logout::{handle, Logout};
-use user_auth_core::store::dynamodb::{client_from_env, DynamoStore};
+use logout::{config, handle, Logout};
+use user_auth_core::config::Env;
+use user_auth_core::http;
+use user_auth_core::store::dynamodb::{sdk_config_loader, DynamoStore};
 use user_auth_core::tokens::TokenVerifier;
-use user_auth_core::{config, http};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     http::init_logging();
-    let verifier = TokenVerifier::from_pem(&config::verifying_key_pem()?, &config::token_settings()?)?;
-    let store = DynamoStore::new(client_from_env().await, config::table_names());
+    let config = config(&Env::process())?;
+    let verifier = TokenVerifier::from_pem(&config.verifying_key_pem, &config.token_settings)?;
+    let store = DynamoStore::from_sdk_config(&sdk_config_loader().load().await, config.tables);
     let app = Arc::new(Logout { store, verifier });
     http::serve(|request| handle(app.clone(), request)).await
 }

@@ -6,7 +6,7 @@ use user_auth_core::store::dynamodb::{client_from_env, schema};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let names = config::table_names();
+    let names = config::table_names(&config::Env::process());
     let client = client_from_env().await;
     schema::create_tables(&client, &names).await?;
     eprintln!("tables ready: {}, {}, {}", names.users, names.usernames, names.revoked_tokens);

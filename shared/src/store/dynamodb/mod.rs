@@ -57,6 +57,10 @@ impl DynamoStore {
     pub fn new(client: Client, tables: TableNames) -> Self {
         DynamoStore { client, tables }
     }
+
+    pub fn from_sdk_config(config: &aws_config::SdkConfig, tables: TableNames) -> Self {
+        DynamoStore::new(Client::new(config), tables)
+    }
 }
 
 fn s(value: &str) -> AttributeValue {
