@@ -1,5 +1,6 @@
 //! Integration tests of the service against a real DynamoDB Local, and the
-//! end-to-end test of the four built functions through `cargo lambda watch`.
+//! end-to-end test of the four built functions through `cargo lambda watch`,
+//! and the checks that `template.yaml` agrees with the code.
 
 mod helpers;
 
@@ -7,3 +8,4 @@ mod concurrency;
 mod end_to_end;
 mod outage;
 mod story;
+mod template;

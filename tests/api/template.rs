@@ -1,0 +1,238 @@
+//! `template.yaml` and the code must agree: the functions and their routes,
+//! the variables each function reads, the tables' keys and TTL, and the
+//! DynamoDB actions each function's role allows. These tests fail on drift.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+use user_auth_core::config::{ConfigError, Env};
+use user_auth_core::store::dynamodb::schema;
+use user_auth_core::store::TableNames;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+struct Template(Value);
+
+/// A function of the template: its logical id and properties, Globals merged in.
+struct Function {
+    logical_id: String,
+    properties: Value,
+}
+
+impl Template {
+    fn load() -> Self {
+        let text = std::fs::read_to_string(workspace().join("template.yaml")).expect("template.yaml");
+        Template(serde_yaml::from_str(&text).expect("template.yaml is YAML"))
+    }
+
+    fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0["Resources"].as_mapping().unwrap().iter().map(|(k, v)| (k.as_str().unwrap(), v))
+    }
+
+    fn resource(&self, logical_id: &str) -> &Value {
+        &self.0["Resources"][logical_id]
+    }
+
+    /// Functions by the binary they are built from.
+    fn functions(&self) -> BTreeMap<String, Function> {
+        self.resources()
+            .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+            .map(|(id, r)| {
+                let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+                assert_eq!(r["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+                (binary, Function { logical_id: id.to_owned(), properties: r["Properties"].clone() })
+            })
+            .collect()
+    }
+
+    fn environment(&self, function: &Function) -> BTreeMap<String, Value> {
+        let mut vars = BTreeMap::new();
+        for source in [&self.0["Globals"]["Function"], &function.properties] {
+            if let Some(map) = source["Environment"]["Variables"].as_mapping() {
+                for (k, v) in map {
+                    vars.insert(k.as_str().unwrap().to_owned(), v.clone());
+                }
+            }
+        }
+        vars
+    }
+
+    /// What a variable's value becomes at deploy time, as far as it can be
+    /// known offline: a parameter's default, a table's logical id, or a marker.
+    fn deployed_value(&self, value: &Value) -> String {
+        match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+                let name = tagged.value.as_str().unwrap();
+                let parameter = &self.0["Parameters"][name];
+                if parameter.is_mapping() {
+                    match &parameter["Default"] {
+                        Value::Null => format!("<parameter {name}>"),
+                        default => self.deployed_value(default),
+                    }
+                } else {
+                    assert!(self.resource(name).is_mapping(), "!Ref {name} names nothing");
+                    name.to_owned()
+                }
+            }
+            other => format!("<resolved at deploy time: {other:?}>"),
+        }
+    }
+}
+
+fn logical_id_of(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!GetAtt" => {
+            tagged.value.as_str().unwrap().trim_end_matches(".Arn").to_owned()
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().unwrap().to_owned(),
+        other => panic!("a resource must be a reference, not {other:?}"),
+    }
+}
+
+const BINARIES: [&str; 4] = ["create-user", "get-user", "login", "logout"];
+
+#[test]
+fn every_function_is_a_workspace_binary_and_the_reverse() {
+    let template: BTreeSet<String> = Template::load().functions().into_keys().collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(workspace().join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(template, crates);
+    assert_eq!(template, BINARIES.iter().map(|b| b.to_string()).collect());
+    for binary in &crates {
+        let manifest: toml::Table = std::fs::read_to_string(workspace().join("functions").join(binary).join("Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(manifest["package"]["name"].as_str(), Some(binary.as_str()));
+    }
+}
+
+#[test]
+fn routes_match_the_local_router() {
+    let template = Template::load();
+    let mut deployed = BTreeSet::new();
+    for (binary, function) in template.functions() {
+        let events = function.properties["Events"].as_mapping().expect("Events");
+        for event in events.values() {
+            assert_eq!(event["Type"], "HttpApi");
+            assert_eq!(event["Properties"]["PayloadFormatVersion"], "2.0");
+            let method = event["Properties"]["Method"].as_str().unwrap().to_owned();
+            let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
+            deployed.insert((method, path, binary.clone()));
+        }
+    }
+    let manifest: toml::Table = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap().parse().unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
+    let mut local = BTreeSet::new();
+    for (path, routes) in router {
+        for route in routes.as_array().unwrap() {
+            let method = route["method"].as_str().unwrap().to_owned();
+            local.insert((method, path.clone(), route["function"].as_str().unwrap().to_owned()));
+        }
+    }
+    assert_eq!(deployed, local);
+    assert_eq!(deployed.len(), 4);
+}
+
+type ConfigLoader = fn(&Env) -> Result<(), ConfigError>;
+
+fn config_loaders() -> HashMap<&'static str, ConfigLoader> {
+    HashMap::from([
+        ("create-user", (|env: &Env| create_user::config(env).map(drop)) as ConfigLoader),
+        ("get-user", |env: &Env| get_user::config(env).map(drop)),
+        ("login", |env: &Env| login::config(env).map(drop)),
+        ("logout", |env: &Env| logout::config(env).map(drop)),
+    ])
+}
+
+#[test]
+fn each_function_gets_exactly_the_variables_it_reads() {
+    let template = Template::load();
+    let loaders = config_loaders();
+    for (binary, function) in template.functions() {
+        let vars = template.environment(&function);
+        let env = Env::from_map(vars.iter().map(|(k, v)| (k.clone(), template.deployed_value(v))).collect());
+        loaders[binary.as_str()](&env).unwrap_or_else(|err| panic!("{binary} cannot start with the template's environment: {err}"));
+        let read: BTreeSet<String> = env.names_read().into_iter().map(String::from).collect();
+        let set: BTreeSet<String> = vars.keys().cloned().collect();
+        assert_eq!(set, read, "{binary}: the template sets (left) what the code reads (right)");
+    }
+}
+
+#[test]
+fn tables_have_the_keys_and_ttl_the_store_uses() {
+    let template = Template::load();
+    let functions = template.functions();
+    let vars = template.environment(&functions["get-user"]);
+    let names = user_auth_core::config::table_names(&Env::from_map(
+        vars.iter().map(|(k, v)| (k.clone(), template.deployed_value(v))).collect(),
+    ));
+    assert_ne!(names, TableNames::default(), "the template must name its own tables");
+    for (logical_id, key, ttl) in schema::tables(&names) {
+        let table = template.resource(logical_id);
+        assert_eq!(table["Type"], "AWS::DynamoDB::Table", "{logical_id}");
+        let p = &table["Properties"];
+        assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{logical_id}");
+        let key_schema = p["KeySchema"].as_sequence().unwrap();
+        assert_eq!(key_schema.len(), 1, "{logical_id}");
+        assert_eq!((key_schema[0]["AttributeName"].as_str(), key_schema[0]["KeyType"].as_str()), (Some(key), Some("HASH")));
+        let definitions = p["AttributeDefinitions"].as_sequence().unwrap();
+        assert_eq!(definitions.len(), 1);
+        assert_eq!((definitions[0]["AttributeName"].as_str(), definitions[0]["AttributeType"].as_str()), (Some(key), Some("S")));
+        assert_eq!(p["TimeToLiveSpecification"]["AttributeName"].as_str(), ttl, "{logical_id}");
+        if ttl.is_some() {
+            assert_eq!(p["TimeToLiveSpecification"]["Enabled"], true);
+        }
+        assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+        assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+        assert!(matches!(p["DeletionProtectionEnabled"], Value::Tagged(_)), "deletion protection is a parameter");
+    }
+}
+
+/// What each function's code calls, by table (see `DynamoStore`):
+/// `create_user` is a transaction of two conditional puts; `get_user`,
+/// `credentials` and `is_revoked` are `GetItem`s; `revoke` is a `PutItem`.
+fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
+    let grant = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, t)| (a.to_string(), t.to_string())).collect();
+    BTreeMap::from([
+        ("create-user", grant(&[("dynamodb:PutItem", "UsersTable"), ("dynamodb:PutItem", "UsernamesTable")])),
+        ("get-user", grant(&[("dynamodb:GetItem", "UsersTable"), ("dynamodb:GetItem", "RevokedTokensTable")])),
+        (
+            "login",
+            grant(&[("dynamodb:GetItem", "UsernamesTable"), ("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn")]),
+        ),
+        ("logout", grant(&[("dynamodb:GetItem", "RevokedTokensTable"), ("dynamodb:PutItem", "RevokedTokensTable")])),
+    ])
+}
+
+#[test]
+fn each_role_allows_exactly_what_its_function_calls() {
+    let template = Template::load();
+    let needs = permissions_the_code_needs();
+    for (binary, function) in template.functions() {
+        let mut granted = BTreeSet::new();
+        for policy in function.properties["Policies"].as_sequence().expect("inline policies only") {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                assert_eq!(statement["Effect"], "Allow");
+                for action in statement["Action"].as_sequence().unwrap() {
+                    let action = action.as_str().unwrap();
+                    assert!(!action.contains('*') && action != "dynamodb:Scan", "{binary}: {action}");
+                    for resource in statement["Resource"].as_sequence().unwrap() {
+                        granted.insert((action.to_owned(), logical_id_of(resource)));
+                    }
+                }
+            }
+        }
+        assert_eq!(granted, needs[binary.as_str()], "{} ({binary})", function.logical_id);
+    }
+    // Only login may read the signing key.
+    let readers: Vec<_> = needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).collect();
+    assert_eq!(readers.len(), 1);
+}
