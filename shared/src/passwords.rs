@@ -43,7 +43,23 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+/// After the first 19 MiB argon2 block is freed, glibc raises its mmap
+/// threshold and keeps later blocks in per-thread heaps, so peak RSS grows
+/// with every blocking thread that ever hashed (over 100 MiB measured). A
+/// fixed threshold keeps the block mmapped and returned after each hash.
+fn keep_large_blocks_mmapped() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: mallopt only changes allocator tuning; it is thread-safe.
+        ONCE.call_once(|| unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        });
+    }
+}
+
 fn hasher() -> Argon2<'static> {
+    keep_large_blocks_mmapped();
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
         .expect("the argon2 parameters are valid constants");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
