@@ -39,8 +39,9 @@ OPERATIONS = {
     "create-user": (1024, ARGON2_MS + OWN_CPU_MS, 1, 0.0, 4.0),
     # Eventually consistent GetItem (0.5) + strongly consistent revocation check (1).
     "get-user": (256, OWN_CPU_MS, 2, 1.5, 0.0),
-    # Strongly consistent GetItem of the credentials.
-    "login": (1769, ARGON2_MS + OWN_CPU_MS, 1, 1.0, 0.0),
+    # Strongly consistent GetItems of the lockout record and of the credentials
+    # (a failed login adds an UpdateItem, and a DeleteItem follows a success after failures).
+    "login": (1769, ARGON2_MS + OWN_CPU_MS, 2, 2.0, 0.0),
     # Strongly consistent revocation check + PutItem.
     "logout": (256, OWN_CPU_MS, 2, 1.0, 1.0),
 }

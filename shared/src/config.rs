@@ -25,6 +25,7 @@ pub mod vars {
     pub const USERS_TABLE: &str = "USERS_TABLE";
     pub const USERNAMES_TABLE: &str = "USERNAMES_TABLE";
     pub const REVOKED_TOKENS_TABLE: &str = "REVOKED_TOKENS_TABLE";
+    pub const LOGIN_ATTEMPTS_TABLE: &str = "LOGIN_ATTEMPTS_TABLE";
     pub const PASSWORD_MIN_LENGTH: &str = "PASSWORD_MIN_LENGTH";
     pub const TOKEN_ISSUER: &str = "TOKEN_ISSUER";
     pub const TOKEN_AUDIENCE: &str = "TOKEN_AUDIENCE";
@@ -96,6 +97,7 @@ pub fn table_names(env: &Env) -> TableNames {
         users: env.optional(vars::USERS_TABLE).unwrap_or(defaults.users),
         usernames: env.optional(vars::USERNAMES_TABLE).unwrap_or(defaults.usernames),
         revoked_tokens: env.optional(vars::REVOKED_TOKENS_TABLE).unwrap_or(defaults.revoked_tokens),
+        login_attempts: env.optional(vars::LOGIN_ATTEMPTS_TABLE).unwrap_or(defaults.login_attempts),
     }
 }
 

@@ -22,6 +22,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("the access token is missing, invalid, expired or revoked")]
     InvalidToken,
+    #[error("too many failed logins for this username; retry after {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     #[error("no such user")]
     NotFound,
     #[error("this username is already taken")]
@@ -46,6 +48,7 @@ impl ApiError {
             }
             ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UsernameTaken => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
             ApiError::NotFound => "not_found",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UsernameTaken => "username_taken",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::ServiceUnavailable(_) => "service_unavailable",

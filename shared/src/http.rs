@@ -142,6 +142,7 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
     match err {
         ApiError::InvalidToken => builder = builder.header(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""),
         ApiError::ServiceUnavailable(_) => builder = builder.header(RETRY_AFTER, "1"),
+        ApiError::TooManyRequests { retry_after } => builder = builder.header(RETRY_AFTER, retry_after.to_string()),
         _ => {}
     }
     builder.body(Body::Text(json)).unwrap_or_else(|_| fallback_500())

@@ -4,6 +4,7 @@
 //! - [`passwords`]: argon2id hashing, run off the async worker threads.
 //! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
 //! - [`store`]: the narrow storage ports and their DynamoDB adapter.
+//! - [`lockout`]: the brute-force defence of login.
 //! - [`operations`]: the rules of each operation, independent of HTTP.
 //! - [`http`]: request parsing and the single place errors become responses.
 //! - [`error`]: every failure the API can answer with.
@@ -12,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod lockout;
 pub mod operations;
 pub mod passwords;
 pub mod store;

@@ -4,8 +4,9 @@ use secrecy::SecretString;
 
 use crate::domain::{Password, User, UserId, Username};
 use crate::passwords::{hash_password, verify_password};
-use crate::store::{CredentialStore, RevocationStore, UserStore};
-use crate::tokens::{Claims, IssuedToken, TokenIssuer, TokenVerifier};
+use crate::lockout::{lock_seconds, WINDOW_SECONDS};
+use crate::store::{CredentialStore, LoginAttemptStore, RevocationStore, UserStore};
+use crate::tokens::{now_unix, Claims, IssuedToken, TokenIssuer, TokenVerifier};
 use crate::ApiError;
 
 /// Signs a user up. The username is claimed atomically with the user's
@@ -33,26 +34,42 @@ pub async fn get_user(store: &impl UserStore, raw_id: &str) -> Result<User, ApiE
 /// Checks a username and password and issues an access token. An unknown or
 /// malformed username costs the same argon2 work as a wrong password and gets
 /// the same answer, so the answer does not tell whether a user exists.
-pub async fn login(
-    store: &impl CredentialStore,
-    issuer: &TokenIssuer,
-    username: &str,
-    password: SecretString,
-) -> Result<IssuedToken, ApiError> {
-    let credentials = match Username::parse(username) {
-        Ok(username) => store.credentials(&username).await?,
-        Err(_) => None,
+/// Failures are counted per username, known or not ([`crate::lockout`]): a
+/// locked username is refused before any argon2 work.
+pub async fn login<S>(store: &S, issuer: &TokenIssuer, username: &str, password: SecretString) -> Result<IssuedToken, ApiError>
+where
+    S: CredentialStore + LoginAttemptStore,
+{
+    let Ok(username) = Username::parse(username) else {
+        // No such name can exist: nothing to count, the same work and answer.
+        verify_password(password, None).await?;
+        tracing::info!("login failed");
+        return Err(ApiError::InvalidCredentials);
     };
+    let now = now_unix();
+    let attempts = store.attempts(&username, now).await?;
+    if attempts.locked_until > now {
+        tracing::info!("login refused: username locked");
+        return Err(ApiError::TooManyRequests { retry_after: attempts.locked_until - now });
+    }
+    let credentials = store.credentials(&username).await?;
     let user_id = credentials.as_ref().map(|found| found.user_id.clone());
     let matches = verify_password(password, credentials.map(|found| found.password_hash)).await?;
     match user_id {
         Some(user_id) if matches => {
+            if attempts.failures > 0 {
+                store.reset(&username).await?;
+            }
             let token = issuer.issue(&user_id)?;
             tracing::info!(user_id = %user_id, "login succeeded");
             Ok(token)
         }
         _ => {
-            tracing::info!("login failed");
+            let failures = store.record_failure(&username, now, WINDOW_SECONDS).await?;
+            if let Some(seconds) = lock_seconds(failures) {
+                store.lock(&username, now + seconds, WINDOW_SECONDS).await?;
+            }
+            tracing::info!(failures, "login failed");
             Err(ApiError::InvalidCredentials)
         }
     }
@@ -135,6 +152,38 @@ mod tests {
             assert_eq!(err.code(), "invalid_credentials", "{username}/{password}");
             assert_eq!(err.to_string(), ApiError::InvalidCredentials.to_string());
         }
+    }
+
+    #[tokio::test]
+    async fn a_sixth_failure_locks_the_username_known_or_not() {
+        let store = MemoryStore::default();
+        let (issuer, _) = keys();
+        create_user(&store, 15, "erin", PASSWORD.into()).await.unwrap();
+        for name in ["erin", "ghost"] {
+            for _ in 0..5 {
+                let err = login(&store, &issuer, name, "a wrong password".into()).await.unwrap_err();
+                assert_eq!(err.code(), "invalid_credentials");
+            }
+            // Locked for 2^0 s after the fifth failure, even with the right password.
+            let err = login(&store, &issuer, name, PASSWORD.into()).await.unwrap_err();
+            assert!(matches!(err, ApiError::TooManyRequests { retry_after: 1 }), "{name}: {err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_successful_login_resets_the_count() {
+        let store = MemoryStore::default();
+        let (issuer, _) = keys();
+        create_user(&store, 15, "fay", PASSWORD.into()).await.unwrap();
+        for _ in 0..4 {
+            login(&store, &issuer, "fay", "a wrong password".into()).await.unwrap_err();
+        }
+        login(&store, &issuer, "fay", PASSWORD.into()).await.unwrap();
+        for _ in 0..4 {
+            let err = login(&store, &issuer, "fay", "a wrong password".into()).await.unwrap_err();
+            assert_eq!(err.code(), "invalid_credentials");
+        }
+        login(&store, &issuer, "fay", PASSWORD.into()).await.unwrap();
     }
 
     #[tokio::test]

@@ -78,9 +78,18 @@ pub async fn hash_password(password: Password) -> Result<PasswordHash, ApiError>
     .map_err(ApiError::internal)?
 }
 
+static VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many password verifications this process has run: lets tests prove
+/// that a refused login did no argon2 work.
+pub fn verifications_run() -> u64 {
+    VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Checks a password against a stored hash, or against the dummy hash when the
 /// user does not exist; returns `true` only for a real hash that matches.
 pub async fn verify_password(candidate: SecretString, stored: Option<PasswordHash>) -> Result<bool, ApiError> {
+    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tokio::task::spawn_blocking(move || {
         let is_real = stored.is_some();
         let phc = stored.map(|hash| hash.0).unwrap_or_else(|| DUMMY_HASH.to_owned());

@@ -198,7 +198,9 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 
 /// What each function's code calls, by table (see `DynamoStore`):
 /// `create_user` is a transaction of two conditional puts; `get_user`,
-/// `credentials` and `is_revoked` are `GetItem`s; `revoke` is a `PutItem`.
+/// `credentials` and `is_revoked` are `GetItem`s; `revoke` is a `PutItem`;
+/// login's lockout reads (`attempts`), counts (`UpdateItem`, or `PutItem` for a
+/// new window), locks (`UpdateItem`) and resets (`DeleteItem`).
 fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     let grant = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, t)| (a.to_string(), t.to_string())).collect();
     BTreeMap::from([
@@ -206,7 +208,14 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         ("get-user", grant(&[("dynamodb:GetItem", "UsersTable"), ("dynamodb:GetItem", "RevokedTokensTable")])),
         (
             "login",
-            grant(&[("dynamodb:GetItem", "UsernamesTable"), ("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn")]),
+            grant(&[
+                ("dynamodb:GetItem", "UsernamesTable"),
+                ("dynamodb:GetItem", "LoginAttemptsTable"),
+                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
+                ("dynamodb:PutItem", "LoginAttemptsTable"),
+                ("dynamodb:DeleteItem", "LoginAttemptsTable"),
+                ("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn"),
+            ]),
         ),
         ("logout", grant(&[("dynamodb:GetItem", "RevokedTokensTable"), ("dynamodb:PutItem", "RevokedTokensTable")])),
     ])

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use user_auth_core::http::{json_body, json_response, CredentialsBody};
 use user_auth_core::config::{self, ConfigError, Env, SigningKeySource};
-use user_auth_core::store::{CredentialStore, TableNames};
+use user_auth_core::store::{CredentialStore, LoginAttemptStore, TableNames};
 use user_auth_core::tokens::{TokenIssuer, TokenSettings};
 use user_auth_core::{operations, ApiError};
 
@@ -54,7 +54,10 @@ struct TokenResponse {
     expires_in: u64,
 }
 
-pub async fn handle<S: CredentialStore>(app: Arc<Login<S>>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S>(app: Arc<Login<S>>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: CredentialStore + LoginAttemptStore,
+{
     let body: CredentialsBody = json_body(&request)?;
     let token = operations::login(&app.store, &app.issuer, &body.username, body.password).await?;
     let response = TokenResponse { access_token: token.access_token, token_type: "Bearer", expires_in: token.expires_in };

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{CredentialStore, Credentials, RevocationStore, StoreError, UserStore};
+use super::{Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, UserStore};
 use crate::domain::{User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -18,6 +18,8 @@ struct Inner {
     users: HashMap<UserId, User>,
     usernames: HashMap<Username, Credentials>,
     revoked: HashMap<String, u64>,
+    /// failures, window end, locked until
+    attempts: HashMap<Username, (u64, u64, u64)>,
 }
 
 impl MemoryStore {
@@ -57,5 +59,38 @@ impl RevocationStore for MemoryStore {
 
     async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.lock().revoked.contains_key(jti))
+    }
+}
+
+impl LoginAttemptStore for MemoryStore {
+    async fn attempts(&self, username: &Username, now: u64) -> Result<Attempts, StoreError> {
+        Ok(match self.lock().attempts.get(username) {
+            Some(&(failures, window_end, locked_until)) if window_end > now => Attempts { failures, locked_until },
+            _ => Attempts::default(),
+        })
+    }
+
+    async fn record_failure(&self, username: &Username, now: u64, window: u64) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.attempts.entry(username.clone()).or_insert((0, 0, 0));
+        if entry.1 <= now {
+            *entry = (0, 0, 0);
+        }
+        entry.0 += 1;
+        entry.1 = entry.1.max(now + window);
+        Ok(entry.0)
+    }
+
+    async fn lock(&self, username: &Username, until: u64, window: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.attempts.entry(username.clone()).or_insert((0, 0, 0));
+        entry.2 = until;
+        entry.1 = entry.1.max(until + window);
+        Ok(())
+    }
+
+    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
+        self.lock().attempts.remove(username);
+        Ok(())
     }
 }

@@ -29,6 +29,7 @@ pub struct TableNames {
     pub users: String,
     pub usernames: String,
     pub revoked_tokens: String,
+    pub login_attempts: String,
 }
 
 impl Default for TableNames {
@@ -37,6 +38,7 @@ impl Default for TableNames {
             users: "users".into(),
             usernames: "usernames".into(),
             revoked_tokens: "revoked-tokens".into(),
+            login_attempts: "login-attempts".into(),
         }
     }
 }
@@ -60,6 +62,33 @@ pub trait CredentialStore: Send + Sync {
     /// A strongly consistent read: a user who just signed up can log in.
     fn credentials(&self, username: &Username)
         -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
+}
+
+/// Failed logins of one username in the current window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    pub failures: u64,
+    /// Unix second until which logins are refused; 0 when not locked.
+    pub locked_until: u64,
+}
+
+/// Failed logins per username, shared by every login instance.
+pub trait LoginAttemptStore: Send + Sync {
+    /// The failures counted for this name and its lock, as of `now` (Unix
+    /// seconds): a window that has ended counts as none.
+    fn attempts(&self, username: &Username, now: u64) -> impl Future<Output = Result<Attempts, StoreError>> + Send;
+
+    /// Counts a failure atomically and returns the failures in the current
+    /// window; `now` and the window are Unix seconds.
+    fn record_failure(&self, username: &Username, now: u64, window: u64)
+        -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Refuses logins for this name until `until` (Unix seconds); the count
+    /// is kept for `window` seconds after that.
+    fn lock(&self, username: &Username, until: u64, window: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the failures: after a successful login.
+    fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait RevocationStore: Send + Sync {

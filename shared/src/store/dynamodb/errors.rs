@@ -52,3 +52,8 @@ pub(super) fn is_transaction_conflict<R>(err: &SdkError<TransactWriteItemsError,
     cancellation_codes(err).iter().any(|code| code == "TransactionConflict")
         || err.as_service_error().and_then(|service| service.code()) == Some("TransactionConflictException")
 }
+
+/// A failed `ConditionExpression` on a single-item write.
+pub(super) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(|service| service.code()) == Some("ConditionalCheckFailedException")
+}

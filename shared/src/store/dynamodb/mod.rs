@@ -14,9 +14,9 @@ use aws_sdk_dynamodb::Client;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use self::errors::{classify, is_transaction_conflict, username_claim_failed};
-use self::schema::{revoked_tokens, usernames, users};
-use super::{CredentialStore, Credentials, RevocationStore, StoreError, TableNames, UserStore};
+use self::errors::{classify, is_condition_failure, is_transaction_conflict, username_claim_failed};
+use self::schema::{login_attempts, revoked_tokens, usernames, users};
+use super::{Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore};
 use crate::domain::{User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -180,6 +180,101 @@ impl CredentialStore for DynamoStore {
             .ok_or_else(|| StoreError::Failed("stored credentials have an invalid user id".into()))?;
         let password_hash = PasswordHash::from_phc(string_attr(&item, usernames::PASSWORD_HASH)?);
         Ok(Some(Credentials { user_id, password_hash }))
+    }
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn number_attr(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl LoginAttemptStore for DynamoStore {
+    async fn attempts(&self, username: &Username, now: u64) -> Result<Attempts, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.login_attempts)
+            .key(login_attempts::USERNAME, s(username.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        // TTL deletion is late: a record whose window has ended counts as none.
+        Ok(match output.item {
+            Some(item) if number_attr(&item, login_attempts::EXPIRES_AT) > now => Attempts {
+                failures: number_attr(&item, login_attempts::FAILURES),
+                locked_until: number_attr(&item, login_attempts::LOCKED_UNTIL),
+            },
+            _ => Attempts::default(),
+        })
+    }
+
+    async fn record_failure(&self, username: &Username, now: u64, window: u64) -> Result<u64, StoreError> {
+        // An atomic counter while the window lasts; a fresh record after it.
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.tables.login_attempts)
+            .key(login_attempts::USERNAME, s(username.as_str()))
+            .update_expression("ADD #failures :one SET #expires = if_not_exists(#expires, :expires)")
+            .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
+            .expression_attribute_names("#failures", login_attempts::FAILURES)
+            .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":expires", n(now + window))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match counted {
+            Ok(output) => Ok(output.attributes.as_ref().map(|a| number_attr(a, login_attempts::FAILURES)).unwrap_or(1)),
+            Err(err) if is_condition_failure(&err) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.login_attempts)
+                    .item(login_attempts::USERNAME, s(username.as_str()))
+                    .item(login_attempts::FAILURES, n(1))
+                    .item(login_attempts::EXPIRES_AT, n(now + window))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok(1)
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn lock(&self, username: &Username, until: u64, window: u64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.login_attempts)
+            .key(login_attempts::USERNAME, s(username.as_str()))
+            .update_expression("SET #locked = :until, #expires = :expires")
+            .expression_attribute_names("#locked", login_attempts::LOCKED_UNTIL)
+            .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":expires", n(until + window))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.login_attempts)
+            .key(login_attempts::USERNAME, s(username.as_str()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 }
 

@@ -34,9 +34,19 @@ pub mod revoked_tokens {
     pub const EXPIRES_AT: &str = "expires_at";
 }
 
+/// `login-attempts`: failed logins per username (known or not), for lockout.
+pub mod login_attempts {
+    pub const USERNAME: &str = "username";
+    pub const FAILURES: &str = "failures";
+    pub const LOCKED_UNTIL: &str = "locked_until";
+    /// Unix seconds: the end of the counting window; the table's TTL attribute.
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
 /// Each table's name, its partition key (a string) and its TTL attribute.
-pub fn tables(names: &TableNames) -> [(&str, &'static str, Option<&'static str>); 3] {
+pub fn tables(names: &TableNames) -> [(&str, &'static str, Option<&'static str>); 4] {
     [
+        (names.login_attempts.as_str(), login_attempts::USERNAME, Some(login_attempts::EXPIRES_AT)),
         (names.users.as_str(), users::ID, None),
         (names.usernames.as_str(), usernames::USERNAME, None),
         (names.revoked_tokens.as_str(), revoked_tokens::JTI, Some(revoked_tokens::EXPIRES_AT)),

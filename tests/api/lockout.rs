@@ -1,0 +1,54 @@
+use std::time::Duration;
+
+use user_auth_core::passwords::verifications_run;
+
+use crate::helpers::{TestApp, PASSWORD};
+
+async fn fail(app: &TestApp, username: &str) {
+    let answer = app.login(username, "not the password at all").await;
+    assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_credentials")), "{answer:?}");
+}
+
+#[tokio::test]
+async fn known_and_unknown_usernames_lock_alike_and_locked_logins_run_no_argon2() {
+    let app = TestApp::spawn().await;
+    app.sign_up("grace", PASSWORD).await;
+    let mut answers = Vec::new();
+    for name in ["grace", "nobody-at-all"] {
+        for _ in 0..5 {
+            fail(&app, name).await;
+        }
+        let before = verifications_run();
+        let locked = app.login(name, PASSWORD).await;
+        assert_eq!(verifications_run(), before, "a locked login ran argon2");
+        assert_eq!((locked.status, locked.error_code()), (429, Some("too_many_requests")), "{name}");
+        assert_eq!(locked.headers["retry-after"], "1");
+        answers.push(locked.json);
+    }
+    assert_eq!(answers[0], answers[1], "the lock tells whether a user exists");
+}
+
+#[tokio::test]
+async fn the_lock_doubles_and_a_success_resets_the_count() {
+    let app = TestApp::spawn().await;
+    app.sign_up("heidi", PASSWORD).await;
+    for _ in 0..5 {
+        fail(&app, "heidi").await;
+    }
+    assert_eq!(app.login("heidi", PASSWORD).await.headers["retry-after"], "1");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    fail(&app, "heidi").await; // the sixth failure: 2 s
+    let locked = app.login("heidi", PASSWORD).await;
+    assert_eq!(locked.status, 429);
+    let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let success = app.login("heidi", PASSWORD).await;
+    assert_eq!(success.status, 200, "{success:?}");
+    // Counting starts again from zero: four failures do not lock.
+    for _ in 0..4 {
+        fail(&app, "heidi").await;
+    }
+    assert_eq!(app.login("heidi", PASSWORD).await.status, 200);
+}
