@@ -92,6 +92,7 @@ impl TokenVerifier {
             HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
         // Lambda hosts keep their clocks in sync; a token is dead at `exp`.
         validation.leeway = 0;
+        validation.validate_nbf = true;
         Ok(TokenVerifier { key, validation })
     }
 
@@ -107,7 +108,9 @@ impl TokenVerifier {
         })?;
         let claims = data.claims;
         // Belt and braces: `exp` is compared here too, whatever the library does.
-        if claims.exp <= now_unix() || claims.iat > claims.exp || claims.jti.is_empty() {
+        let now = now_unix();
+        // Issued in the future (beyond a little clock skew) is as bad as expired.
+        if claims.exp <= now || claims.iat > now + 5 || claims.iat > claims.exp || claims.jti.is_empty() {
             return Err(ApiError::InvalidToken);
         }
         Ok(claims)
@@ -272,6 +275,64 @@ mod tests {
             let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &partial, &key).unwrap();
             assert!(rejected(&verifier, &token), "token without {missing} was accepted");
         }
+    }
+
+    #[test]
+    fn rejects_tokens_not_yet_valid() {
+        let (_, verifier, keys) = pair();
+        let now = now_unix();
+        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
+        let mut with_nbf = serde_json::to_value(claims(|_| {})).unwrap();
+        with_nbf["nbf"] = (now + 600).into();
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &with_nbf, &key).unwrap();
+        assert!(rejected(&verifier, &token));
+        assert!(rejected(&verifier, &sign(&keys, &claims(|c| { c.iat = now + 600; c.exp = now + 1200 }))));
+    }
+
+    #[test]
+    fn kid_and_header_tricks_change_nothing() {
+        let (issuer, verifier, _) = pair();
+        let (_, _, other_keys) = pair();
+        let key = EncodingKey::from_ed_pem(other_keys.private_key_pem.as_bytes()).unwrap();
+        // A `kid` or `jku` pointing anywhere does not select another key.
+        for header in [
+            r#"{"alg":"EdDSA","typ":"JWT","kid":"../../dev/null"}"#,
+            r#"{"alg":"EdDSA","typ":"JWT","jku":"https://attacker.example/jwks.json"}"#,
+            r#"{"alg":"EdDSA","typ":"JWT","kid":"' OR 1=1 --"}"#,
+        ] {
+            let header: Header = serde_json::from_str(header).unwrap();
+            let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
+            assert!(rejected(&verifier, &token), "{token}");
+        }
+        // A genuine token whose header gains a kid fails its signature.
+        let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let mut parts: Vec<String> = good.split('.').map(String::from).collect();
+        parts[0] = B64.encode(br#"{"typ":"JWT","alg":"EdDSA","kid":"x"}"#);
+        assert!(rejected(&verifier, &parts.join(".")));
+    }
+
+    #[test]
+    fn mangled_tokens_are_rejected() {
+        let (issuer, verifier, _) = pair();
+        let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let body_and_signature = good.split_once('.').unwrap().1;
+        let huge_header =
+            format!("{}.{body_and_signature}", B64.encode(format!(r#"{{"alg":"EdDSA","x":"{}"}}"#, "a".repeat(5000))));
+        let mangled = [
+            good[..good.len() / 2].to_owned(),
+            format!("{good}\u{200b}"),
+            good.replacen('.', "\u{ff0e}", 1),
+            format!("{good}\n"),
+            format!("{good} "),
+            good.replacen('e', "\u{e9}", 1),
+            good.to_uppercase(),
+            format!("{good}.extra"),
+            huge_header,
+        ];
+        for token in mangled {
+            assert!(rejected(&verifier, &token), "{token:?}");
+        }
+        assert!(verifier.verify(&good).is_ok());
     }
 
     #[test]
