@@ -93,6 +93,7 @@ async fn every_route_through_cargo_lambda_watch() {
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
         (vars::TOKEN_VERIFYING_KEY, keys.public_key_pem.clone()),
     ];
@@ -140,7 +141,19 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, error) = api.send(Method::POST, "/auth/login", None, Some(json!({"username": "frank", "password": "wrong wrong wrong"}))).await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
 
+    // Log hygiene: the functions log JSON lines that carry the request id, and
+    // no password, token, hash or key ever reaches the log.
     let log = watch.log();
     assert!(!log.contains(PASSWORD), "a password reached the log");
     assert!(!log.contains(&access_token), "a token reached the log");
+    assert!(!log.contains("$argon2id$"), "a password hash reached the log");
+    let key_body = keys.private_key_pem.lines().nth(1).unwrap();
+    assert!(!log.contains(key_body), "the signing key reached the log");
+    let function_lines: Vec<Value> = log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect();
+    let request_lines: Vec<&Value> =
+        function_lines.iter().filter(|line| !line["fields"]["message"].as_str().unwrap_or("").contains("CONCURRENCY")).collect();
+    assert!(request_lines.len() >= 8, "too few JSON log lines:\n{log}");
+    for line in request_lines {
+        assert!(line["span"]["requestId"].as_str().is_some_and(|id| !id.is_empty()), "no request id: {line}");
+    }
 }
