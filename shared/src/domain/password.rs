@@ -1,3 +1,6 @@
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ApiError;
@@ -5,13 +8,24 @@ use crate::ApiError;
 /// No password is longer than this, in Unicode characters.
 pub const PASSWORD_MAX_LENGTH: usize = 256;
 
+/// Common passwords of 8 characters or more, lower-cased: refused at sign-up,
+/// as NIST SP 800-63B asks. From `@zxcvbn-ts/language-common` (MIT), see
+/// `scripts/generate-common-passwords`.
+const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
+
+fn is_common(password: &str) -> bool {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let list = LIST.get_or_init(|| COMMON_PASSWORDS.lines().filter(|line| !line.starts_with("# ")).collect());
+    list.contains(password.to_lowercase().as_str())
+}
+
 /// A password that meets the sign-up policy. Kept secret: its `Debug` output is
 /// redacted and its memory is zeroed on drop.
 pub struct Password(SecretString);
 
 impl Password {
-    /// Checks the length only, counted in Unicode characters (NIST SP 800-63B):
-    /// no composition rules, no truncation.
+    /// Checks the length, counted in Unicode characters (NIST SP 800-63B), and
+    /// refuses common passwords: no composition rules, no truncation.
     pub fn parse(raw: SecretString, min_length: usize) -> Result<Self, ApiError> {
         let length = raw.expose_secret().chars().count();
         if length < min_length {
@@ -23,6 +37,11 @@ impl Password {
             return Err(ApiError::InvalidPassword(format!(
                 "a password must be at most {PASSWORD_MAX_LENGTH} characters long"
             )));
+        }
+        if is_common(raw.expose_secret()) {
+            return Err(ApiError::InvalidPassword(
+                "this password is too common: it appears in lists of leaked passwords".to_owned(),
+            ));
         }
         Ok(Password(raw))
     }
@@ -72,6 +91,18 @@ mod tests {
     #[test]
     fn has_no_composition_rules() {
         assert!(parse("all lower case words here", 15).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["111222333444555", "1234567887654321", "PASSWORD1", "iloveyou"] {
+            let err = parse(common, 8).unwrap_err();
+            assert_eq!(err.code(), "invalid_password", "{common}");
+            assert!(err.to_string().contains("common"));
+        }
+        assert!(parse("a rather uncommon passphrase", 8).is_ok());
+        // The list's header is not a password.
+        assert!(!is_common("# 17950 common passwords"));
     }
 
     #[test]
