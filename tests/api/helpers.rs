@@ -39,36 +39,47 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 
 /// DynamoDB Local, in memory, on a free port; killed when dropped.
 pub struct DynamoDbLocal {
-    child: Option<Child>,
+    child: std::sync::Mutex<Option<Child>>,
     pub port: u16,
 }
 
 impl DynamoDbLocal {
-    /// Starts it and waits until it answers. Panics (never skips) when it cannot.
+    /// Starts it in memory and waits until it answers. Panics (never skips)
+    /// when it cannot.
     pub async fn start() -> Self {
+        Self::start_on(free_port(), None).await
+    }
+
+    /// Starts it on `port`, keeping its data in `data_dir` if given (so that
+    /// it survives a restart), and waits until it answers.
+    pub async fn start_on(port: u16, data_dir: Option<&std::path::Path>) -> Self {
         let dir = std::env::var("DYNAMODB_LOCAL_DIR").expect(
             "DYNAMODB_LOCAL_DIR is not set: run the tests with scripts/test, which installs DynamoDB Local",
         );
         let jar = PathBuf::from(&dir).join("DynamoDBLocal.jar");
         assert!(jar.is_file(), "{} does not exist", jar.display());
-        let port = free_port();
+        let storage: Vec<String> = match data_dir {
+            Some(path) => vec!["-sharedDb".into(), "-dbPath".into(), path.display().to_string()],
+            None => vec!["-inMemory".into()],
+        };
         let child = Command::new("java")
             .arg(format!("-Djava.library.path={dir}/DynamoDBLocal_lib"))
             .arg("-jar")
             .arg(&jar)
-            .args(["-inMemory", "-port", &port.to_string()])
+            .args(&storage)
+            .args(["-port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("java must be installed to run DynamoDB Local");
-        let mut db = DynamoDbLocal { child: Some(child), port };
+        let db = DynamoDbLocal { child: std::sync::Mutex::new(Some(child)), port };
         let client = db.client().await;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if client.list_tables().send().await.is_ok() {
                 return db;
             }
-            if let Some(status) = db.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = db.child.lock().unwrap().as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("DynamoDB Local exited at start with {status}");
             }
             assert!(Instant::now() < deadline, "DynamoDB Local did not answer on port {port} within 60 s");
@@ -91,8 +102,10 @@ impl DynamoDbLocal {
         Client::new(&config)
     }
 
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+    /// Kills it (SIGKILL), as a crashed host would die.
+    pub fn stop(&self) {
+        let child = self.child.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(mut child) = child {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -137,7 +150,10 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let db = DynamoDbLocal::start().await;
+        Self::spawn_with(DynamoDbLocal::start().await).await
+    }
+
+    pub async fn spawn_with(db: DynamoDbLocal) -> Self {
         let client = db.client().await;
         let tables = TableNames::default();
         schema::create_tables(&client, &tables).await.expect("tables are created");

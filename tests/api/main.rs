@@ -6,6 +6,7 @@ mod helpers;
 
 mod concurrency;
 mod end_to_end;
+mod faults;
 mod lockout;
 mod outage;
 mod story;

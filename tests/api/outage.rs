@@ -2,7 +2,7 @@ use crate::helpers::{TestApp, PASSWORD};
 
 #[tokio::test]
 async fn database_down_gives_json_503s() {
-    let mut app = TestApp::spawn().await;
+    let app = TestApp::spawn().await;
     let (id, token) = app.signed_in_user("dave").await;
 
     app.db.stop();
