@@ -66,3 +66,44 @@ start_dynamodb_local() {
     done
     die "DynamoDB Local did not answer on port $port within 20 s (log: $log)"
 }
+
+# Starts the service in the background, as scripts/run-local does: DynamoDB
+# Local (in memory) on port $1 with the tables, a development signing key in
+# .local/keys, and `cargo lambda watch` on port $2 with any further arguments;
+# logs in $3. Sets WATCH_PID and DYNAMODB_PID; stop_local_service stops both.
+start_local_service() {
+    local dynamodb_port="$1" port="$2" log_dir="$3"
+    shift 3
+    mkdir -p "$log_dir"
+    local key_dir="$ROOT/.local/keys"
+    if [[ ! -f "$key_dir/signing-key.pem" ]]; then
+        say "generating a development signing key in .local/keys"
+        cargo run --quiet -p user-auth-core --bin generate-signing-key -- "$key_dir"
+    fi
+    export TOKEN_SIGNING_KEY_FILE="$key_dir/signing-key.pem"
+    TOKEN_VERIFYING_KEY="$(cat "$key_dir/verifying-key.pem")"
+    export TOKEN_VERIFYING_KEY
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
+
+    say "starting DynamoDB Local on port $dynamodb_port (log: $log_dir/dynamodb.log)"
+    start_dynamodb_local "$dynamodb_port" "$log_dir/dynamodb.log"
+    cargo run --quiet -p user-auth-core --bin create-tables
+
+    say "building the functions"
+    cargo build --quiet --workspace --bins
+    cargo lambda watch -A 127.0.0.1 -P "$port" "$@" >"$log_dir/watch.log" 2>&1 &
+    WATCH_PID=$!
+    for _ in $(seq 1 240); do
+        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        kill -0 "$WATCH_PID" 2>/dev/null || { cat "$log_dir/watch.log" >&2; die "cargo lambda watch exited"; }
+        sleep 0.5
+    done
+    die "cargo lambda watch did not listen on port $port within 120 s"
+}
+
+stop_local_service() {
+    # watch stops the function processes it started.
+    [[ -n "${WATCH_PID:-}" ]] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
+    [[ -n "${DYNAMODB_PID:-}" ]] && kill "$DYNAMODB_PID" 2>/dev/null && say "DynamoDB Local stopped"
+    WATCH_PID="" DYNAMODB_PID=""
+}

@@ -110,6 +110,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_an_invalid_request() {
+        // API Gateway passes such a body base64-encoded: here 0xff 0xfe 'y'.
+        let (app, _, _) = setup().await;
+        let event = FIXTURE
+            .replace(r#""body": "{\"username\":\"alice\",\"password\":\"{{password}}\"}""#, r#""body": "//55""#)
+            .replace(r#""isBase64Encoded": false"#, r#""isBase64Encoded": true"#);
+        assert!(event.contains("//55") && event.contains(r#""isBase64Encoded": true"#));
+        let request = lambda_http::request::from_str(&event).unwrap();
+        let response = respond(handle(app, request)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let Body::Text(text) = response.body() else { panic!("a JSON error") };
+        assert!(text.contains("invalid_request"));
+    }
+
+    #[tokio::test]
     async fn a_wrong_password_is_invalid_credentials() {
         let (app, _, _) = setup().await;
         let (response, json) = call(&app, "correct horse battery stapler").await;
