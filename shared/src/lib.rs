@@ -20,3 +20,6 @@ pub mod store;
 pub mod tokens;
 
 pub use error::ApiError;
+
+#[cfg(test)]
+mod robustness;
