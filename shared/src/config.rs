@@ -151,6 +151,21 @@ pub fn verifying_key_pem(env: &Env) -> Result<String, ConfigError> {
     env.required(vars::TOKEN_VERIFYING_KEY)
 }
 
+/// The configuration of a function that verifies tokens (get-user, logout).
+pub struct VerifierConfig {
+    pub tables: TableNames,
+    pub token_settings: TokenSettings,
+    pub verifying_key_pem: String,
+}
+
+pub fn verifier_config(env: &Env) -> Result<VerifierConfig, ConfigError> {
+    Ok(VerifierConfig {
+        tables: table_names(env),
+        token_settings: token_settings(env)?,
+        verifying_key_pem: verifying_key_pem(env)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

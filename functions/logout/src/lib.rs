@@ -7,23 +7,8 @@ use user_auth_core::http::{bearer_token, no_content};
 use user_auth_core::store::RevocationStore;
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{operations, ApiError};
-use user_auth_core::config::{self, ConfigError, Env};
-use user_auth_core::store::TableNames;
-use user_auth_core::tokens::TokenSettings;
-
-pub struct Config {
-    pub tables: TableNames,
-    pub token_settings: TokenSettings,
-    pub verifying_key_pem: String,
-}
-
-pub fn config(env: &Env) -> Result<Config, ConfigError> {
-    Ok(Config {
-        tables: config::table_names(env),
-        token_settings: config::token_settings(env)?,
-        verifying_key_pem: config::verifying_key_pem(env)?,
-    })
-}
+/// Its configuration: the tables, and what verifying tokens needs.
+pub use user_auth_core::config::{verifier_config as config, VerifierConfig as Config};
 
 pub struct Logout<S> {
     pub store: S,
