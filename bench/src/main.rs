@@ -217,7 +217,9 @@ fn artifact_mib(name: &str) -> Option<f64> {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores, {cpu}, {}", std::env::consts::ARCH)
@@ -241,7 +243,8 @@ async fn main() -> Result<(), BoxError> {
     std::fs::create_dir_all(&scratch)?;
     let keys = SigningKeyPair::generate()?;
     std::fs::write(scratch.join("signing-key.pem"), &keys.private_key_pem)?;
-    let settings_tokens = TokenSettings { issuer: "bench".into(), audience: "bench".into(), ttl: Duration::from_secs(900) };
+    let settings_tokens =
+        TokenSettings { issuer: "bench".into(), audience: "bench".into(), ttl: Duration::from_secs(900) };
     let issuer = TokenIssuer::from_pem(&keys.private_key_pem, settings_tokens)?;
     let user = operations::create_user(&store, 15, "alice", SecretString::from(PASSWORD)).await?;
 
@@ -264,7 +267,8 @@ async fn main() -> Result<(), BoxError> {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
 
-    let fixture = |name: &str| std::fs::read_to_string(workspace().join(format!("functions/{name}/fixtures/{name}.json")));
+    let fixture =
+        |name: &str| std::fs::read_to_string(workspace().join(format!("functions/{name}/fixtures/{name}.json")));
     let get_user_event = fixture("get-user")?
         .replace("{{id}}", user.id.as_str())
         .replace("{{token}}", &issuer.issue(&user.id)?.access_token);
@@ -335,10 +339,26 @@ async fn main() -> Result<(), BoxError> {
     type Case = (&'static str, &'static str, u16, (f64, f64), Option<(f64, &'static str)>, Option<f64>, usize);
     let cases: Vec<Case> = vec![
         ("hello", "hello", 200, (0.0, 0.0), None, None, settings.warm_runs),
-        ("create-user", "create-user", 201, transaction, Some((argon2_hash.0 + transaction.0, "argon2id hash + transaction")), Some(64.0), settings.argon2_warm_runs),
+        (
+            "create-user",
+            "create-user",
+            201,
+            transaction,
+            Some((argon2_hash.0 + transaction.0, "argon2id hash + transaction")),
+            Some(64.0),
+            settings.argon2_warm_runs,
+        ),
         ("get-user", "get-user", 200, add(get_item, get_item), None, Some(32.0), settings.warm_runs),
         // login reads the lockout record, then the credentials.
-        ("login", "login", 200, add(get_item, get_item), Some((argon2_verify.0 + 2.0 * get_item.0, "argon2id verify + 2 GetItem")), Some(64.0), settings.argon2_warm_runs),
+        (
+            "login",
+            "login",
+            200,
+            add(get_item, get_item),
+            Some((argon2_verify.0 + 2.0 * get_item.0, "argon2id verify + 2 GetItem")),
+            Some(64.0),
+            settings.argon2_warm_runs,
+        ),
         ("logout", "logout", 204, add(get_item, put_item), None, Some(32.0), settings.warm_runs),
     ];
     for (name, binary, expected, db_ms, floor, rss_limit_mib, warm_runs) in cases {
@@ -359,14 +379,17 @@ async fn main() -> Result<(), BoxError> {
                 let template = logout_event.clone();
                 let user_id: UserId = user.id.clone();
                 let issuer = &issuer;
-                Box::new(move || template.replace("{{token}}", &issuer.issue(&user_id).map(|t| t.access_token).unwrap_or_default()))
+                Box::new(move || {
+                    template.replace("{{token}}", &issuer.issue(&user_id).map(|t| t.access_token).unwrap_or_default())
+                })
             }
             _ => Box::new({
                 let event = get_user_event.clone();
                 move || event.clone()
             }),
         };
-        let m = measure(&release.join(binary), &base_env, &mut *events, expected, settings.cold_runs, warm_runs).await?;
+        let m =
+            measure(&release.join(binary), &base_env, &mut *events, expected, settings.cold_runs, warm_runs).await?;
         rows.push(Row { name, m, db_ms, floor, rss_limit_mib });
     }
 
@@ -379,7 +402,11 @@ async fn main() -> Result<(), BoxError> {
 }
 
 fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
 }
 
 /// Floors measured alone in the harness: (median, p99) in ms.
@@ -398,8 +425,15 @@ fn render(rows: &[Row], s: &Settings, f: &Floors) -> String {
     let _ = writeln!(out, "# Benchmark results\n");
     let _ = writeln!(out, "Measured {date} on {} by `scripts/bench`: release binaries for this machine's", machine());
     let _ = writeln!(out, "architecture under the project's Lambda Runtime API emulator, against DynamoDB Local");
-    let _ = writeln!(out, "on the same machine. {} cold starts per function; warm invocations: {} ({} for the", s.cold_runs, s.warm_runs, s.argon2_warm_runs);
-    let _ = writeln!(out, "argon2 functions). Times in ms (median / p99); sizes of `cargo lambda build --release --arm64`.\n");
+    let _ = writeln!(
+        out,
+        "on the same machine. {} cold starts per function; warm invocations: {} ({} for the",
+        s.cold_runs, s.warm_runs, s.argon2_warm_runs
+    );
+    let _ = writeln!(
+        out,
+        "argon2 functions). Times in ms (median / p99); sizes of `cargo lambda build --release --arm64`.\n"
+    );
     let _ = writeln!(out, "| function | init | init / hello | first invocation | warm | first / warm | peak RSS (MiB) | arm64 size (MiB) |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for row in rows {
@@ -416,12 +450,24 @@ fn render(rows: &[Row], s: &Settings, f: &Floors) -> String {
             row.m.peak_rss_kib as f64 / 1024.0
         );
     }
-    let _ = writeln!(out, "\nFloors measured alone in the harness (median / p99, ms): argon2id hash {:.2} / {:.2}, verify {:.2} / {:.2};",
-        f.argon2_hash.0, f.argon2_hash.1, f.argon2_verify.0, f.argon2_verify.1);
-    let _ = writeln!(out, "DynamoDB Local GetItem {:.3} / {:.3}, PutItem {:.3} / {:.3}, two-put transaction {:.3} / {:.3}.",
-        f.get_item.0, f.get_item.1, f.put_item.0, f.put_item.1, f.transaction.0, f.transaction.1);
-    let _ = writeln!(out, "A function's own time is its warm time less the same DynamoDB calls measured alone (median less summed");
-    let _ = writeln!(out, "medians; p99 less summed p99s): an estimate, as DynamoDB Local's own jitter dominates the p99.\n");
+    let _ = writeln!(
+        out,
+        "\nFloors measured alone in the harness (median / p99, ms): argon2id hash {:.2} / {:.2}, verify {:.2} / {:.2};",
+        f.argon2_hash.0, f.argon2_hash.1, f.argon2_verify.0, f.argon2_verify.1
+    );
+    let _ = writeln!(
+        out,
+        "DynamoDB Local GetItem {:.3} / {:.3}, PutItem {:.3} / {:.3}, two-put transaction {:.3} / {:.3}.",
+        f.get_item.0, f.get_item.1, f.put_item.0, f.put_item.1, f.transaction.0, f.transaction.1
+    );
+    let _ = writeln!(
+        out,
+        "A function's own time is its warm time less the same DynamoDB calls measured alone (median less summed"
+    );
+    let _ = writeln!(
+        out,
+        "medians; p99 less summed p99s): an estimate, as DynamoDB Local's own jitter dominates the p99.\n"
+    );
     let _ = writeln!(out, "| target | measured | verdict |");
     let _ = writeln!(out, "|---|---|---|");
     for row in &rows[1..] {
@@ -430,16 +476,32 @@ fn render(rows: &[Row], s: &Settings, f: &Floors) -> String {
         let (warm, warm99) = summary(&row.m.warm);
         let ratio = init / hello_init;
         let _ = writeln!(out, "| {} init ≤ 1.5 × hello | {ratio:.2} × | {} |", row.name, verdict(ratio <= 1.5));
-        let _ = writeln!(out, "| {} first ≤ 3 × warm | {:.2} × | {} |", row.name, first / warm, verdict(first <= 3.0 * warm));
+        let _ = writeln!(
+            out,
+            "| {} first ≤ 3 × warm | {:.2} × | {} |",
+            row.name,
+            first / warm,
+            verdict(first <= 3.0 * warm)
+        );
         match row.floor {
             Some((floor, what)) => {
                 let ratio = warm / floor;
-                let _ = writeln!(out, "| {} warm ≤ 1.15 × ({what}) | {ratio:.2} × | {} |", row.name, verdict(ratio <= 1.15));
+                let _ = writeln!(
+                    out,
+                    "| {} warm ≤ 1.15 × ({what}) | {ratio:.2} × | {} |",
+                    row.name,
+                    verdict(ratio <= 1.15)
+                );
             }
             None => {
                 let own = warm - row.db_ms.0;
                 let own99 = warm99 - row.db_ms.1;
-                let _ = writeln!(out, "| {} own time at p99 < 0.5 ms | {own99:.3} ms (median {own:.3} ms) | {} |", row.name, verdict(own99 < 0.5));
+                let _ = writeln!(
+                    out,
+                    "| {} own time at p99 < 0.5 ms | {own99:.3} ms (median {own:.3} ms) | {} |",
+                    row.name,
+                    verdict(own99 < 0.5)
+                );
             }
         }
         if let Some(limit) = row.rss_limit_mib {

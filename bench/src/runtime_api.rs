@@ -16,9 +16,18 @@ use tokio::sync::{mpsc, Mutex};
 pub enum Report {
     /// The runtime asked for the next event.
     Polled(Instant),
-    Responded { at: Instant, request_id: String, body: Vec<u8> },
-    Failed { request_id: String, body: Vec<u8> },
-    InitFailed { body: Vec<u8> },
+    Responded {
+        at: Instant,
+        request_id: String,
+        body: Vec<u8>,
+    },
+    Failed {
+        request_id: String,
+        body: Vec<u8>,
+    },
+    InitFailed {
+        body: Vec<u8>,
+    },
 }
 
 pub struct Invocation {
@@ -49,11 +58,7 @@ impl RuntimeApi {
     }
 }
 
-async fn serve(
-    stream: TcpStream,
-    events: Arc<Mutex<mpsc::Receiver<Invocation>>>,
-    reports: mpsc::Sender<Report>,
-) {
+async fn serve(stream: TcpStream, events: Arc<Mutex<mpsc::Receiver<Invocation>>>, reports: mpsc::Sender<Report>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {

@@ -83,10 +83,9 @@ impl Env {
     {
         match self.optional(name) {
             None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|err: T::Err| ConfigError::Invalid { name, reason: err.to_string() }),
+            Some(raw) => {
+                raw.trim().parse().map_err(|err: T::Err| ConfigError::Invalid { name, reason: err.to_string() })
+            }
         }
     }
 }

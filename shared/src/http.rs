@@ -5,7 +5,9 @@
 use std::convert::Infallible;
 use std::future::Future;
 
-use lambda_http::http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::http::header::{
+    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use lambda_http::http::StatusCode;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use secrecy::SecretString;
@@ -19,8 +21,7 @@ use crate::ApiError;
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
 /// The body of `POST /users` and `POST /auth/login` (its `Debug` redacts the password).
-#[derive(Debug)]
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct CredentialsBody {
     pub username: String,
     pub password: SecretString,
@@ -79,9 +80,7 @@ pub fn path_parameter(request: &Request, name: &str, prefix: &str) -> Option<Str
 }
 
 fn base(status: StatusCode) -> lambda_http::http::response::Builder {
-    Response::builder()
-        .status(status)
-        .header(CACHE_CONTROL, "no-store")
+    Response::builder().status(status).header(CACHE_CONTROL, "no-store")
 }
 
 pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
@@ -149,9 +148,8 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
 }
 
 fn fallback_500() -> Response<Body> {
-    let mut response = Response::new(Body::Text(
-        r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned(),
-    ));
+    let mut response =
+        Response::new(Body::Text(r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned()));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
@@ -210,7 +208,14 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_invalid_requests_that_do_not_echo_the_body() {
-        for body in ["", "not json", "[]", r#"{"username":"a"}"#, r#"{"username":1,"password":"secret-1234"}"#, r#"{"username":"a","password":12345678}"#] {
+        for body in [
+            "",
+            "not json",
+            "[]",
+            r#"{"username":"a"}"#,
+            r#"{"username":1,"password":"secret-1234"}"#,
+            r#"{"username":"a","password":12345678}"#,
+        ] {
             let err = json_body::<CredentialsBody>(&request_with_body(Body::Text(body.into()))).unwrap_err();
             assert_eq!(err.code(), "invalid_request", "{body}");
             assert!(!err.to_string().contains("secret-1234") && !err.to_string().contains("12345678"));
@@ -247,11 +252,9 @@ mod tests {
         assert_eq!(path_parameter(&request, "id", "/users/").as_deref(), Some("abc"));
         let request: Request = HttpRequest::builder().uri("/users/").body(Body::Empty).unwrap();
         assert_eq!(path_parameter(&request, "id", "/users/"), None);
-        let request = HttpRequest::builder()
-            .uri("/somewhere")
-            .body(Body::Empty)
-            .unwrap()
-            .with_path_parameters([("id".to_owned(), "xyz".to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>());
+        let request = HttpRequest::builder().uri("/somewhere").body(Body::Empty).unwrap().with_path_parameters(
+            [("id".to_owned(), "xyz".to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
+        );
         assert_eq!(path_parameter(&request, "id", "/users/").as_deref(), Some("xyz"));
     }
 

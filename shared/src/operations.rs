@@ -3,8 +3,8 @@
 use secrecy::SecretString;
 
 use crate::domain::{Password, User, UserId, Username};
-use crate::passwords::{hash_password, verify_password};
 use crate::lockout::{lock_seconds, WINDOW_SECONDS};
+use crate::passwords::{hash_password, verify_password};
 use crate::store::{CredentialStore, LoginAttemptStore, RevocationStore, UserStore};
 use crate::tokens::{now_unix, Claims, IssuedToken, TokenIssuer, TokenVerifier};
 use crate::ApiError;
@@ -36,7 +36,12 @@ pub async fn get_user(store: &impl UserStore, raw_id: &str) -> Result<User, ApiE
 /// the same answer, so the answer does not tell whether a user exists.
 /// Failures are counted per username, known or not ([`crate::lockout`]): a
 /// locked username is refused before any argon2 work.
-pub async fn login<S>(store: &S, issuer: &TokenIssuer, username: &str, password: SecretString) -> Result<IssuedToken, ApiError>
+pub async fn login<S>(
+    store: &S,
+    issuer: &TokenIssuer,
+    username: &str,
+    password: SecretString,
+) -> Result<IssuedToken, ApiError>
 where
     S: CredentialStore + LoginAttemptStore,
 {
@@ -147,7 +152,9 @@ mod tests {
         let store = MemoryStore::default();
         let (issuer, _) = keys();
         create_user(&store, 15, "bob", PASSWORD.into()).await.unwrap();
-        for (username, password) in [("bob", "wrong password here"), ("nobody", PASSWORD), ("!!", PASSWORD), ("bob", "")] {
+        for (username, password) in
+            [("bob", "wrong password here"), ("nobody", PASSWORD), ("!!", PASSWORD), ("bob", "")]
+        {
             let err = login(&store, &issuer, username, password.into()).await.unwrap_err();
             assert_eq!(err.code(), "invalid_credentials", "{username}/{password}");
             assert_eq!(err.to_string(), ApiError::InvalidCredentials.to_string());

@@ -60,8 +60,8 @@ fn keep_large_blocks_mmapped() {
 
 fn hasher() -> Argon2<'static> {
     keep_large_blocks_mmapped();
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .expect("the argon2 parameters are valid constants");
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("the argon2 parameters are valid constants");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 

@@ -88,8 +88,7 @@ impl TokenVerifier {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
-        validation.required_spec_claims =
-            HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
+        validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
         // Lambda hosts keep their clocks in sync; a token is dead at `exp`.
         validation.leeway = 0;
         validation.validate_nbf = true;
@@ -130,10 +129,7 @@ impl SigningKeyPair {
 
         let pair = Ed25519KeyPair::generate().map_err(|_| KeyError("key generation failed".into()))?;
         let private_der = pair.to_pkcs8v1().map_err(|_| KeyError("PKCS#8 encoding failed".into()))?;
-        let public_der = pair
-            .public_key()
-            .as_der()
-            .map_err(|_| KeyError("SPKI encoding failed".into()))?;
+        let public_der = pair.public_key().as_der().map_err(|_| KeyError("SPKI encoding failed".into()))?;
         Ok(SigningKeyPair {
             private_key_pem: pem("PRIVATE KEY", private_der.as_ref()),
             public_key_pem: pem("PUBLIC KEY", public_der.as_ref()),
@@ -253,7 +249,16 @@ mod tests {
     fn rejects_expired_tokens() {
         let (_, verifier, keys) = pair();
         let now = now_unix();
-        assert!(rejected(&verifier, &sign(&keys, &claims(|c| { c.iat = now - 1000; c.exp = now - 100 }))));
+        assert!(rejected(
+            &verifier,
+            &sign(
+                &keys,
+                &claims(|c| {
+                    c.iat = now - 1000;
+                    c.exp = now - 100
+                })
+            )
+        ));
         assert!(rejected(&verifier, &sign(&keys, &claims(|c| c.exp = now))));
     }
 
@@ -286,7 +291,16 @@ mod tests {
         with_nbf["nbf"] = (now + 600).into();
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &with_nbf, &key).unwrap();
         assert!(rejected(&verifier, &token));
-        assert!(rejected(&verifier, &sign(&keys, &claims(|c| { c.iat = now + 600; c.exp = now + 1200 }))));
+        assert!(rejected(
+            &verifier,
+            &sign(
+                &keys,
+                &claims(|c| {
+                    c.iat = now + 600;
+                    c.exp = now + 1200
+                })
+            )
+        ));
     }
 
     #[test]
@@ -340,7 +354,8 @@ mod tests {
         let (issuer, verifier, _) = pair();
         let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
         let oversized = format!("{good}{}", "A".repeat(MAX_TOKEN_LENGTH));
-        for garbage in ["", "abc", "a.b.c", "..", "Bearer x", &good[..good.len() - 3], &oversized, &format!(" {good}")] {
+        for garbage in ["", "abc", "a.b.c", "..", "Bearer x", &good[..good.len() - 3], &oversized, &format!(" {good}")]
+        {
             assert!(rejected(&verifier, garbage), "{garbage:?} was accepted");
         }
     }

@@ -61,7 +61,13 @@ struct Api {
 }
 
 impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -72,7 +78,8 @@ impl Api {
         let response = request.send().await.expect("watch answers");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
     }
 }
@@ -138,7 +145,9 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, error) = api.send(Method::GET, &format!("/users/{id}"), Some(&access_token), None).await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_token")));
 
-    let (status, error) = api.send(Method::POST, "/auth/login", None, Some(json!({"username": "frank", "password": "wrong wrong wrong"}))).await;
+    let (status, error) = api
+        .send(Method::POST, "/auth/login", None, Some(json!({"username": "frank", "password": "wrong wrong wrong"})))
+        .await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
 
     // Log hygiene: the functions log JSON lines that carry the request id, and
@@ -150,8 +159,10 @@ async fn every_route_through_cargo_lambda_watch() {
     let key_body = keys.private_key_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_body), "the signing key reached the log");
     let function_lines: Vec<Value> = log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect();
-    let request_lines: Vec<&Value> =
-        function_lines.iter().filter(|line| !line["fields"]["message"].as_str().unwrap_or("").contains("CONCURRENCY")).collect();
+    let request_lines: Vec<&Value> = function_lines
+        .iter()
+        .filter(|line| !line["fields"]["message"].as_str().unwrap_or("").contains("CONCURRENCY"))
+        .collect();
     assert!(request_lines.len() >= 8, "too few JSON log lines:\n{log}");
     for line in request_lines {
         assert!(line["span"]["requestId"].as_str().is_some_and(|id| !id.is_empty()), "no request id: {line}");

@@ -53,9 +53,8 @@ impl DynamoDbLocal {
     /// Starts it on `port`, keeping its data in `data_dir` if given (so that
     /// it survives a restart), and waits until it answers.
     pub async fn start_on(port: u16, data_dir: Option<&std::path::Path>) -> Self {
-        let dir = std::env::var("DYNAMODB_LOCAL_DIR").expect(
-            "DYNAMODB_LOCAL_DIR is not set: run the tests with scripts/test, which installs DynamoDB Local",
-        );
+        let dir = std::env::var("DYNAMODB_LOCAL_DIR")
+            .expect("DYNAMODB_LOCAL_DIR is not set: run the tests with scripts/test, which installs DynamoDB Local");
         let jar = PathBuf::from(&dir).join("DynamoDBLocal.jar");
         assert!(jar.is_file(), "{} does not exist", jar.display());
         let storage: Vec<String> = match data_dir {
@@ -119,7 +118,11 @@ impl Drop for DynamoDbLocal {
 }
 
 pub fn token_settings() -> TokenSettings {
-    TokenSettings { issuer: "user-auth-tests".into(), audience: "user-auth-tests".into(), ttl: Duration::from_secs(900) }
+    TokenSettings {
+        issuer: "user-auth-tests".into(),
+        audience: "user-auth-tests".into(),
+        ttl: Duration::from_secs(900),
+    }
 }
 
 /// An answer of the API: status, headers and the JSON body (`Null` if none).
@@ -213,8 +216,9 @@ impl TestApp {
 }
 
 pub async fn get_user_with(app: &Arc<GetUser<DynamoStore>>, id: &str, token: &str) -> ApiResponse {
-    let request = request(Method::GET, &format!("/users/{id}"), Some(token), None)
-        .with_path_parameters([("id".to_owned(), id.to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>());
+    let request = request(Method::GET, &format!("/users/{id}"), Some(token), None).with_path_parameters(
+        [("id".to_owned(), id.to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
+    );
     call(get_user::handle(app.clone(), request)).await
 }
 

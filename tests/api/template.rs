@@ -106,10 +106,11 @@ fn every_function_is_a_workspace_binary_and_the_reverse() {
     assert_eq!(template, crates);
     assert_eq!(template, BINARIES.iter().map(|b| b.to_string()).collect());
     for binary in &crates {
-        let manifest: toml::Table = std::fs::read_to_string(workspace().join("functions").join(binary).join("Cargo.toml"))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let manifest: toml::Table =
+            std::fs::read_to_string(workspace().join("functions").join(binary).join("Cargo.toml"))
+                .unwrap()
+                .parse()
+                .unwrap();
         assert_eq!(manifest["package"]["name"].as_str(), Some(binary.as_str()));
     }
 }
@@ -159,7 +160,8 @@ fn each_function_gets_exactly_the_variables_it_reads() {
     for (binary, function) in template.functions() {
         let vars = template.environment(&function);
         let env = Env::from_map(vars.iter().map(|(k, v)| (k.clone(), template.deployed_value(v))).collect());
-        loaders[binary.as_str()](&env).unwrap_or_else(|err| panic!("{binary} cannot start with the template's environment: {err}"));
+        loaders[binary.as_str()](&env)
+            .unwrap_or_else(|err| panic!("{binary} cannot start with the template's environment: {err}"));
         let read: BTreeSet<String> = env.names_read().into_iter().map(String::from).collect();
         let set: BTreeSet<String> = vars.keys().cloned().collect();
         assert_eq!(set, read, "{binary}: the template sets (left) what the code reads (right)");
@@ -182,10 +184,16 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{logical_id}");
         let key_schema = p["KeySchema"].as_sequence().unwrap();
         assert_eq!(key_schema.len(), 1, "{logical_id}");
-        assert_eq!((key_schema[0]["AttributeName"].as_str(), key_schema[0]["KeyType"].as_str()), (Some(key), Some("HASH")));
+        assert_eq!(
+            (key_schema[0]["AttributeName"].as_str(), key_schema[0]["KeyType"].as_str()),
+            (Some(key), Some("HASH"))
+        );
         let definitions = p["AttributeDefinitions"].as_sequence().unwrap();
         assert_eq!(definitions.len(), 1);
-        assert_eq!((definitions[0]["AttributeName"].as_str(), definitions[0]["AttributeType"].as_str()), (Some(key), Some("S")));
+        assert_eq!(
+            (definitions[0]["AttributeName"].as_str(), definitions[0]["AttributeType"].as_str()),
+            (Some(key), Some("S"))
+        );
         assert_eq!(p["TimeToLiveSpecification"]["AttributeName"].as_str(), ttl, "{logical_id}");
         if ttl.is_some() {
             assert_eq!(p["TimeToLiveSpecification"]["Enabled"], true);
@@ -242,6 +250,7 @@ fn each_role_allows_exactly_what_its_function_calls() {
         assert_eq!(granted, needs[binary.as_str()], "{} ({binary})", function.logical_id);
     }
     // Only login may read the signing key.
-    let readers: Vec<_> = needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).collect();
+    let readers: Vec<_> =
+        needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).collect();
     assert_eq!(readers.len(), 1);
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use user_auth_core::config::{self, ConfigError, Env};
 use user_auth_core::domain::UserView;
 use user_auth_core::http::{created, json_body, CredentialsBody};
-use user_auth_core::config::{self, ConfigError, Env};
 use user_auth_core::store::{TableNames, UserStore};
 use user_auth_core::{operations, ApiError};
 
@@ -88,8 +88,16 @@ mod tests {
         let cases = [
             (r#""body": "not json""#, StatusCode::BAD_REQUEST, "invalid_request"),
             (r#""body": "{\"username\":\"alice\"}""#, StatusCode::BAD_REQUEST, "invalid_request"),
-            (r#""body": "{\"username\":\"a\",\"password\":\"correct horse battery staple\"}""#, StatusCode::BAD_REQUEST, "invalid_username"),
-            (r#""body": "{\"username\":\"alice\",\"password\":\"too short\"}""#, StatusCode::BAD_REQUEST, "invalid_password"),
+            (
+                r#""body": "{\"username\":\"a\",\"password\":\"correct horse battery staple\"}""#,
+                StatusCode::BAD_REQUEST,
+                "invalid_username",
+            ),
+            (
+                r#""body": "{\"username\":\"alice\",\"password\":\"too short\"}""#,
+                StatusCode::BAD_REQUEST,
+                "invalid_password",
+            ),
         ];
         let original = r#""body": "{\"username\":\"Alice\",\"password\":\"correct horse battery staple\"}""#;
         for (body, status, code) in cases {
@@ -100,6 +108,9 @@ mod tests {
         }
         let big = format!(r#""body": "{}""#, "x".repeat(9000));
         let (status, _, json) = call(&app, &FIXTURE.replace(original, &big)).await;
-        assert_eq!((status, json["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+        assert_eq!(
+            (status, json["error"]["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
+        );
     }
 }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+/// Its configuration: the tables, and what verifying tokens needs.
+pub use user_auth_core::config::{verifier_config as config, VerifierConfig as Config};
 use user_auth_core::domain::UserView;
 use user_auth_core::http::{bearer_token, json_response, path_parameter};
 use user_auth_core::store::{RevocationStore, UserStore};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{operations, ApiError};
-/// Its configuration: the tables, and what verifying tokens needs.
-pub use user_auth_core::config::{verifier_config as config, VerifierConfig as Config};
 
 pub struct GetUser<S> {
     pub store: S,
@@ -109,7 +109,8 @@ mod tests {
     #[tokio::test]
     async fn takes_the_id_from_the_path_when_there_are_no_path_parameters() {
         let s = setup().await;
-        let without_parameters = event(&s.user_id, &s.token).replace(&format!("\"pathParameters\": {{ \"id\": \"{}\" }},", s.user_id), "");
+        let without_parameters =
+            event(&s.user_id, &s.token).replace(&format!("\"pathParameters\": {{ \"id\": \"{}\" }},", s.user_id), "");
         assert!(!without_parameters.contains("pathParameters"));
         let (status, _, json) = call(&s.app, without_parameters).await;
         assert_eq!(status, StatusCode::OK);

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use user_auth_core::http::{json_body, json_response, CredentialsBody};
 use user_auth_core::config::{self, ConfigError, Env, SigningKeySource};
+use user_auth_core::http::{json_body, json_response, CredentialsBody};
 use user_auth_core::store::{CredentialStore, LoginAttemptStore, TableNames};
 use user_auth_core::tokens::{TokenIssuer, TokenSettings};
 use user_auth_core::{operations, ApiError};
@@ -60,7 +60,8 @@ where
 {
     let body: CredentialsBody = json_body(&request)?;
     let token = operations::login(&app.store, &app.issuer, &body.username, body.password).await?;
-    let response = TokenResponse { access_token: token.access_token, token_type: "Bearer", expires_in: token.expires_in };
+    let response =
+        TokenResponse { access_token: token.access_token, token_type: "Bearer", expires_in: token.expires_in };
     Ok(json_response(StatusCode::OK, &response))
 }
 

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+/// Its configuration: the tables, and what verifying tokens needs.
+pub use user_auth_core::config::{verifier_config as config, VerifierConfig as Config};
 use user_auth_core::http::{bearer_token, no_content};
 use user_auth_core::store::RevocationStore;
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{operations, ApiError};
-/// Its configuration: the tables, and what verifying tokens needs.
-pub use user_auth_core::config::{verifier_config as config, VerifierConfig as Config};
 
 pub struct Logout<S> {
     pub store: S,

@@ -29,9 +29,7 @@ impl Password {
     pub fn parse(raw: SecretString, min_length: usize) -> Result<Self, ApiError> {
         let length = raw.expose_secret().chars().count();
         if length < min_length {
-            return Err(ApiError::InvalidPassword(format!(
-                "a password must be at least {min_length} characters long"
-            )));
+            return Err(ApiError::InvalidPassword(format!("a password must be at least {min_length} characters long")));
         }
         if length > PASSWORD_MAX_LENGTH {
             return Err(ApiError::InvalidPassword(format!(

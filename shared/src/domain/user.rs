@@ -62,11 +62,7 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(user: &User) -> Self {
-        UserView {
-            id: user.id.to_string(),
-            username: user.username.to_string(),
-            created_at: user.created_at_rfc3339(),
-        }
+        UserView { id: user.id.to_string(), username: user.username.to_string(), created_at: user.created_at_rfc3339() }
     }
 }
 

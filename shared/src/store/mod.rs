@@ -60,8 +60,7 @@ pub trait UserStore: Send + Sync {
 
 pub trait CredentialStore: Send + Sync {
     /// A strongly consistent read: a user who just signed up can log in.
-    fn credentials(&self, username: &Username)
-        -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
+    fn credentials(&self, username: &Username) -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
 }
 
 /// Failed logins of one username in the current window.
@@ -80,12 +79,17 @@ pub trait LoginAttemptStore: Send + Sync {
 
     /// Counts a failure atomically and returns the failures in the current
     /// window; `now` and the window are Unix seconds.
-    fn record_failure(&self, username: &Username, now: u64, window: u64)
-        -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn record_failure(
+        &self,
+        username: &Username,
+        now: u64,
+        window: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Refuses logins for this name until `until` (Unix seconds); the count
     /// is kept for `window` seconds after that.
-    fn lock(&self, username: &Username, until: u64, window: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn lock(&self, username: &Username, until: u64, window: u64)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets the failures: after a successful login.
     fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, username_claim_failed};
 use self::schema::{login_attempts, revoked_tokens, usernames, users};
-use super::{Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore};
+use super::{
+    Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore,
+};
 use crate::domain::{User, UserId, Username};
 use crate::passwords::PasswordHash;
 

@@ -66,10 +66,7 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), aw
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()?,
+                AttributeDefinition::builder().attribute_name(key).attribute_type(ScalarAttributeType::S).build()?,
             )
             .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build()?)
             .send()
