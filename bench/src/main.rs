@@ -14,15 +14,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use aws_config::Region;
-use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use runtime_api::{Invocation, Report, RuntimeApi};
 use secrecy::SecretString;
+use user_auth_core::aws::Aws;
 use user_auth_core::domain::{Password, UserId};
 use user_auth_core::passwords::{hash_password, verify_password, PasswordHash};
-use user_auth_core::store::dynamodb::{schema, sdk_config_loader, DynamoStore};
+use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
 use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings};
 use user_auth_core::{config::vars, operations};
@@ -87,13 +86,7 @@ async fn start_database() -> Result<Database, BoxError> {
         .kill_on_drop(true)
         .spawn()?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    let config = sdk_config_loader()
-        .endpoint_url(&endpoint)
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "bench"))
-        .load()
-        .await;
-    let client = Client::new(&config);
+    let client = dynamodb::client(&Aws::local(&endpoint));
     let deadline = Instant::now() + Duration::from_secs(60);
     while client.list_tables().send().await.is_err() {
         if Instant::now() > deadline {
@@ -256,7 +249,6 @@ async fn main() -> Result<(), BoxError> {
         ("AWS_REGION", "eu-west-1"),
         ("AWS_ACCESS_KEY_ID", "local"),
         ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_ENDPOINT_URL_DYNAMODB", db.endpoint.as_str()),
         (vars::TOKEN_ISSUER, "bench"),
         (vars::TOKEN_AUDIENCE, "bench"),

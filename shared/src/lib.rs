@@ -1,5 +1,6 @@
 //! Domain of the user and auth service, shared by its four Lambda functions.
 //!
+//! - [`aws`]: the AWS SDK's configuration, from what Lambda provides.
 //! - [`domain`]: validated usernames and passwords, the user model.
 //! - [`passwords`]: argon2id hashing, run off the async worker threads.
 //! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
@@ -9,6 +10,7 @@
 //! - [`http`]: request parsing and the single place errors become responses.
 //! - [`error`]: every failure the API can answer with.
 
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -99,7 +99,6 @@ async fn every_route_through_cargo_lambda_watch() {
         ("AWS_REGION", "eu-west-1".to_owned()),
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
         (vars::TOKEN_VERIFYING_KEY, keys.public_key_pem.clone()),

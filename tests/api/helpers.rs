@@ -7,8 +7,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::Region;
-use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::Client;
 use create_user::CreateUser;
 use get_user::GetUser;
@@ -17,8 +15,9 @@ use lambda_http::{Body, RequestExt};
 use login::Login;
 use logout::Logout;
 use serde_json::{json, Value};
+use user_auth_core::aws::Aws;
 use user_auth_core::http::respond;
-use user_auth_core::store::dynamodb::{schema, sdk_config_loader, DynamoStore};
+use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
 use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings, TokenVerifier};
 
@@ -92,13 +91,7 @@ impl DynamoDbLocal {
 
     /// An SDK client with the service's retry and timeout settings.
     pub async fn client(&self) -> Client {
-        let config = sdk_config_loader()
-            .endpoint_url(self.endpoint())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-            .load()
-            .await;
-        Client::new(&config)
+        dynamodb::client(&Aws::local(&self.endpoint()))
     }
 
     /// Kills it (SIGKILL), as a crashed host would die.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use user_auth_core::aws::{Aws, Service};
 use user_auth_core::config::{self, ConfigError, Env, SigningKeySource};
 use user_auth_core::http::{json_body, json_response, CredentialsBody};
 use user_auth_core::store::{CredentialStore, LoginAttemptStore, TableNames};
@@ -27,15 +28,16 @@ pub fn config(env: &Env) -> Result<Config, ConfigError> {
 
 /// Reads the private key, once, at start: from its file locally, from
 /// Secrets Manager when deployed (only this function may read that secret).
-pub async fn signing_key_pem(
-    source: &SigningKeySource,
-    sdk: &aws_config::SdkConfig,
-) -> Result<String, lambda_http::Error> {
+pub async fn signing_key_pem(source: &SigningKeySource, aws: &Aws) -> Result<String, lambda_http::Error> {
     match source {
         SigningKeySource::File(path) => std::fs::read_to_string(path)
             .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
         SigningKeySource::Secret(arn) => {
-            let secret = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await?;
+            let secret = aws_sdk_secretsmanager::Client::new(&aws.sdk_config(Service::SecretsManager))
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await?;
             secret.secret_string.ok_or_else(|| "the signing key secret has no string value".into())
         }
     }

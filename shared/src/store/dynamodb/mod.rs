@@ -6,9 +6,6 @@ pub mod schema;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use time::format_description::well_known::Rfc3339;
@@ -19,55 +16,13 @@ use self::schema::{login_attempts, revoked_tokens, usernames, users};
 use super::{
     Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore,
 };
+use crate::aws::{Aws, Service};
 use crate::domain::{User, UserId, Username};
 use crate::passwords::PasswordHash;
 
-/// Retries are few and timeouts short: a Lambda behind API Gateway has 30 s in
-/// all, and a fast 503 is more useful to a client than a slow one.
-pub const MAX_ATTEMPTS: u32 = 3;
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The root CAs of the AWS endpoints the functions call. Trusting these
-/// alone spares each cold start from reading and parsing the whole system
-/// certificate store, the largest part of its init time.
-const AWS_ROOT_CAS: &[u8] = include_bytes!("../../../certs/aws-root-cas.pem");
-
-/// An HTTPS client (rustls with aws-lc) that trusts only [`AWS_ROOT_CAS`].
-fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
-    let trust_store = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS);
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
-    match TlsContext::builder().with_trust_store(trust_store).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot build the AWS trust store; using the system's");
-            builder.build_https()
-        }
-    }
-}
-
-/// The SDK configuration with the service's explicit HTTPS client, retry and
-/// timeout settings.
-pub fn sdk_config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        )
-}
-
-/// Builds the SDK client, once per process. Region, credentials and the
-/// endpoint (`AWS_ENDPOINT_URL_DYNAMODB`, for DynamoDB Local) come from the
-/// environment, as the SDK reads them.
-pub async fn client_from_env() -> Client {
-    Client::new(&sdk_config_loader().load().await)
+/// The DynamoDB client, built once per process.
+pub fn client(aws: &Aws) -> Client {
+    Client::new(&aws.sdk_config(Service::DynamoDb))
 }
 
 #[derive(Clone)]
@@ -81,8 +36,8 @@ impl DynamoStore {
         DynamoStore { client, tables }
     }
 
-    pub fn from_sdk_config(config: &aws_config::SdkConfig, tables: TableNames) -> Self {
-        DynamoStore::new(Client::new(config), tables)
+    pub fn from_aws(aws: &Aws, tables: TableNames) -> Self {
+        DynamoStore::new(client(aws), tables)
     }
 }
 
@@ -306,21 +261,5 @@ impl RevocationStore for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(output.item.is_some())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::CertificateDer;
-
-    use super::AWS_ROOT_CAS;
-
-    #[test]
-    fn the_aws_root_cas_parse() {
-        let certs: Vec<_> = CertificateDer::pem_slice_iter(AWS_ROOT_CAS).collect::<Result<_, _>>().unwrap();
-        // Amazon Root CA 1 to 4 and Starfield Services Root G2.
-        assert_eq!(certs.len(), 5);
-        assert!(certs.iter().all(|der| der.len() > 400));
     }
 }

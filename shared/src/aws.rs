@@ -1,0 +1,208 @@
+//! The AWS SDK's configuration, read from what Lambda gives every function.
+//!
+//! Lambda puts the region and the execution role's credentials in the
+//! environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_SESSION_TOKEN`). That is all a function needs, so the SDK is configured
+//! from those variables directly rather than through `aws-config`, whose
+//! provider chains (profile files, SSO, STS, instance metadata) a function
+//! never uses but would still load, link and run at every cold start.
+//!
+//! `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL` for every service)
+//! points a service elsewhere, as the SDK documents it: DynamoDB Local.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient};
+use aws_types::SdkConfig;
+
+use crate::config::ConfigError;
+
+/// Retries are few and timeouts short: a Lambda behind API Gateway has 30 s in
+/// all, and a fast 503 is more useful to a client than a slow one.
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The root CAs of the AWS endpoints the functions call. Trusting these
+/// alone spares each cold start from reading and parsing the whole system
+/// certificate store, the largest part of its init time.
+const AWS_ROOT_CAS: &[u8] = include_bytes!("../certs/aws-root-cas.pem");
+
+/// The AWS services the functions call, by the name the SDK gives their
+/// endpoint variable (`AWS_ENDPOINT_URL_<NAME>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    DynamoDb,
+    SecretsManager,
+}
+
+impl Service {
+    fn endpoint_variable(self) -> &'static str {
+        match self {
+            Service::DynamoDb => "AWS_ENDPOINT_URL_DYNAMODB",
+            Service::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        }
+    }
+}
+
+/// Region, credentials and endpoint overrides, and one HTTPS client shared by
+/// every SDK client built from it.
+#[derive(Clone)]
+pub struct Aws {
+    region: Region,
+    credentials: Credentials,
+    endpoint_urls: Vec<(Service, String)>,
+    http_client: SharedHttpClient,
+}
+
+impl Aws {
+    /// From the process environment, as Lambda sets it.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+    }
+
+    fn from_lookup(var: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing { name });
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .ok_or(ConfigError::Missing { name: "AWS_REGION" })?;
+        let credentials = Credentials::new(
+            required("AWS_ACCESS_KEY_ID")?,
+            required("AWS_SECRET_ACCESS_KEY")?,
+            var("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        );
+        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager]
+            .into_iter()
+            .filter_map(|service| {
+                var(service.endpoint_variable()).or_else(|| var("AWS_ENDPOINT_URL")).map(|url| (service, url))
+            })
+            .collect();
+        Ok(Aws { region: Region::new(region), credentials, endpoint_urls, http_client: https_client() })
+    }
+
+    /// Every service at `endpoint_url` (DynamoDB Local), with dummy
+    /// credentials: for tests and the benchmark.
+    pub fn local(endpoint_url: &str) -> Self {
+        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager]
+            .into_iter()
+            .map(|service| (service, endpoint_url.to_owned()))
+            .collect();
+        Aws {
+            region: Region::from_static("eu-west-1"),
+            credentials: Credentials::new("local", "local", None, None, "local"),
+            endpoint_urls,
+            http_client: https_client(),
+        }
+    }
+
+    /// The configuration of one service's client, with the service's
+    /// explicit retry and timeout settings.
+    pub fn sdk_config(&self, service: Service) -> SdkConfig {
+        let mut builder = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(self.region.clone())
+            .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
+            .http_client(self.http_client.clone())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
+        if let Some((_, url)) = self.endpoint_urls.iter().find(|(for_service, _)| *for_service == service) {
+            builder = builder.endpoint_url(url);
+        }
+        builder.build()
+    }
+}
+
+/// An HTTPS client (rustls) that trusts only [`AWS_ROOT_CAS`].
+fn https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let trust_store = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS);
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+    match TlsContext::builder().with_trust_store(trust_store).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot build the AWS trust store; using the system's");
+            builder.build_https()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    use super::*;
+
+    fn aws(pairs: &[(&'static str, &str)]) -> Result<Aws, ConfigError> {
+        let vars: HashMap<&str, String> = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        Aws::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const CREDENTIALS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "secret")];
+
+    #[test]
+    fn the_aws_root_cas_parse() {
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(AWS_ROOT_CAS).collect::<Result<_, _>>().unwrap();
+        // Amazon Root CA 1 to 4 and Starfield Services Root G2.
+        assert_eq!(certs.len(), 5);
+        assert!(certs.iter().all(|der| der.len() > 400));
+    }
+
+    #[test]
+    fn region_and_credentials_are_required() {
+        assert!(matches!(aws(&CREDENTIALS), Err(ConfigError::Missing { name: "AWS_REGION" })));
+        assert!(matches!(
+            aws(&[("AWS_REGION", "eu-west-1"), CREDENTIALS[1]]),
+            Err(ConfigError::Missing { name: "AWS_ACCESS_KEY_ID" })
+        ));
+        assert!(matches!(
+            aws(&[("AWS_REGION", "eu-west-1"), CREDENTIALS[0]]),
+            Err(ConfigError::Missing { name: "AWS_SECRET_ACCESS_KEY" })
+        ));
+    }
+
+    #[test]
+    fn the_region_falls_back_to_aws_default_region() {
+        let aws = aws(&[("AWS_DEFAULT_REGION", "us-east-2"), CREDENTIALS[0], CREDENTIALS[1]]).unwrap();
+        let config = aws.sdk_config(Service::DynamoDb);
+        assert_eq!(config.region().map(|region| region.as_ref()), Some("us-east-2"));
+        assert_eq!(config.endpoint_url(), None, "no override: the service's real endpoint");
+    }
+
+    #[test]
+    fn a_service_endpoint_overrides_the_general_one() {
+        let aws = aws(&[
+            ("AWS_REGION", "eu-west-1"),
+            CREDENTIALS[0],
+            CREDENTIALS[1],
+            ("AWS_ENDPOINT_URL", "http://general:1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb:2"),
+        ])
+        .unwrap();
+        assert_eq!(aws.sdk_config(Service::DynamoDb).endpoint_url(), Some("http://dynamodb:2"));
+        assert_eq!(aws.sdk_config(Service::SecretsManager).endpoint_url(), Some("http://general:1"));
+    }
+
+    #[test]
+    fn retries_and_timeouts_are_the_services_own() {
+        let config = Aws::local("http://127.0.0.1:1").sdk_config(Service::DynamoDb);
+        assert_eq!(config.retry_config().map(|retry| retry.max_attempts()), Some(MAX_ATTEMPTS));
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+    }
+}
