@@ -123,11 +123,11 @@ impl Aws {
     }
 }
 
-/// An HTTPS client (rustls) that trusts only [`AWS_ROOT_CAS`].
+/// An HTTPS client (rustls with ring) that trusts only [`AWS_ROOT_CAS`].
 fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let trust_store = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS);
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust_store).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         Err(err) => {

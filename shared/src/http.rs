@@ -183,9 +183,23 @@ where
     .await
 }
 
-/// Logs as Lambda expects: JSON when the function's log format is JSON.
+/// Logs as Lambda's logging controls ask: JSON lines when
+/// `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at the level `AWS_LAMBDA_LOG_LEVEL`
+/// names (else `RUST_LOG`, else INFO). Either holds a plain level: per-module
+/// filters would cost every binary a regex engine.
 pub fn init_logging() {
-    lambda_http::tracing::init_default_subscriber();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let level = log_level(std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok());
+    let subscriber = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    if json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+}
+
+fn log_level(name: Option<String>) -> tracing_subscriber::filter::LevelFilter {
+    name.and_then(|name| name.trim().parse().ok()).unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
 }
 
 #[cfg(test)]
@@ -195,6 +209,17 @@ mod tests {
 
     fn request_with_body(body: Body) -> Request {
         HttpRequest::builder().method("POST").uri("/users").body(body).unwrap()
+    }
+
+    #[test]
+    fn the_log_level_is_a_plain_level_or_info() {
+        use tracing_subscriber::filter::LevelFilter;
+        let level = |name: &str| log_level(Some(name.to_owned()));
+        assert_eq!(level("WARN"), LevelFilter::WARN);
+        assert_eq!(level(" debug "), LevelFilter::DEBUG);
+        assert_eq!(level("error"), LevelFilter::ERROR);
+        assert_eq!(level("info,aws_smithy_runtime=trace"), LevelFilter::INFO, "filters are not levels");
+        assert_eq!(log_level(None), LevelFilter::INFO);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::UserId;
 use crate::ApiError;
 
+mod ed25519;
+
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_LENGTH: usize = 4096;
 
@@ -56,6 +58,7 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
+        ed25519::install();
         let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
         Ok(TokenIssuer { key, settings })
     }
@@ -84,6 +87,7 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn from_pem(public_key_pem: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
+        ed25519::install();
         let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&settings.issuer]);
@@ -124,15 +128,10 @@ pub struct SigningKeyPair {
 
 impl SigningKeyPair {
     pub fn generate() -> Result<Self, KeyError> {
-        use aws_lc_rs::encoding::AsDer;
-        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-
-        let pair = Ed25519KeyPair::generate().map_err(|_| KeyError("key generation failed".into()))?;
-        let private_der = pair.to_pkcs8v1().map_err(|_| KeyError("PKCS#8 encoding failed".into()))?;
-        let public_der = pair.public_key().as_der().map_err(|_| KeyError("SPKI encoding failed".into()))?;
+        let (private_der, public_key) = ed25519::generate().map_err(|_| KeyError("key generation failed".into()))?;
         Ok(SigningKeyPair {
-            private_key_pem: pem("PRIVATE KEY", private_der.as_ref()),
-            public_key_pem: pem("PUBLIC KEY", public_der.as_ref()),
+            private_key_pem: pem("PRIVATE KEY", &private_der),
+            public_key_pem: pem("PUBLIC KEY", &ed25519::public_key_spki(&public_key)),
         })
     }
 }
@@ -179,6 +178,7 @@ mod tests {
     }
 
     fn sign(keys: &SigningKeyPair, claims: &Claims) -> String {
+        ed25519::install();
         let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
     }
@@ -240,9 +240,12 @@ mod tests {
     #[test]
     fn rejects_hs256_signed_with_the_public_key() {
         let (_, verifier, keys) = pair();
-        let key = EncodingKey::from_secret(keys.public_key_pem.as_bytes());
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims(|_| {}), &key).unwrap();
-        assert!(rejected(&verifier, &token));
+        // Signed by hand: the service's own cryptography signs nothing but EdDSA.
+        let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = B64.encode(serde_json::to_vec(&claims(|_| {})).unwrap());
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, keys.public_key_pem.as_bytes());
+        let signature = B64.encode(ring::hmac::sign(&key, format!("{header}.{payload}").as_bytes()));
+        assert!(rejected(&verifier, &format!("{header}.{payload}.{signature}")));
     }
 
     #[test]
