@@ -56,7 +56,7 @@ free_port() {
 start_dynamodb_local() {
     local port="$1" log="$2"
     java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" -jar "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" \
-        -inMemory -port "$port" >"$log" 2>&1 &
+        -inMemory -disableTelemetry -port "$port" >"$log" 2>&1 &
     DYNAMODB_PID=$!
     for _ in $(seq 1 100); do
         if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi

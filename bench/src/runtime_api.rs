@@ -7,9 +7,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex};
+
+use crate::http1::read_request;
 
 /// What the function did, and when the emulator saw it.
 #[derive(Debug)]
@@ -61,33 +63,9 @@ impl RuntimeApi {
 async fn serve(stream: TcpStream, events: Arc<Mutex<mpsc::Receiver<Invocation>>>, reports: mpsc::Sender<Report>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0usize;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; content_length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    while let Some(request) = read_request(&mut reader).await {
+        let body = request.body;
+        let (method, path) = (request.method.as_str(), request.path.as_str());
         let reply = match (method, path) {
             ("GET", "/2018-06-01/runtime/invocation/next") => {
                 let _ = reports.send(Report::Polled(Instant::now())).await;

@@ -65,7 +65,7 @@ impl DynamoDbLocal {
             .arg("-jar")
             .arg(&jar)
             .args(&storage)
-            .args(["-port", &port.to_string()])
+            .args(["-disableTelemetry", "-port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -22,9 +22,11 @@ pub async fn handle<S>(app: Arc<GetUser<S>>, request: Request) -> Result<Respons
 where
     S: UserStore + RevocationStore,
 {
-    operations::authenticate(&app.verifier, &app.store, bearer_token(&request)?).await?;
-    let id = path_parameter(&request, "id", "/users/").ok_or(ApiError::NotFound)?;
-    let user = operations::get_user(&app.store, &id).await?;
+    let token = bearer_token(&request)?;
+    // No id in the path reads as an id that matches no user: 404 once the
+    // token has been checked.
+    let id = path_parameter(&request, "id", "/users/").unwrap_or_default();
+    let user = operations::get_user(&app.verifier, &app.store, token, &id).await?;
     Ok(json_response(StatusCode::OK, &UserView::from(&user)))
 }
 

@@ -1,0 +1,89 @@
+//! An instant DynamoDB for measuring a function's own time: it answers
+//! `GetItem` with one canned user (on the users table) or with no item (on
+//! any other table), and `PutItem` with success, without doing any work.
+//! What a warm invocation costs against it is the function's own time plus
+//! the SDK's work and a loopback round trip per call: an upper bound of the
+//! time beyond DynamoDB, free of DynamoDB Local's jitter.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::http1::read_request;
+use crate::BoxError;
+
+pub struct DynamoStub {
+    pub endpoint: String,
+}
+
+struct Canned {
+    users_table: String,
+    user_item: Value,
+}
+
+impl DynamoStub {
+    pub async fn start(users_table: &str, user_item: &HashMap<String, AttributeValue>) -> Result<Self, BoxError> {
+        let canned = Arc::new(Canned { users_table: users_table.to_owned(), user_item: wire_item(user_item)? });
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve(stream, canned.clone()));
+            }
+        });
+        Ok(DynamoStub { endpoint })
+    }
+}
+
+async fn serve(stream: TcpStream, canned: Arc<Canned>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    while let Some(request) = read_request(&mut reader).await {
+        let operation = request.header("x-amz-target").and_then(|t| t.strip_prefix("DynamoDB_20120810.")).unwrap_or("");
+        let table = serde_json::from_slice::<Value>(&request.body)
+            .ok()
+            .and_then(|body| body["TableName"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (status, body) = match operation {
+            "GetItem" if table == canned.users_table => ("200 OK", json!({ "Item": canned.user_item })),
+            "GetItem" | "PutItem" => ("200 OK", json!({})),
+            other => (
+                "400 Bad Request",
+                json!({
+                    "__type": "com.amazon.coral.validate#ValidationException",
+                    "message": format!("the benchmark's stub does not answer {other:?}")
+                }),
+            ),
+        };
+        let body = body.to_string();
+        let reply = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: stub\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if write.write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// An item in DynamoDB's JSON wire form, for the types the store writes.
+fn wire_item(item: &HashMap<String, AttributeValue>) -> Result<Value, BoxError> {
+    item.iter()
+        .map(|(name, value)| {
+            let wire = match value {
+                AttributeValue::S(s) => json!({ "S": s }),
+                AttributeValue::N(n) => json!({ "N": n }),
+                AttributeValue::Bool(b) => json!({ "BOOL": b }),
+                other => return Err(format!("the stub cannot send {name} = {other:?}").into()),
+            };
+            Ok((name.clone(), wire))
+        })
+        .collect::<Result<serde_json::Map<_, _>, BoxError>>()
+        .map(Value::Object)
+}
