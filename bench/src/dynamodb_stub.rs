@@ -26,15 +26,23 @@ struct Canned {
 }
 
 impl DynamoStub {
-    pub async fn start(users_table: &str, user_item: &HashMap<String, AttributeValue>) -> Result<Self, BoxError> {
+    /// Starts the stub on a thread of its own, so that the harness's calls to
+    /// it wake another thread as a function's calls wake another process:
+    /// the same round trip on both sides of the own-time difference.
+    pub fn start(users_table: &str, user_item: &HashMap<String, AttributeValue>) -> Result<Self, BoxError> {
         let canned = Arc::new(Canned { users_table: users_table.to_owned(), user_item: wire_item(user_item)? });
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let endpoint = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(serve(stream, canned.clone()));
-            }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = TcpListener::from_std(listener) else { return };
+                while let Ok((stream, _)) = listener.accept().await {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve(stream, canned.clone()));
+                }
+            })
         });
         Ok(DynamoStub { endpoint })
     }

@@ -6,7 +6,7 @@ use user_auth_core::config::Env;
 use user_auth_core::http;
 use user_auth_core::store::dynamodb::DynamoStore;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     http::init_logging();
     let config = config(&Env::process())?;

@@ -7,7 +7,7 @@ use user_auth_core::http;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::tokens::TokenVerifier;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     http::init_logging();
     let config = config(&Env::process())?;
