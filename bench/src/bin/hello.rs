@@ -1,5 +1,6 @@
 //! The reference floor: a minimal `lambda_runtime` function answering an API
-//! Gateway event, built with the same release profile as the service.
+//! Gateway event, built with the same release profile and on the same
+//! single-threaded runtime as the service.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
