@@ -91,7 +91,9 @@ where
         _ => {
             let failures = store.record_failure(&username, now, WINDOW_SECONDS).await?;
             if let Some(seconds) = lock_seconds(failures) {
-                store.lock(&username, now + seconds, WINDOW_SECONDS).await?;
+                // `now` is whole seconds, rounded down: one more so the lock
+                // lasts at least `seconds`, never a fraction of one.
+                store.lock(&username, now + seconds + 1, WINDOW_SECONDS).await?;
             }
             tracing::info!(failures, "login failed");
             Err(ApiError::InvalidCredentials)
@@ -197,9 +199,10 @@ mod tests {
                 let err = login(&store, &issuer, name, "a wrong password".into()).await.unwrap_err();
                 assert_eq!(err.code(), "invalid_credentials");
             }
-            // Locked for 2^0 s after the fifth failure, even with the right password.
+            // Locked for 2^0 s after the fifth failure (up to one more for
+            // the rounding), even with the right password.
             let err = login(&store, &issuer, name, PASSWORD.into()).await.unwrap_err();
-            assert!(matches!(err, ApiError::TooManyRequests { retry_after: 1 }), "{name}: {err:?}");
+            assert!(matches!(err, ApiError::TooManyRequests { retry_after: 1 | 2 }), "{name}: {err:?}");
         }
     }
 
