@@ -29,7 +29,9 @@ async fn known_and_unknown_usernames_lock_alike_and_locked_logins_run_no_argon2(
         assert_eq!(verifications_run(), before, "a locked login ran argon2");
         assert_eq!((locked.status, locked.error_code()), (429, Some("too_many_requests")), "{name}");
         assert!((1..=2).contains(&retry_after(&locked)), "{locked:?}");
-        answers.push(locked.json);
+        // The same answer but for the seconds left, which depend on timing.
+        let without_digits = |text: &str| text.replace(|c: char| c.is_ascii_digit(), "#");
+        answers.push(without_digits(&locked.json.to_string()));
     }
     assert_eq!(answers[0], answers[1], "the lock tells whether a user exists");
 }
