@@ -330,6 +330,8 @@ struct Measured {
     warm_on_stub: Vec<Duration>,
     /// Each warm invocation against the stub less the same calls made alone.
     own: Vec<Duration>,
+    /// Pairs where the calls alone took longer than the invocation.
+    own_negative: usize,
     peak_rss_kib: u64,
 }
 
@@ -522,6 +524,8 @@ async fn main() -> Result<(), BoxError> {
             m.warm_on_stub.push(warm);
             // Paired: the same calls made alone just after, so slow spells
             // hit both sides of the difference.
+            // A negative difference is jitter; it counts as 0 and is reported.
+            m.own_negative += usize::from(calls > warm);
             m.own.push(warm.saturating_sub(calls));
         }
         function.stop().await?;
@@ -689,8 +693,10 @@ fn render(cases: &[Case], measured: &[Measured], s: &Settings, a: &Alone) -> Str
                 let (own, own99) = summary(&m.own);
                 let _ = writeln!(
                     out,
-                    "| {} own time at p99 < 0.5 ms | {own99:.3} ms (median {own:.3} ms) | {} |",
+                    "| {} own time at p99 < 0.5 ms | {own99:.3} ms (median {own:.3} ms; {} of {} pairs below 0, as 0) | {} |",
                     case.name,
+                    m.own_negative,
+                    m.own.len(),
                     verdict(own99 < 0.5)
                 );
             }

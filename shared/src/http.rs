@@ -190,16 +190,26 @@ where
 pub fn init_logging() {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let level = log_level(std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok());
-    let subscriber = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    let subscriber = tracing_subscriber::fmt().with_target(false).with_max_level(level);
     if json {
+        // Lambda reads a JSON line's level only if it has an RFC 3339
+        // `timestamp`; without one, every line would count as INFO.
         subscriber.json().init();
     } else {
-        subscriber.init();
+        // Lambda stamps text lines itself.
+        subscriber.without_time().init();
     }
 }
 
 fn log_level(name: Option<String>) -> tracing_subscriber::filter::LevelFilter {
-    name.and_then(|name| name.trim().parse().ok()).unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
+    use tracing_subscriber::filter::LevelFilter;
+    let name = name.map(|name| name.trim().to_ascii_uppercase());
+    match name.as_deref() {
+        // Lambda's levels include FATAL; tracing's most severe is ERROR.
+        Some("FATAL") => LevelFilter::ERROR,
+        Some(name) => name.parse().unwrap_or(LevelFilter::INFO),
+        None => LevelFilter::INFO,
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +228,7 @@ mod tests {
         assert_eq!(level("WARN"), LevelFilter::WARN);
         assert_eq!(level(" debug "), LevelFilter::DEBUG);
         assert_eq!(level("error"), LevelFilter::ERROR);
+        assert_eq!(level("FATAL"), LevelFilter::ERROR);
         assert_eq!(level("info,aws_smithy_runtime=trace"), LevelFilter::INFO, "filters are not levels");
         assert_eq!(log_level(None), LevelFilter::INFO);
     }

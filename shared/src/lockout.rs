@@ -1,6 +1,7 @@
 //! Brute-force defence for login, after Amazon Cognito's scheme: five failed
 //! logins for a username are free; each further one locks that username for
-//! 2^(n-5) seconds, at most 15 minutes. Unknown usernames are counted and
+//! 2^(n-5) seconds, at most 15 minutes (plus up to a second, as the clock
+//! counts whole seconds). Unknown usernames are counted and
 //! locked the same way, so a lock says nothing about whether a user exists.
 
 /// Failures allowed before the first lock.

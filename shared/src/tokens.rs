@@ -58,8 +58,9 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
-        ed25519::install();
+        ed25519::install().map_err(|err| KeyError(err.into()))?;
         let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
+        ed25519::check_signing_key(&key).map_err(|err| KeyError(err.to_string()))?;
         Ok(TokenIssuer { key, settings })
     }
 
@@ -87,7 +88,7 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn from_pem(public_key_pem: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
-        ed25519::install();
+        ed25519::install().map_err(|err| KeyError(err.into()))?;
         let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&settings.issuer]);
@@ -178,7 +179,7 @@ mod tests {
     }
 
     fn sign(keys: &SigningKeyPair, claims: &Claims) -> String {
-        ed25519::install();
+        ed25519::install().unwrap();
         let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
     }
@@ -369,5 +370,12 @@ mod tests {
         assert!(keys.private_key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(keys.public_key_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert!(TokenIssuer::from_pem(&keys.public_key_pem, settings()).is_err());
+    }
+
+    #[test]
+    fn a_bad_signing_key_fails_at_start_not_at_the_first_login() {
+        let zeros = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", "A".repeat(64));
+        assert!(TokenIssuer::from_pem(&zeros, settings()).is_err());
+        assert!(TokenIssuer::from_pem("not a key", settings()).is_err());
     }
 }

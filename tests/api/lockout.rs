@@ -1,6 +1,9 @@
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use user_auth_core::passwords::verifications_run;
+use user_auth_core::store::dynamodb::schema::login_attempts;
+use user_auth_core::tokens::now_unix;
 
 use crate::helpers::{ApiResponse, TestApp, PASSWORD};
 
@@ -8,6 +11,28 @@ use crate::helpers::{ApiResponse, TestApp, PASSWORD};
 /// the failure that set it, as the clock counts whole seconds.
 fn retry_after(answer: &ApiResponse) -> u64 {
     answer.headers["retry-after"].to_str().unwrap().parse().unwrap()
+}
+
+/// Fails a login and checks the lock it leaves in DynamoDB: `seconds` from
+/// the second of the failure, plus one for the rounding down of that second.
+async fn fail_and_expect_lock(app: &TestApp, username: &str, seconds: u64) {
+    let before = now_unix();
+    fail(app, username).await;
+    let after = now_unix();
+    let item = app
+        .client
+        .get_item()
+        .table_name(&app.tables.login_attempts)
+        .key(login_attempts::USERNAME, AttributeValue::S(username.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("a failure leaves a record");
+    let locked_until: u64 = item[login_attempts::LOCKED_UNTIL].as_n().unwrap().parse().unwrap();
+    let set_at = locked_until - seconds - 1;
+    assert!((before..=after).contains(&set_at), "locked until {locked_until}, failed in {before}..={after}");
 }
 
 async fn fail(app: &TestApp, username: &str) {
@@ -40,12 +65,13 @@ async fn known_and_unknown_usernames_lock_alike_and_locked_logins_run_no_argon2(
 async fn the_lock_doubles_and_a_success_resets_the_count() {
     let app = TestApp::spawn().await;
     app.sign_up("heidi", PASSWORD).await;
-    for _ in 0..5 {
+    for _ in 0..4 {
         fail(&app, "heidi").await;
     }
+    fail_and_expect_lock(&app, "heidi", 1).await; // the fifth failure: 1 s
     assert!((1..=2).contains(&retry_after(&app.login("heidi", PASSWORD).await)));
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    fail(&app, "heidi").await; // the sixth failure: 2 s
+    fail_and_expect_lock(&app, "heidi", 2).await; // the sixth failure: 2 s
     let locked = app.login("heidi", PASSWORD).await;
     assert_eq!(locked.status, 429);
     assert!((2..=3).contains(&retry_after(&locked)), "{locked:?}");

@@ -17,11 +17,21 @@ static PROVIDER: CryptoProvider = CryptoProvider {
     key_utils: KeyUtils::new_unimplemented(),
 };
 
-/// Makes this module `jsonwebtoken`'s provider for the process. Idempotent.
-pub fn install() {
-    // An `Err` means a provider is installed already: this one, as nothing
-    // else in the process installs one.
-    let _ = PROVIDER.install_default();
+/// Makes this module `jsonwebtoken`'s provider for the process. Idempotent;
+/// fails if another provider got there first, as tokens would then go
+/// through it.
+pub fn install() -> Result<(), &'static str> {
+    match PROVIDER.install_default() {
+        Ok(()) => Ok(()),
+        Err(installed) if std::ptr::eq(installed, &PROVIDER) => Ok(()),
+        Err(_) => Err("another jsonwebtoken CryptoProvider is installed"),
+    }
+}
+
+/// Checks at start that a signing key is an Ed25519 key `ring` can sign with,
+/// rather than at the first login.
+pub fn check_signing_key(key: &EncodingKey) -> Result<(), Error> {
+    new_signer(&Algorithm::EdDSA, key).map(drop)
 }
 
 fn new_signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
@@ -90,7 +100,7 @@ mod tests {
 
     #[test]
     fn other_algorithms_and_key_families_are_refused() {
-        install();
+        install().unwrap();
         let (pkcs8, public) = generate().unwrap();
         let signing = EncodingKey::from_ed_der(&pkcs8);
         let verifying = DecodingKey::from_ed_der(&public);
