@@ -273,7 +273,7 @@ impl StubCalls {
 async fn get_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> {
     db.get_item()
         .table_name(&tables.usernames)
-        .key("username", AttributeValue::S("alice".into()))
+        .key(schema::usernames::USERNAME, AttributeValue::S("alice".into()))
         .consistent_read(true)
         .send()
         .await?;
@@ -283,8 +283,8 @@ async fn get_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> {
 async fn put_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> {
     db.put_item()
         .table_name(&tables.revoked_tokens)
-        .item("jti", AttributeValue::S(uuid::Uuid::new_v4().to_string()))
-        .item("expires_at", AttributeValue::N("1".into()))
+        .item(schema::revoked_tokens::JTI, AttributeValue::S(uuid::Uuid::new_v4().to_string()))
+        .item(schema::revoked_tokens::EXPIRES_AT, AttributeValue::N("1".into()))
         .send()
         .await?;
     Ok(())
@@ -300,8 +300,8 @@ async fn transaction(db: &Client, tables: &TableNames) -> Result<(), BoxError> {
             .build()
     };
     db.transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(put(&tables.usernames, "username")?).build())
-        .transact_items(TransactWriteItem::builder().put(put(&tables.users, "id")?).build())
+        .transact_items(TransactWriteItem::builder().put(put(&tables.usernames, schema::usernames::USERNAME)?).build())
+        .transact_items(TransactWriteItem::builder().put(put(&tables.users, users::ID)?).build())
         .send()
         .await?;
     Ok(())

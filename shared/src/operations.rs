@@ -42,10 +42,7 @@ where
         }
     };
     let (revoked, user) = tokio::join!(store.is_revoked(&claims.jti), read);
-    if revoked? {
-        tracing::info!(jti = %claims.jti, "revoked token presented");
-        return Err(ApiError::InvalidToken);
-    }
+    refuse_if_revoked(&claims, revoked?)?;
     user?.ok_or(ApiError::NotFound)
 }
 
@@ -111,11 +108,16 @@ pub async fn authenticate(
     token: &str,
 ) -> Result<Claims, ApiError> {
     let claims = verifier.verify(token)?;
-    if revocations.is_revoked(&claims.jti).await? {
+    refuse_if_revoked(&claims, revocations.is_revoked(&claims.jti).await?)?;
+    Ok(claims)
+}
+
+fn refuse_if_revoked(claims: &Claims, revoked: bool) -> Result<(), ApiError> {
+    if revoked {
         tracing::info!(jti = %claims.jti, "revoked token presented");
         return Err(ApiError::InvalidToken);
     }
-    Ok(claims)
+    Ok(())
 }
 
 /// Revokes the token at once for every function; the record expires with it.
