@@ -1,8 +1,11 @@
 //! Configuration from the environment. Every variable, its default and the
 //! functions that read it are listed in the README.
 //!
-//! Reads go through [`Env`], which records the names it was asked for, so a
-//! test can prove that `template.yaml` sets exactly what each function reads.
+//! Every read goes through [`Env`], the SDK's settings and logging's
+//! included. It records the names it was asked for, so a test can prove that
+//! `template.yaml` sets exactly what each function reads.
+//!
+//! Each function has a `Config::from_env` made of the readers here.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -33,6 +36,32 @@ pub mod vars {
     pub const TOKEN_SIGNING_KEY_FILE: &str = "TOKEN_SIGNING_KEY_FILE";
     pub const TOKEN_SIGNING_KEY_SECRET_ARN: &str = "TOKEN_SIGNING_KEY_SECRET_ARN";
     pub const TOKEN_VERIFYING_KEY: &str = "TOKEN_VERIFYING_KEY";
+
+    /// Set by Lambda itself in every function; a template cannot set them.
+    pub const AWS_REGION: &str = "AWS_REGION";
+    pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+    pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+    pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+    pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+    pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+    pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+    pub const SET_BY_LAMBDA: [&str; 7] = [
+        AWS_REGION,
+        AWS_DEFAULT_REGION,
+        AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY,
+        AWS_SESSION_TOKEN,
+        AWS_LAMBDA_LOG_FORMAT,
+        AWS_LAMBDA_LOG_LEVEL,
+    ];
+
+    /// For local runs and tests only: other endpoints, another log level.
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+    pub const AWS_ENDPOINT_URL_SECRETS_MANAGER: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
+    pub const RUST_LOG: &str = "RUST_LOG";
+    pub const LOCAL_ONLY: [&str; 4] =
+        [AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER, RUST_LOG];
 }
 
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 15;
@@ -41,6 +70,7 @@ pub const DEFAULT_TOKEN_ISSUER: &str = "user-auth-service";
 pub const DEFAULT_TOKEN_AUDIENCE: &str = "user-auth-service";
 
 /// A source of environment variables that remembers which ones were read.
+#[derive(Debug)]
 pub struct Env {
     values: Option<HashMap<String, String>>,
     read: Mutex<BTreeSet<&'static str>>,
@@ -55,6 +85,11 @@ impl Env {
     /// A fixed set of variables, for tests.
     pub fn from_map(values: HashMap<String, String>) -> Self {
         Env { values: Some(values), read: Mutex::default() }
+    }
+
+    /// A fixed set of variables from pairs, for tests.
+    pub fn from_pairs<K: ToString, V: ToString>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Env::from_map(pairs.into_iter().map(|(name, value)| (name.to_string(), value.to_string())).collect())
     }
 
     /// The names read so far.
@@ -150,27 +185,12 @@ pub fn verifying_key_pem(env: &Env) -> Result<String, ConfigError> {
     env.required(vars::TOKEN_VERIFYING_KEY)
 }
 
-/// The configuration of a function that verifies tokens (get-user, logout).
-pub struct VerifierConfig {
-    pub tables: TableNames,
-    pub token_settings: TokenSettings,
-    pub verifying_key_pem: String,
-}
-
-pub fn verifier_config(env: &Env) -> Result<VerifierConfig, ConfigError> {
-    Ok(VerifierConfig {
-        tables: table_names(env),
-        token_settings: token_settings(env)?,
-        verifying_key_pem: verifying_key_pem(env)?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Env::from_pairs(pairs.iter().copied())
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! Every failure an operation can end in, and how each maps to HTTP.
-//!
-//! The mapping to status codes and error codes lives here and nowhere else.
+//! Every failure an operation can end in. What each means over HTTP (status,
+//! headers) is decided at the edge, in [`crate::edge::response`]; this type
+//! knows nothing of HTTP.
 
-use lambda_http::http::StatusCode;
-
+use crate::domain::{PasswordError, UsernameError};
+use crate::lockout::LockoutError;
+use crate::passwords::HashingError;
 use crate::store::StoreError;
+use crate::tokens::TokenError;
 
-type Cause = Box<dyn std::error::Error + Send + Sync>;
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -14,10 +16,10 @@ pub enum ApiError {
     /// echoes the request (it may hold a password).
     #[error("{0}")]
     InvalidRequest(&'static str),
-    #[error("{0}")]
-    InvalidUsername(&'static str),
-    #[error("{0}")]
-    InvalidPassword(String),
+    #[error(transparent)]
+    InvalidUsername(#[from] UsernameError),
+    #[error(transparent)]
+    InvalidPassword(#[from] PasswordError),
     #[error("the username or password is incorrect")]
     InvalidCredentials,
     #[error("the access token is missing, invalid, expired or revoked")]
@@ -41,21 +43,7 @@ impl ApiError {
         ApiError::Internal(cause.into())
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::InvalidRequest(_) | ApiError::InvalidUsername(_) | ApiError::InvalidPassword(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::UsernameTaken => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
+    /// The machine-readable code clients match on: part of the API contract.
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",
@@ -79,6 +67,30 @@ impl From<StoreError> for ApiError {
             StoreError::UsernameTaken => ApiError::UsernameTaken,
             StoreError::Unavailable(cause) => ApiError::ServiceUnavailable(cause),
             StoreError::Failed(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Invalid => ApiError::InvalidToken,
+            TokenError::Signing(_) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<HashingError> for ApiError {
+    fn from(err: HashingError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+impl From<LockoutError> for ApiError {
+    fn from(err: LockoutError) -> Self {
+        match err {
+            LockoutError::Locked { retry_after } => ApiError::TooManyRequests { retry_after },
+            LockoutError::Store(err) => err.into(),
         }
     }
 }

@@ -1,27 +1,53 @@
-//! Domain of the user and auth service, shared by its four Lambda functions.
+//! The domain of the user and auth service, shared by its Lambda functions.
 //!
-//! - [`aws`]: the AWS SDK's configuration, from what Lambda provides.
-//! - [`domain`]: validated usernames and passwords, the user model.
-//! - [`passwords`]: argon2id hashing, run off the async worker threads.
+//! # Layout
+//!
+//! The rules, which know nothing of HTTP or Lambda:
+//!
+//! - [`domain`]: validated `Username`, `Password`, `User`, `UserId`, and why a
+//!   raw value is refused.
+//! - [`passwords`]: argon2id hashing behind the `PasswordHasher` port.
 //! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
-//! - [`store`]: the narrow storage ports and their DynamoDB adapter.
-//! - [`lockout`]: the brute-force defence of login.
-//! - [`operations`]: the rules of each operation, independent of HTTP.
-//! - [`http`]: request parsing and the single place errors become responses.
-//! - [`error`]: every failure the API can answer with.
+//! - [`lockout`]: the whole brute-force policy of login.
+//! - [`clock`]: the time the rules read, injected so tests need not sleep.
+//! - [`operations`]: one module per operation, each a rule over the ports.
+//! - [`error`]: `ApiError`, every failure an operation can end in.
+//!
+//! Storage:
+//!
+//! - [`store`]: the narrow storage ports, their DynamoDB adapter (items
+//!   decoded by one rule) and an in-memory store for unit tests.
+//!
+//! Where the functions meet Lambda:
+//!
+//! - [`config`]: every environment variable, read through `Env`.
+//! - [`sdk_settings`]: the AWS SDK's region, credentials, endpoints and
+//!   HTTPS client, from what Lambda sets.
+//! - [`edge`]: request parsing, the one place errors become responses, and
+//!   the runtime loop with panics caught.
+//! - [`telemetry`]: logging set-up, and blocking work that keeps its span.
+//! - `test_support` (feature `test-support`): what every crate's tests share.
 
-pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod error;
-pub mod http;
 pub mod lockout;
 pub mod operations;
 pub mod passwords;
+pub mod sdk_settings;
 pub mod store;
+pub mod telemetry;
 pub mod tokens;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 pub use error::ApiError;
 
+/// Why a function could not start: a configuration, key or SDK error.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
 #[cfg(test)]
-mod robustness;
+mod property_tests;

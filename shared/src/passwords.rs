@@ -2,15 +2,19 @@
 //! (the parameters travel with each hash, so they can be raised later).
 //!
 //! Hashing costs tens of milliseconds of CPU, so it runs on tokio's blocking
-//! pool, never on the async worker threads.
+//! pool, never on the async worker threads. The operations reach it through
+//! the [`PasswordHasher`] port, so a test can count or replace the work.
+
+use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash as PhcHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
+use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::Password;
-use crate::ApiError;
+use crate::telemetry::spawn_blocking_with_tracing;
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
 pub const MEMORY_KIB: u32 = 19_456;
@@ -22,6 +26,65 @@ pub const PARALLELISM: u32 = 1;
 /// time as logins with a wrong password.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$UsJMWMvy3pUpoGI1wEeltw$eePcaDYOo2SNmMZSR/YBtce2JmWwN4PP1nN7vmOVxOo";
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashingError(String);
+
+/// Hashes new passwords and checks candidates against stored hashes.
+pub trait PasswordHasher: Send + Sync {
+    /// A hash of a new password, with a fresh random salt.
+    fn hash(&self, password: Password) -> BoxFuture<'_, Result<PasswordHash, HashingError>>;
+
+    /// Whether `candidate` matches `stored`; with no stored hash, the same work
+    /// against a dummy hash and `false`, so unknown users cost what wrong
+    /// passwords cost.
+    fn verify(
+        &self,
+        candidate: SecretString,
+        stored: Option<PasswordHash>,
+    ) -> BoxFuture<'_, Result<bool, HashingError>>;
+}
+
+/// A hasher as the functions hold it: one per process.
+pub type SharedHasher = Arc<dyn PasswordHasher>;
+
+impl<H: PasswordHasher + ?Sized> PasswordHasher for Arc<H> {
+    fn hash(&self, password: Password) -> BoxFuture<'_, Result<PasswordHash, HashingError>> {
+        self.as_ref().hash(password)
+    }
+
+    fn verify(
+        &self,
+        candidate: SecretString,
+        stored: Option<PasswordHash>,
+    ) -> BoxFuture<'_, Result<bool, HashingError>> {
+        self.as_ref().verify(candidate, stored)
+    }
+}
+
+/// The production hasher: argon2id at [`MEMORY_KIB`], [`ITERATIONS`], [`PARALLELISM`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Argon2id;
+
+impl PasswordHasher for Argon2id {
+    fn hash(&self, password: Password) -> BoxFuture<'_, Result<PasswordHash, HashingError>> {
+        Box::pin(hash_password(password))
+    }
+
+    fn verify(
+        &self,
+        candidate: SecretString,
+        stored: Option<PasswordHash>,
+    ) -> BoxFuture<'_, Result<bool, HashingError>> {
+        Box::pin(verify_password(candidate, stored))
+    }
+}
+
+/// The production hasher, shared.
+pub fn argon2id() -> SharedHasher {
+    Arc::new(Argon2id)
+}
 
 /// A PHC string such as `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,39 +129,30 @@ fn hasher() -> Argon2<'static> {
 }
 
 /// Hashes a new password with a fresh random salt.
-pub async fn hash_password(password: Password) -> Result<PasswordHash, ApiError> {
+pub async fn hash_password(password: Password) -> Result<PasswordHash, HashingError> {
     let secret = password.into_secret();
-    tokio::task::spawn_blocking(move || {
+    spawn_blocking_with_tracing(move || {
         hasher()
             .hash_password(secret.expose_secret().as_bytes())
             .map(|hash| PasswordHash(hash.to_string()))
-            .map_err(|err| ApiError::internal(format!("argon2 hashing failed: {err}")))
+            .map_err(|err| HashingError(format!("argon2: {err}")))
     })
     .await
-    .map_err(ApiError::internal)?
-}
-
-static VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// How many password verifications this process has run: lets tests prove
-/// that a refused login did no argon2 work.
-pub fn verifications_run() -> u64 {
-    VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed)
+    .map_err(|err| HashingError(err.to_string()))?
 }
 
 /// Checks a password against a stored hash, or against the dummy hash when the
 /// user does not exist; returns `true` only for a real hash that matches.
-pub async fn verify_password(candidate: SecretString, stored: Option<PasswordHash>) -> Result<bool, ApiError> {
-    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    tokio::task::spawn_blocking(move || {
+pub async fn verify_password(candidate: SecretString, stored: Option<PasswordHash>) -> Result<bool, HashingError> {
+    spawn_blocking_with_tracing(move || {
         let is_real = stored.is_some();
         let phc = stored.map(|hash| hash.0).unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PhcHash::new(&phc).map_err(|err| ApiError::internal(format!("stored hash is not PHC: {err}")))?;
+        let parsed = PhcHash::new(&phc).map_err(|err| HashingError(format!("stored hash is not PHC: {err}")))?;
         let matches = hasher().verify_password(candidate.expose_secret().as_bytes(), &parsed).is_ok();
         Ok(is_real && matches)
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(|err| HashingError(err.to_string()))?
 }
 
 #[cfg(test)]

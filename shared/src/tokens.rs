@@ -3,16 +3,17 @@
 //!
 //! Verification pins the algorithm (`none`, HMAC and every other algorithm
 //! are rejected) and requires `iss`, `aud`, `sub`, `iat`, `exp` and `jti`.
+//! Time comes from the caller (a [`crate::clock::Clock`] reading), so expiry
+//! is judged by the same clock as everything else.
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::UserId;
-use crate::ApiError;
 
 mod ed25519;
 
@@ -34,6 +35,9 @@ pub struct Claims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// Not before: never issued here, but honoured if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// A freshly issued token and what the client is told about it.
@@ -47,8 +51,14 @@ pub struct IssuedToken {
 #[error("invalid token key: {0}")]
 pub struct KeyError(String);
 
-pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Any refusal: bad signature, algorithm, claims, expiry. Which one is
+    /// logged, never told to the client.
+    #[error("the token is invalid or expired")]
+    Invalid,
+    #[error("token signing failed: {0}")]
+    Signing(String),
 }
 
 pub struct TokenIssuer {
@@ -64,8 +74,9 @@ impl TokenIssuer {
         Ok(TokenIssuer { key, settings })
     }
 
-    pub fn issue(&self, user_id: &UserId) -> Result<IssuedToken, ApiError> {
-        let iat = now_unix();
+    /// A new token for `user_id`, issued at `now` (Unix seconds).
+    pub fn issue(&self, user_id: &UserId, now: u64) -> Result<IssuedToken, TokenError> {
+        let iat = now;
         let ttl = self.settings.ttl.as_secs();
         let claims = Claims {
             iss: self.settings.issuer.clone(),
@@ -74,9 +85,10 @@ impl TokenIssuer {
             iat,
             exp: iat + ttl,
             jti: uuid::Uuid::new_v4().to_string(),
+            nbf: None,
         };
         let access_token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
-            .map_err(|err| ApiError::internal(format!("token signing failed: {err}")))?;
+            .map_err(|err| TokenError::Signing(err.to_string()))?;
         Ok(IssuedToken { access_token, expires_in: ttl })
     }
 }
@@ -94,28 +106,32 @@ impl TokenVerifier {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
-        // Lambda hosts keep their clocks in sync; a token is dead at `exp`.
-        validation.leeway = 0;
-        validation.validate_nbf = true;
+        // Times are judged below against the caller's clock, not the
+        // library's reading of the system time.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         Ok(TokenVerifier { key, validation })
     }
 
-    /// Checks signature, algorithm, issuer, audience and expiry. Revocation is
-    /// checked by the caller, against the revocation store.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    /// Checks signature, algorithm, issuer, audience, and expiry as of `now`
+    /// (Unix seconds). Revocation is checked by the caller, against the
+    /// revocation store.
+    pub fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
-            return Err(ApiError::InvalidToken);
+            return Err(TokenError::Invalid);
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|err| {
             tracing::info!(reason = %err, "token rejected");
-            ApiError::InvalidToken
+            TokenError::Invalid
         })?;
         let claims = data.claims;
-        // Belt and braces: `exp` is compared here too, whatever the library does.
-        let now = now_unix();
-        // Issued in the future (beyond a little clock skew) is as bad as expired.
-        if claims.exp <= now || claims.iat > now + 5 || claims.iat > claims.exp || claims.jti.is_empty() {
-            return Err(ApiError::InvalidToken);
+        // Lambda hosts keep their clocks in sync: a token is dead at `exp`, with
+        // no leeway. Issued in the future (beyond a little clock skew) is as
+        // bad as expired.
+        let not_yet = claims.nbf.is_some_and(|nbf| nbf > now) || claims.iat > now + 5;
+        if claims.exp <= now || not_yet || claims.iat > claims.exp || claims.jti.is_empty() {
+            tracing::info!("token rejected: outside its lifetime");
+            return Err(TokenError::Invalid);
         }
         Ok(claims)
     }
@@ -151,7 +167,12 @@ fn pem(label: &str, der: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, SystemClock};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    fn now_unix() -> u64 {
+        SystemClock.now()
+    }
 
     fn settings() -> TokenSettings {
         TokenSettings { issuer: "issuer-a".into(), audience: "audience-a".into(), ttl: Duration::from_secs(900) }
@@ -173,6 +194,7 @@ mod tests {
             iat: now,
             exp: now + 900,
             jti: uuid::Uuid::new_v4().to_string(),
+            nbf: None,
         };
         overrides(&mut claims);
         claims
@@ -185,16 +207,16 @@ mod tests {
     }
 
     fn rejected(verifier: &TokenVerifier, token: &str) -> bool {
-        matches!(verifier.verify(token), Err(ApiError::InvalidToken))
+        matches!(verifier.verify(token, now_unix()), Err(TokenError::Invalid))
     }
 
     #[test]
     fn round_trip() {
         let (issuer, verifier, _) = pair();
         let user = UserId::new_random();
-        let token = issuer.issue(&user).unwrap();
+        let token = issuer.issue(&user, now_unix()).unwrap();
         assert_eq!(token.expires_in, 900);
-        let claims = verifier.verify(&token.access_token).unwrap();
+        let claims = verifier.verify(&token.access_token, now_unix()).unwrap();
         assert_eq!(claims.sub, user.as_str());
         assert_eq!(claims.iss, "issuer-a");
         assert_eq!(claims.aud, "audience-a");
@@ -207,8 +229,8 @@ mod tests {
     fn every_token_has_a_unique_jti() {
         let (issuer, verifier, _) = pair();
         let user = UserId::new_random();
-        let a = verifier.verify(&issuer.issue(&user).unwrap().access_token).unwrap();
-        let b = verifier.verify(&issuer.issue(&user).unwrap().access_token).unwrap();
+        let a = verifier.verify(&issuer.issue(&user, now_unix()).unwrap().access_token, now_unix()).unwrap();
+        let b = verifier.verify(&issuer.issue(&user, now_unix()).unwrap().access_token, now_unix()).unwrap();
         assert_ne!(a.jti, b.jti);
     }
 
@@ -216,14 +238,14 @@ mod tests {
     fn rejects_a_token_signed_by_another_key() {
         let (_, verifier, _) = pair();
         let (other_issuer, _, _) = pair();
-        let token = other_issuer.issue(&UserId::new_random()).unwrap();
+        let token = other_issuer.issue(&UserId::new_random(), now_unix()).unwrap();
         assert!(rejected(&verifier, &token.access_token));
     }
 
     #[test]
     fn rejects_a_tampered_payload() {
         let (issuer, verifier, _) = pair();
-        let token = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let token = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
         let parts: Vec<&str> = token.split('.').collect();
         let forged = B64.encode(serde_json::to_vec(&claims(|c| c.sub = "someone-else".into())).unwrap());
         assert!(rejected(&verifier, &format!("{}.{}.{}", parts[0], forged, parts[2])));
@@ -264,6 +286,16 @@ mod tests {
             )
         ));
         assert!(rejected(&verifier, &sign(&keys, &claims(|c| c.exp = now))));
+    }
+
+    #[test]
+    fn expiry_is_judged_by_the_callers_clock() {
+        let (issuer, verifier, _) = pair();
+        let issued_at = now_unix();
+        let token = issuer.issue(&UserId::new_random(), issued_at).unwrap().access_token;
+        assert!(verifier.verify(&token, issued_at + 899).is_ok());
+        assert!(matches!(verifier.verify(&token, issued_at + 900), Err(TokenError::Invalid)));
+        assert!(matches!(verifier.verify(&token, issued_at - 6), Err(TokenError::Invalid)), "issued in the future");
     }
 
     #[test]
@@ -323,7 +355,7 @@ mod tests {
             assert!(rejected(&verifier, &token), "{token}");
         }
         // A genuine token whose header gains a kid fails its signature.
-        let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let good = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
         parts[0] = B64.encode(br#"{"typ":"JWT","alg":"EdDSA","kid":"x"}"#);
         assert!(rejected(&verifier, &parts.join(".")));
@@ -332,7 +364,7 @@ mod tests {
     #[test]
     fn mangled_tokens_are_rejected() {
         let (issuer, verifier, _) = pair();
-        let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let good = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
         let body_and_signature = good.split_once('.').unwrap().1;
         let huge_header =
             format!("{}.{body_and_signature}", B64.encode(format!(r#"{{"alg":"EdDSA","x":"{}"}}"#, "a".repeat(5000))));
@@ -350,13 +382,13 @@ mod tests {
         for token in mangled {
             assert!(rejected(&verifier, &token), "{token:?}");
         }
-        assert!(verifier.verify(&good).is_ok());
+        assert!(verifier.verify(&good, now_unix()).is_ok());
     }
 
     #[test]
     fn rejects_garbage() {
         let (issuer, verifier, _) = pair();
-        let good = issuer.issue(&UserId::new_random()).unwrap().access_token;
+        let good = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
         let oversized = format!("{good}{}", "A".repeat(MAX_TOKEN_LENGTH));
         for garbage in ["", "abc", "a.b.c", "..", "Bearer x", &good[..good.len() - 3], &oversized, &format!(" {good}")]
         {

@@ -1,5 +1,5 @@
 //! Test harness: a real DynamoDB Local per test, and a `TestApp` that speaks
-//! the API through the real handlers and the real DynamoDB store.
+//! the API through the four functions as their `main` builds them.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -10,18 +10,18 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use create_user::CreateUser;
 use get_user::GetUser;
-use lambda_http::http::{HeaderMap, Method, Request};
+use lambda_http::http::{Method, Request};
 use lambda_http::{Body, RequestExt};
 use login::Login;
 use logout::Logout;
 use serde_json::{json, Value};
-use user_auth_core::aws::Aws;
-use user_auth_core::http::respond;
+use user_auth_core::config::{vars, Env};
+use user_auth_core::passwords::SharedHasher;
+use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
-use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings, TokenVerifier};
-
-pub const PASSWORD: &str = "correct horse battery staple";
+use user_auth_core::test_support::{call, CountingHasher, ManualClock, TestKeys};
+pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
@@ -91,7 +91,7 @@ impl DynamoDbLocal {
 
     /// An SDK client with the service's retry and timeout settings.
     pub async fn client(&self) -> Client {
-        dynamodb::client(&Aws::local(&self.endpoint()))
+        dynamodb::client(&SdkSettings::local(&self.endpoint()))
     }
 
     /// Kills it (SIGKILL), as a crashed host would die.
@@ -110,38 +110,22 @@ impl Drop for DynamoDbLocal {
     }
 }
 
-pub fn token_settings() -> TokenSettings {
-    TokenSettings {
-        issuer: "user-auth-tests".into(),
-        audience: "user-auth-tests".into(),
-        ttl: Duration::from_secs(900),
-    }
-}
-
-/// An answer of the API: status, headers and the JSON body (`Null` if none).
-#[derive(Debug)]
-pub struct ApiResponse {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub json: Value,
-}
-
-impl ApiResponse {
-    pub fn error_code(&self) -> Option<&str> {
-        self.json["error"]["code"].as_str()
-    }
-}
-
-/// The service's four handlers over one DynamoDB Local, as deployed.
+/// The service's four functions over one DynamoDB Local, built by their own
+/// `build` from an environment, as `main` builds them. Two things are the
+/// test's own: one clock the test moves by hand, and a hasher that counts
+/// the argon2 work it passes on to the real one.
 pub struct TestApp {
     pub db: DynamoDbLocal,
     pub client: Client,
     pub tables: TableNames,
-    pub keys: SigningKeyPair,
-    create_user: Arc<CreateUser<DynamoStore>>,
-    get_user: Arc<GetUser<DynamoStore>>,
-    login: Arc<Login<DynamoStore>>,
-    logout: Arc<Logout<DynamoStore>>,
+    pub keys: TestKeys,
+    pub clock: Arc<ManualClock>,
+    pub passwords: Arc<CountingHasher<SharedHasher>>,
+    variables: Vec<(&'static str, String)>,
+    create_user: CreateUser<DynamoStore>,
+    get_user: GetUser<DynamoStore>,
+    login: Login<DynamoStore>,
+    logout: Logout<DynamoStore>,
 }
 
 impl TestApp {
@@ -153,40 +137,50 @@ impl TestApp {
         let client = db.client().await;
         let tables = TableNames::default();
         schema::create_tables(&client, &tables).await.expect("tables are created");
-        let keys = SigningKeyPair::generate().expect("key pair");
-        let store = DynamoStore::new(client.clone(), tables.clone());
-        let verifier = || TokenVerifier::from_pem(&keys.public_key_pem, &token_settings()).unwrap();
-        let issuer = TokenIssuer::from_pem(&keys.private_key_pem, token_settings()).unwrap();
-        TestApp {
-            create_user: Arc::new(CreateUser { store: store.clone(), password_min_length: 15 }),
-            get_user: Arc::new(GetUser { store: store.clone(), verifier: verifier() }),
-            login: Arc::new(Login { store: store.clone(), issuer }),
-            logout: Arc::new(Logout { store, verifier: verifier() }),
-            db,
-            client,
-            tables,
-            keys,
-        }
+        let keys = TestKeys::generate();
+        let key_file = scratch_dir("keys").join("signing-key.pem");
+        std::fs::write(&key_file, &keys.pair.private_key_pem).expect("the signing key is written");
+        let variables = vec![
+            (vars::AWS_REGION, "eu-west-1".to_owned()),
+            (vars::AWS_ACCESS_KEY_ID, "local".to_owned()),
+            (vars::AWS_SECRET_ACCESS_KEY, "local".to_owned()),
+            (vars::AWS_ENDPOINT_URL_DYNAMODB, db.endpoint()),
+            (vars::TOKEN_ISSUER, keys.settings.issuer.clone()),
+            (vars::TOKEN_AUDIENCE, keys.settings.audience.clone()),
+            (vars::TOKEN_TTL_SECONDS, keys.settings.ttl.as_secs().to_string()),
+            (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
+            (vars::TOKEN_VERIFYING_KEY, keys.pair.public_key_pem.clone()),
+        ];
+        let env = Env::from_pairs(variables.iter().cloned());
+        let clock = ManualClock::starting_now();
+        let mut create_user = create_user::build(&env).await.expect("create-user starts");
+        let mut get_user = get_user::build(&env).await.expect("get-user starts");
+        let mut login = login::build(&env).await.expect("login starts");
+        let mut logout = logout::build(&env).await.expect("logout starts");
+        let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
+        (create_user.passwords, login.passwords) = (passwords.clone(), passwords.clone());
+        (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
+        TestApp { db, client, tables, keys, clock, passwords, variables, create_user, get_user, login, logout }
     }
 
-    /// A get-user function as a new Lambda instance would start it: its own
-    /// client, store and verifier, sharing nothing in memory with the others.
-    pub async fn fresh_get_user(&self) -> Arc<GetUser<DynamoStore>> {
-        let store = DynamoStore::new(self.db.client().await, self.tables.clone());
-        let verifier = TokenVerifier::from_pem(&self.keys.public_key_pem, &token_settings()).unwrap();
-        Arc::new(GetUser { store, verifier })
+    /// A get-user function as a new Lambda instance would start it: built
+    /// anew, sharing nothing in memory with the others.
+    pub async fn fresh_get_user(&self) -> GetUser<DynamoStore> {
+        let mut function = get_user::build(&Env::from_pairs(self.variables.iter().cloned())).await.unwrap();
+        function.clock = self.clock.clone();
+        function
     }
 
     pub async fn sign_up(&self, username: &str, password: &str) -> ApiResponse {
         let body = json!({ "username": username, "password": password });
         let request = request(Method::POST, "/users", None, Some(body));
-        call(create_user::handle(self.create_user.clone(), request)).await
+        call(create_user::handle(&self.create_user, request)).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> ApiResponse {
         let body = json!({ "username": username, "password": password });
         let request = request(Method::POST, "/auth/login", None, Some(body));
-        call(login::handle(self.login.clone(), request)).await
+        call(login::handle(&self.login, request)).await
     }
 
     pub async fn get_user(&self, id: &str, token: &str) -> ApiResponse {
@@ -195,7 +189,7 @@ impl TestApp {
 
     pub async fn logout(&self, token: &str) -> ApiResponse {
         let request = request(Method::POST, "/auth/logout", Some(token), None);
-        call(logout::handle(self.logout.clone(), request)).await
+        call(logout::handle(&self.logout, request)).await
     }
 
     /// Signs up and logs in; returns the user id and an access token.
@@ -208,11 +202,11 @@ impl TestApp {
     }
 }
 
-pub async fn get_user_with(app: &Arc<GetUser<DynamoStore>>, id: &str, token: &str) -> ApiResponse {
+pub async fn get_user_with(function: &GetUser<DynamoStore>, id: &str, token: &str) -> ApiResponse {
     let request = request(Method::GET, &format!("/users/{id}"), Some(token), None).with_path_parameters(
         [("id".to_owned(), id.to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
     );
-    call(get_user::handle(app.clone(), request)).await
+    call(get_user::handle(function, request)).await
 }
 
 fn request(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> lambda_http::Request {
@@ -228,17 +222,4 @@ fn request(method: Method, path: &str, token: Option<&str>, body: Option<Value>)
         None => Body::Empty,
     };
     builder.body(body).expect("a valid request")
-}
-
-async fn call<Fut>(handler: Fut) -> ApiResponse
-where
-    Fut: std::future::Future<Output = Result<lambda_http::Response<Body>, user_auth_core::ApiError>> + Send + 'static,
-{
-    let response = respond(handler).await;
-    let json = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("every body is JSON"),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("every body is JSON"),
-        _ => Value::Null,
-    };
-    ApiResponse { status: response.status().as_u16(), headers: response.headers().clone(), json }
 }

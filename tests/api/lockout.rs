@@ -1,9 +1,6 @@
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::AttributeValue;
-use user_auth_core::passwords::verifications_run;
+use user_auth_core::clock::Clock;
 use user_auth_core::store::dynamodb::schema::login_attempts;
-use user_auth_core::tokens::now_unix;
 
 use crate::helpers::{ApiResponse, TestApp, PASSWORD};
 
@@ -16,9 +13,9 @@ fn retry_after(answer: &ApiResponse) -> u64 {
 /// Fails a login and checks the lock it leaves in DynamoDB: `seconds` from
 /// the second of the failure, plus one for the rounding down of that second.
 async fn fail_and_expect_lock(app: &TestApp, username: &str, seconds: u64) {
-    let before = now_unix();
+    let before = app.clock.now();
     fail(app, username).await;
-    let after = now_unix();
+    let after = app.clock.now();
     let item = app
         .client
         .get_item()
@@ -49,9 +46,9 @@ async fn known_and_unknown_usernames_lock_alike_and_locked_logins_run_no_argon2(
         for _ in 0..5 {
             fail(&app, name).await;
         }
-        let before = verifications_run();
+        let before = app.passwords.verifications();
         let locked = app.login(name, PASSWORD).await;
-        assert_eq!(verifications_run(), before, "a locked login ran argon2");
+        assert_eq!(app.passwords.verifications(), before, "a locked login ran argon2");
         assert_eq!((locked.status, locked.error_code()), (429, Some("too_many_requests")), "{name}");
         assert!((1..=2).contains(&retry_after(&locked)), "{locked:?}");
         // The same answer but for the seconds left, which depend on timing.
@@ -70,12 +67,12 @@ async fn the_lock_doubles_and_a_success_resets_the_count() {
     }
     fail_and_expect_lock(&app, "heidi", 1).await; // the fifth failure: 1 s
     assert!((1..=2).contains(&retry_after(&app.login("heidi", PASSWORD).await)));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance(2);
     fail_and_expect_lock(&app, "heidi", 2).await; // the sixth failure: 2 s
     let locked = app.login("heidi", PASSWORD).await;
     assert_eq!(locked.status, 429);
     assert!((2..=3).contains(&retry_after(&locked)), "{locked:?}");
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.clock.advance(3);
 
     let success = app.login("heidi", PASSWORD).await;
     assert_eq!(success.status, 200, "{success:?}");

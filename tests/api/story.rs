@@ -1,8 +1,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
+use user_auth_core::clock::Clock;
 use user_auth_core::store::dynamodb::schema::revoked_tokens;
-use user_auth_core::tokens::TokenVerifier;
 
-use crate::helpers::{get_user_with, token_settings, TestApp, PASSWORD};
+use crate::helpers::{get_user_with, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn sign_up_duplicate_login_get_logout_then_refused() {
@@ -40,7 +40,7 @@ async fn sign_up_duplicate_login_get_logout_then_refused() {
     assert_eq!(app.logout(&token).await.status, 401);
 
     // The revocation record carries the token's expiry as its TTL attribute.
-    let claims = TokenVerifier::from_pem(&app.keys.public_key_pem, &token_settings()).unwrap().verify(&token).unwrap();
+    let claims = app.keys.verifier().verify(&token, app.clock.now()).unwrap();
     let item = app
         .client
         .get_item()

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
-use user_auth_core::config::{ConfigError, Env};
+use user_auth_core::config::{vars, ConfigError, Env};
+use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
+use user_auth_core::telemetry::LogSettings;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -144,27 +146,50 @@ fn routes_match_the_local_router() {
 
 type ConfigLoader = fn(&Env) -> Result<(), ConfigError>;
 
+/// Each function's own configuration, as its `build` reads it.
 fn config_loaders() -> HashMap<&'static str, ConfigLoader> {
     HashMap::from([
-        ("create-user", (|env: &Env| create_user::config(env).map(drop)) as ConfigLoader),
-        ("get-user", |env: &Env| get_user::config(env).map(drop)),
-        ("login", |env: &Env| login::config(env).map(drop)),
-        ("logout", |env: &Env| logout::config(env).map(drop)),
+        ("create-user", (|env: &Env| create_user::Config::from_env(env).map(drop)) as ConfigLoader),
+        ("get-user", |env: &Env| get_user::Config::from_env(env).map(drop)),
+        ("login", |env: &Env| login::Config::from_env(env).map(drop)),
+        ("logout", |env: &Env| logout::Config::from_env(env).map(drop)),
     ])
 }
+
+/// What every function's `main` reads besides its own configuration: the
+/// logging controls (`telemetry::init`) and the SDK's settings (`build`).
+fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), ConfigError> {
+    LogSettings::from_env(env);
+    SdkSettings::from_env(env)?;
+    config_loaders()[binary](env)
+}
+
+/// What Lambda sets in every function, as a deployment would have it.
+const LAMBDA_SETS: [(&str, &str); 4] = [
+    (vars::AWS_REGION, "eu-west-1"),
+    (vars::AWS_ACCESS_KEY_ID, "ASIAEXAMPLE"),
+    (vars::AWS_SECRET_ACCESS_KEY, "secret"),
+    (vars::AWS_LAMBDA_LOG_FORMAT, "JSON"),
+];
 
 #[test]
 fn each_function_gets_exactly_the_variables_it_reads() {
     let template = Template::load();
-    let loaders = config_loaders();
+    let not_the_templates: BTreeSet<String> =
+        vars::SET_BY_LAMBDA.iter().chain(&vars::LOCAL_ONLY).map(|name| name.to_string()).collect();
     for (binary, function) in template.functions() {
-        let vars = template.environment(&function);
-        let env = Env::from_map(vars.iter().map(|(k, v)| (k.clone(), template.deployed_value(v))).collect());
-        loaders[binary.as_str()](&env)
+        let variables = template.environment(&function);
+        let deployed = variables.iter().map(|(k, v)| (k.clone(), template.deployed_value(v)));
+        let lambda = LAMBDA_SETS.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let env = Env::from_map(deployed.chain(lambda).collect());
+        read_what_main_reads(&binary, &env)
             .unwrap_or_else(|err| panic!("{binary} cannot start with the template's environment: {err}"));
         let read: BTreeSet<String> = env.names_read().into_iter().map(String::from).collect();
-        let set: BTreeSet<String> = vars.keys().cloned().collect();
-        assert_eq!(set, read, "{binary}: the template sets (left) what the code reads (right)");
+        let set: BTreeSet<String> = variables.keys().cloned().collect();
+        assert!(set.is_disjoint(&not_the_templates), "{binary}: the template sets what Lambda or local runs set");
+        assert!(read.contains(vars::AWS_REGION) && read.contains(vars::AWS_LAMBDA_LOG_FORMAT), "{binary}: {read:?}");
+        let read_from_template: BTreeSet<String> = read.difference(&not_the_templates).cloned().collect();
+        assert_eq!(set, read_from_template, "{binary}: the template sets (left) what the code reads (right)");
     }
 }
 

@@ -1,116 +1,114 @@
 //! `POST /users`: signs a user up and answers 201 with the new user.
 
-use std::sync::Arc;
-
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::{self, ConfigError, Env};
 use user_auth_core::domain::UserView;
-use user_auth_core::http::{created, json_body, CredentialsBody};
+use user_auth_core::edge::{created, json_body, CredentialsBody};
+use user_auth_core::passwords::{self, SharedHasher};
+use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{TableNames, UserStore};
-use user_auth_core::{operations, ApiError};
+use user_auth_core::{operations, ApiError, StartError};
 
+/// What the function reads from its environment.
 pub struct Config {
     pub tables: TableNames,
     pub password_min_length: usize,
 }
 
-pub fn config(env: &Env) -> Result<Config, ConfigError> {
-    Ok(Config { tables: config::table_names(env), password_min_length: config::password_min_length(env)? })
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Config { tables: config::table_names(env), password_min_length: config::password_min_length(env)? })
+    }
 }
 
+/// What every request uses, built once per process.
 pub struct CreateUser<S> {
     pub store: S,
+    pub passwords: SharedHasher,
     pub password_min_length: usize,
 }
 
-pub async fn handle<S: UserStore>(app: Arc<CreateUser<S>>, request: Request) -> Result<Response<Body>, ApiError> {
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, StartError> {
+    let config = Config::from_env(env)?;
+    let sdk = SdkSettings::from_env(env)?;
+    Ok(CreateUser {
+        store: DynamoStore::from_settings(&sdk, config.tables),
+        passwords: passwords::argon2id(),
+        password_min_length: config.password_min_length,
+    })
+}
+
+pub async fn handle<S: UserStore>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError> {
     let body: CredentialsBody = json_body(&request)?;
-    let user = operations::create_user(&app.store, app.password_min_length, &body.username, body.password).await?;
+    let (username, password) = (&body.username, body.password);
+    let user = operations::create_user(&app.store, &app.passwords, app.password_min_length, username, password).await?;
     Ok(created(&format!("/users/{}", user.id), &UserView::from(&user)))
 }
 
 #[cfg(test)]
 mod tests {
-    use lambda_http::http::StatusCode;
-    use user_auth_core::http::respond;
+    use serde_json::json;
     use user_auth_core::store::memory::MemoryStore;
+    use user_auth_core::test_support::{call, Fixture, TestResponse, MIN_LENGTH};
 
     use super::*;
 
-    const FIXTURE: &str = include_str!("../fixtures/create-user.json");
-    const FIXTURE_BASE64: &str = include_str!("../fixtures/create-user-base64.json");
-
-    fn app() -> Arc<CreateUser<MemoryStore>> {
-        Arc::new(CreateUser { store: MemoryStore::default(), password_min_length: 15 })
+    fn app() -> CreateUser<MemoryStore> {
+        CreateUser { store: MemoryStore::default(), passwords: passwords::argon2id(), password_min_length: MIN_LENGTH }
     }
 
-    async fn call(app: &Arc<CreateUser<MemoryStore>>, event: &str) -> (StatusCode, Response<Body>, serde_json::Value) {
-        let request = lambda_http::request::from_str(event).expect("fixture is an API Gateway v2 event");
-        let response = respond(handle(app.clone(), request)).await;
-        let json = match response.body() {
-            Body::Text(text) => serde_json::from_str(text).unwrap(),
-            _ => serde_json::Value::Null,
-        };
-        (response.status(), response, json)
+    fn fixture() -> Fixture {
+        Fixture::parse(include_str!("../fixtures/create-user.json"))
+    }
+
+    async fn send(app: &CreateUser<MemoryStore>, event: Fixture) -> TestResponse {
+        call(handle(app, event.request())).await
     }
 
     #[tokio::test]
     async fn creates_a_user_with_a_location() {
-        let app = app();
-        let (status, response, json) = call(&app, FIXTURE).await;
-        assert_eq!(status, StatusCode::CREATED);
-        assert_eq!(json["username"], "alice");
-        let id = json["id"].as_str().unwrap();
-        assert_eq!(response.headers()["location"], format!("/users/{id}").as_str());
-        assert_eq!(response.headers()["content-type"], "application/json");
-        assert!(json.get("password").is_none() && json.get("password_hash").is_none());
+        let answer = send(&app(), fixture()).await;
+        assert_eq!(answer.status, 201);
+        assert_eq!(answer.json["username"], "alice");
+        let id = answer.json["id"].as_str().unwrap();
+        assert_eq!(answer.headers["location"], format!("/users/{id}").as_str());
+        assert_eq!(answer.headers["content-type"], "application/json");
+        assert!(answer.json.get("password").is_none() && answer.json.get("password_hash").is_none());
     }
 
     #[tokio::test]
     async fn a_base64_body_is_read_like_a_text_body() {
-        let (status, _, json) = call(&app(), FIXTURE_BASE64).await;
-        assert_eq!(status, StatusCode::CREATED);
-        assert_eq!(json["username"], "bob");
+        let event = Fixture::parse(include_str!("../fixtures/create-user-base64.json"));
+        let answer = send(&app(), event).await;
+        assert_eq!(answer.status, 201);
+        assert_eq!(answer.json["username"], "bob");
     }
 
     #[tokio::test]
     async fn a_taken_username_is_a_conflict() {
         let app = app();
-        call(&app, FIXTURE).await;
-        let (status, _, json) = call(&app, FIXTURE).await;
-        assert_eq!(status, StatusCode::CONFLICT);
-        assert_eq!(json["error"]["code"], "username_taken");
+        send(&app, fixture()).await;
+        let answer = send(&app, fixture()).await;
+        assert_eq!((answer.status, answer.error_code()), (409, Some("username_taken")));
     }
 
     #[tokio::test]
     async fn bad_input_gets_precise_json_errors() {
         let app = app();
         let cases = [
-            (r#""body": "not json""#, StatusCode::BAD_REQUEST, "invalid_request"),
-            (r#""body": "{\"username\":\"alice\"}""#, StatusCode::BAD_REQUEST, "invalid_request"),
-            (
-                r#""body": "{\"username\":\"a\",\"password\":\"correct horse battery staple\"}""#,
-                StatusCode::BAD_REQUEST,
-                "invalid_username",
-            ),
-            (
-                r#""body": "{\"username\":\"alice\",\"password\":\"too short\"}""#,
-                StatusCode::BAD_REQUEST,
-                "invalid_password",
-            ),
+            ("not json".to_owned(), 400, "invalid_request"),
+            (json!({"username": "alice"}).to_string(), 400, "invalid_request"),
+            (json!({"username": "a", "password": "correct horse battery staple"}).to_string(), 400, "invalid_username"),
+            (json!({"username": "alice", "password": "too short"}).to_string(), 400, "invalid_password"),
+            ("x".repeat(9000), 413, "payload_too_large"),
         ];
-        let original = r#""body": "{\"username\":\"Alice\",\"password\":\"correct horse battery staple\"}""#;
         for (body, status, code) in cases {
-            let (got, response, json) = call(&app, &FIXTURE.replace(original, body)).await;
-            assert_eq!((got, json["error"]["code"].as_str()), (status, Some(code)), "{body}");
-            assert_eq!(response.headers()["content-type"], "application/json");
-            assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+            let answer = send(&app, fixture().body(&body)).await;
+            assert_eq!((answer.status, answer.error_code()), (status, Some(code)), "{body}");
+            assert_eq!(answer.headers["content-type"], "application/json");
+            assert!(answer.json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
-        let big = format!(r#""body": "{}""#, "x".repeat(9000));
-        let (status, _, json) = call(&app, &FIXTURE.replace(original, &big)).await;
-        assert_eq!(
-            (status, json["error"]["code"].as_str()),
-            (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
-        );
     }
 }

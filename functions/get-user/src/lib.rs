@@ -1,24 +1,53 @@
 //! `GET /users/{id}`: any holder of a valid, unrevoked token may read a
 //! user's public profile.
 
-use std::sync::Arc;
-
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-/// Its configuration: the tables, and what verifying tokens needs.
-pub use user_auth_core::config::{verifier_config as config, VerifierConfig as Config};
+use user_auth_core::clock::{self, SharedClock};
+use user_auth_core::config::{self, ConfigError, Env};
 use user_auth_core::domain::UserView;
-use user_auth_core::http::{bearer_token, json_response, path_parameter};
-use user_auth_core::store::{RevocationStore, UserStore};
-use user_auth_core::tokens::TokenVerifier;
-use user_auth_core::{operations, ApiError};
+use user_auth_core::edge::{bearer_token, ok, path_parameter};
+use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::store::dynamodb::DynamoStore;
+use user_auth_core::store::{RevocationStore, TableNames, UserStore};
+use user_auth_core::tokens::{TokenSettings, TokenVerifier};
+use user_auth_core::{operations, ApiError, StartError};
 
+/// What the function reads from its environment.
+pub struct Config {
+    pub tables: TableNames,
+    pub token_settings: TokenSettings,
+    pub verifying_key_pem: String,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Config {
+            tables: config::table_names(env),
+            token_settings: config::token_settings(env)?,
+            verifying_key_pem: config::verifying_key_pem(env)?,
+        })
+    }
+}
+
+/// What every request uses, built once per process.
 pub struct GetUser<S> {
     pub store: S,
     pub verifier: TokenVerifier,
+    pub clock: SharedClock,
 }
 
-pub async fn handle<S>(app: Arc<GetUser<S>>, request: Request) -> Result<Response<Body>, ApiError>
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<GetUser<DynamoStore>, StartError> {
+    let config = Config::from_env(env)?;
+    let sdk = SdkSettings::from_env(env)?;
+    Ok(GetUser {
+        store: DynamoStore::from_settings(&sdk, config.tables),
+        verifier: TokenVerifier::from_pem(&config.verifying_key_pem, &config.token_settings)?,
+        clock: clock::system(),
+    })
+}
+
+pub async fn handle<S>(app: &GetUser<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
     S: UserStore + RevocationStore,
 {
@@ -26,96 +55,87 @@ where
     // No id in the path reads as an id that matches no user: 404 once the
     // token has been checked.
     let id = path_parameter(&request, "id", "/users/").unwrap_or_default();
-    let user = operations::get_user(&app.verifier, &app.store, token, &id).await?;
-    Ok(json_response(StatusCode::OK, &UserView::from(&user)))
+    let user = operations::get_user(&app.store, &app.verifier, app.clock.now(), token, &id).await?;
+    Ok(ok(&UserView::from(&user)))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use secrecy::SecretString;
-    use user_auth_core::http::respond;
+    use user_auth_core::passwords::Argon2id;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings};
+    use user_auth_core::test_support::{call, now, Fixture, TestKeys, TestResponse, MIN_LENGTH, PASSWORD};
 
     use super::*;
 
-    const FIXTURE: &str = include_str!("../fixtures/get-user.json");
-
     struct Setup {
-        app: Arc<GetUser<MemoryStore>>,
+        app: GetUser<MemoryStore>,
         token: String,
         user_id: String,
     }
 
     async fn setup() -> Setup {
-        let settings = TokenSettings { issuer: "i".into(), audience: "a".into(), ttl: Duration::from_secs(60) };
-        let keys = SigningKeyPair::generate().unwrap();
-        let issuer = TokenIssuer::from_pem(&keys.private_key_pem, settings.clone()).unwrap();
-        let verifier = TokenVerifier::from_pem(&keys.public_key_pem, &settings).unwrap();
+        let keys = TestKeys::generate();
         let store = MemoryStore::default();
-        let password = SecretString::from("correct horse battery staple");
-        let user = operations::create_user(&store, 15, "alice", password).await.unwrap();
-        let token = issuer.issue(&user.id).unwrap().access_token;
-        Setup { app: Arc::new(GetUser { store, verifier }), token, user_id: user.id.to_string() }
+        let user = operations::create_user(&store, &Argon2id, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();
+        let token = keys.issuer().issue(&user.id, now()).unwrap().access_token;
+        let app = GetUser { store, verifier: keys.verifier(), clock: clock::system() };
+        Setup { app, token, user_id: user.id.to_string() }
     }
 
-    async fn call(app: &Arc<GetUser<MemoryStore>>, event: String) -> (StatusCode, Response<Body>, serde_json::Value) {
-        let request = lambda_http::request::from_str(&event).expect("fixture is an API Gateway v2 event");
-        let response = respond(handle(app.clone(), request)).await;
-        let Body::Text(text) = response.body() else { panic!("every answer of get-user has a JSON body") };
-        let json = serde_json::from_str(text).unwrap();
-        (response.status(), response, json)
+    /// The fixture, asking for `id` with `token`, routed as API Gateway routes it.
+    fn event(id: &str, token: &str) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/get-user.json"))
+            .path(&format!("/users/{id}"), Some(("id", id)))
+            .bearer(token)
     }
 
-    fn event(id: &str, token: &str) -> String {
-        FIXTURE.replace("{{id}}", id).replace("{{token}}", token)
+    async fn send(app: &GetUser<MemoryStore>, event: Fixture) -> TestResponse {
+        let answer = call(handle(app, event.request())).await;
+        assert!(answer.json.is_object(), "every answer of get-user has a JSON body");
+        answer
     }
 
     #[tokio::test]
     async fn returns_the_user() {
         let s = setup().await;
-        let (status, _, json) = call(&s.app, event(&s.user_id, &s.token)).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(json["id"], s.user_id.as_str());
-        assert_eq!(json["username"], "alice");
-        assert!(json["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+        let answer = send(&s.app, event(&s.user_id, &s.token)).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json["id"], s.user_id.as_str());
+        assert_eq!(answer.json["username"], "alice");
+        assert!(answer.json["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
 
     #[tokio::test]
     async fn unknown_or_malformed_ids_are_not_found() {
         let s = setup().await;
         for id in ["00000000-0000-4000-8000-000000000000", "not-an-id"] {
-            let (status, _, json) = call(&s.app, event(id, &s.token)).await;
-            assert_eq!((status, json["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+            let answer = send(&s.app, event(id, &s.token)).await;
+            assert_eq!((answer.status, answer.error_code()), (404, Some("not_found")));
         }
     }
 
     #[tokio::test]
     async fn requires_a_valid_unrevoked_token() {
         let s = setup().await;
-        let no_header = event(&s.user_id, "x").replace(",\n    \"authorization\": \"Bearer x\"", "");
-        assert!(!no_header.contains("authorization"));
-        for request in [no_header, event(&s.user_id, "garbage"), event(&s.user_id, &format!("{}x", s.token))] {
-            let (status, response, json) = call(&s.app, request).await;
-            assert_eq!((status, json["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
-            assert!(response.headers().contains_key("www-authenticate"));
+        let no_header = event(&s.user_id, "x").without_header("authorization");
+        let tampered = format!("{}x", s.token);
+        for request in [no_header, event(&s.user_id, "garbage"), event(&s.user_id, &tampered)] {
+            let answer = send(&s.app, request).await;
+            assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
+            assert!(answer.headers.contains_key("www-authenticate"));
         }
-        let claims = s.app.verifier.verify(&s.token).unwrap();
+        let claims = s.app.verifier.verify(&s.token, now()).unwrap();
         s.app.store.revoke(&claims.jti, claims.exp).await.unwrap();
-        let (status, _, _) = call(&s.app, event(&s.user_id, &s.token)).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(send(&s.app, event(&s.user_id, &s.token)).await.status, 401);
     }
 
     #[tokio::test]
     async fn takes_the_id_from_the_path_when_there_are_no_path_parameters() {
         let s = setup().await;
-        let without_parameters =
-            event(&s.user_id, &s.token).replace(&format!("\"pathParameters\": {{ \"id\": \"{}\" }},", s.user_id), "");
-        assert!(!without_parameters.contains("pathParameters"));
-        let (status, _, json) = call(&s.app, without_parameters).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(json["id"], s.user_id.as_str());
+        let without_parameters = event(&s.user_id, &s.token).path(&format!("/users/{}", s.user_id), None);
+        assert!(without_parameters.0.get("pathParameters").is_none());
+        let answer = send(&s.app, without_parameters).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json["id"], s.user_id.as_str());
     }
 }

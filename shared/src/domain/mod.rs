@@ -1,10 +1,11 @@
 //! The validated values of the domain. Raw input becomes one of these types
-//! through `parse`, and nothing else gets past the edge of the service.
+//! through `parse`, and nothing else gets past the edge of the service. A
+//! refusal is the type's own error, which knows nothing of HTTP.
 
 mod password;
 mod user;
 mod username;
 
-pub use password::{Password, PASSWORD_MAX_LENGTH};
+pub use password::{Password, PasswordError, PASSWORD_MAX_LENGTH};
 pub use user::{User, UserId, UserView};
-pub use username::Username;
+pub use username::{Username, UsernameError};

@@ -3,8 +3,6 @@ use std::sync::OnceLock;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::ApiError;
-
 /// No password is longer than this, in Unicode characters.
 pub const PASSWORD_MAX_LENGTH: usize = 256;
 
@@ -19,6 +17,17 @@ fn is_common(password: &str) -> bool {
     list.contains(password.to_lowercase().as_str())
 }
 
+/// Why a password does not meet the sign-up policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("a password must be at least {min_length} characters long")]
+    TooShort { min_length: usize },
+    #[error("a password must be at most {} characters long", PASSWORD_MAX_LENGTH)]
+    TooLong,
+    #[error("this password is too common: it appears in lists of leaked passwords")]
+    Common,
+}
+
 /// A password that meets the sign-up policy. Kept secret: its `Debug` output is
 /// redacted and its memory is zeroed on drop.
 pub struct Password(SecretString);
@@ -26,20 +35,16 @@ pub struct Password(SecretString);
 impl Password {
     /// Checks the length, counted in Unicode characters (NIST SP 800-63B), and
     /// refuses common passwords: no composition rules, no truncation.
-    pub fn parse(raw: SecretString, min_length: usize) -> Result<Self, ApiError> {
+    pub fn parse(raw: SecretString, min_length: usize) -> Result<Self, PasswordError> {
         let length = raw.expose_secret().chars().count();
         if length < min_length {
-            return Err(ApiError::InvalidPassword(format!("a password must be at least {min_length} characters long")));
+            return Err(PasswordError::TooShort { min_length });
         }
         if length > PASSWORD_MAX_LENGTH {
-            return Err(ApiError::InvalidPassword(format!(
-                "a password must be at most {PASSWORD_MAX_LENGTH} characters long"
-            )));
+            return Err(PasswordError::TooLong);
         }
         if is_common(raw.expose_secret()) {
-            return Err(ApiError::InvalidPassword(
-                "this password is too common: it appears in lists of leaked passwords".to_owned(),
-            ));
+            return Err(PasswordError::Common);
         }
         Ok(Password(raw))
     }
@@ -59,7 +64,9 @@ impl std::fmt::Debug for Password {
 mod tests {
     use super::*;
 
-    fn parse(raw: &str, min: usize) -> Result<Password, ApiError> {
+    use crate::ApiError;
+
+    fn parse(raw: &str, min: usize) -> Result<Password, PasswordError> {
         Password::parse(SecretString::from(raw), min)
     }
 
@@ -83,7 +90,8 @@ mod tests {
     fn enforces_the_maximum_without_truncating() {
         assert!(parse(&"é".repeat(256), 15).is_ok());
         let err = parse(&"é".repeat(257), 15).unwrap_err();
-        assert_eq!(err.code(), "invalid_password");
+        assert_eq!(err, PasswordError::TooLong);
+        assert_eq!(ApiError::from(err).code(), "invalid_password");
     }
 
     #[test]
@@ -95,7 +103,7 @@ mod tests {
     fn common_passwords_are_refused_whatever_their_case() {
         for common in ["111222333444555", "1234567887654321", "PASSWORD1", "iloveyou"] {
             let err = parse(common, 8).unwrap_err();
-            assert_eq!(err.code(), "invalid_password", "{common}");
+            assert_eq!(ApiError::from(err).code(), "invalid_password", "{common}");
             assert!(err.to_string().contains("common"));
         }
         assert!(parse("a rather uncommon passphrase", 8).is_ok());

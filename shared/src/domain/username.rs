@@ -1,7 +1,16 @@
-use crate::ApiError;
-
 const MIN_LENGTH: usize = 3;
 const MAX_LENGTH: usize = 32;
+
+/// Why a raw string is not a username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    #[error("a username must be 3 to 32 characters long")]
+    Length,
+    #[error("a username may only contain the letters a-z, digits, '.', '_' and '-'")]
+    Alphabet,
+    #[error("a username must start with a letter or a digit")]
+    Start,
+}
 
 /// A username: 3 to 32 characters of `a-z 0-9 . _ -`, starting with a letter
 /// or a digit. Case-insensitive: it is kept in lower case.
@@ -9,19 +18,17 @@ const MAX_LENGTH: usize = 32;
 pub struct Username(String);
 
 impl Username {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, UsernameError> {
         let name = raw.to_ascii_lowercase();
         let length = name.chars().count();
         if !(MIN_LENGTH..=MAX_LENGTH).contains(&length) {
-            return Err(ApiError::InvalidUsername("a username must be 3 to 32 characters long"));
+            return Err(UsernameError::Length);
         }
         if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)) {
-            return Err(ApiError::InvalidUsername(
-                "a username may only contain the letters a-z, digits, '.', '_' and '-'",
-            ));
+            return Err(UsernameError::Alphabet);
         }
         if !name.as_bytes()[0].is_ascii_alphanumeric() {
-            return Err(ApiError::InvalidUsername("a username must start with a letter or a digit"));
+            return Err(UsernameError::Start);
         }
         Ok(Username(name))
     }
@@ -76,7 +83,8 @@ mod tests {
     fn must_start_with_a_letter_or_digit() {
         for bad in [".alice", "_alice", "-alice"] {
             let err = Username::parse(bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_username", "{bad:?}");
+            assert_eq!(err, UsernameError::Start, "{bad:?}");
+            assert_eq!(crate::ApiError::from(err).code(), "invalid_username", "{bad:?}");
         }
     }
 }

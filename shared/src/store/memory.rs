@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, UserStore};
+use super::{CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, UserStore};
 use crate::domain::{User, UserId, Username};
+use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 
 #[derive(Default)]

@@ -5,12 +5,13 @@
 use std::future::Future;
 
 use crate::domain::{User, UserId, Username};
+use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 
 pub mod dynamodb;
 pub mod memory;
 
-type Cause = Box<dyn std::error::Error + Send + Sync>;
+use crate::error::Cause;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -19,8 +20,16 @@ pub enum StoreError {
     /// The database cannot be reached, timed out or throttled us: worth a retry.
     #[error("database unavailable")]
     Unavailable(#[source] Cause),
+    /// Refused, or answered with data that does not decode: a defect, not
+    /// worth a retry.
     #[error("database request failed")]
     Failed(#[source] Cause),
+}
+
+impl StoreError {
+    pub fn failed(cause: impl Into<Cause>) -> Self {
+        StoreError::Failed(cause.into())
+    }
 }
 
 /// The DynamoDB tables, by name. Their keys are in [`dynamodb::schema`].
@@ -63,15 +72,8 @@ pub trait CredentialStore: Send + Sync {
     fn credentials(&self, username: &Username) -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
 }
 
-/// Failed logins of one username in the current window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Attempts {
-    pub failures: u64,
-    /// Unix second until which logins are refused; 0 when not locked.
-    pub locked_until: u64,
-}
-
-/// Failed logins per username, shared by every login instance.
+/// Failed logins per username, shared by every login instance. The policy
+/// over these counts is [`crate::lockout`]'s.
 pub trait LoginAttemptStore: Send + Sync {
     /// The failures counted for this name and its lock, as of `now` (Unix
     /// seconds): a window that has ended counts as none.

@@ -92,7 +92,7 @@ mod tests {
         for (case, err) in throttled.into_iter().enumerate() {
             let api_error = ApiError::from(classify(err));
             assert_eq!(api_error.code(), "service_unavailable", "case {case}");
-            let response = crate::http::error_response(&api_error);
+            let response = crate::edge::error_response(&api_error);
             assert_eq!(response.status(), 503);
             assert_eq!(response.headers()["retry-after"], "1");
         }

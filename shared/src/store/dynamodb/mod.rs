@@ -1,28 +1,26 @@
 //! The DynamoDB adapter. All mapping between items and domain types is here.
 
 mod errors;
+mod item;
 pub mod schema;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, username_claim_failed};
+use self::item::{get_n, n, s, AttemptsRecord};
 use self::schema::{login_attempts, revoked_tokens, usernames, users};
-use super::{
-    Attempts, CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore,
-};
-use crate::aws::{Aws, Service};
+use super::{CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore};
 use crate::domain::{User, UserId, Username};
+use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
+use crate::sdk_settings::{SdkSettings, Service};
 
 /// The DynamoDB client, built once per process.
-pub fn client(aws: &Aws) -> Client {
-    Client::new(&aws.sdk_config(Service::DynamoDb))
+pub fn client(sdk: &SdkSettings) -> Client {
+    Client::new(&sdk.sdk_config(Service::DynamoDb))
 }
 
 #[derive(Clone)]
@@ -36,29 +34,9 @@ impl DynamoStore {
         DynamoStore { client, tables }
     }
 
-    pub fn from_aws(aws: &Aws, tables: TableNames) -> Self {
-        DynamoStore::new(client(aws), tables)
+    pub fn from_settings(sdk: &SdkSettings, tables: TableNames) -> Self {
+        DynamoStore::new(client(sdk), tables)
     }
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn string_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value.clone()),
-        _ => Err(StoreError::Failed(format!("item has no string attribute {name}").into())),
-    }
-}
-
-fn user_from_item(item: &HashMap<String, AttributeValue>) -> Result<User, StoreError> {
-    let corrupt = |what: &str| StoreError::Failed(format!("stored user has an invalid {what}").into());
-    let id = UserId::parse(&string_attr(item, users::ID)?).ok_or_else(|| corrupt("id"))?;
-    let username = Username::parse(&string_attr(item, users::USERNAME)?).map_err(|_| corrupt("username"))?;
-    let created_at =
-        OffsetDateTime::parse(&string_attr(item, users::CREATED_AT)?, &Rfc3339).map_err(|_| corrupt("created_at"))?;
-    Ok(User { id, username, created_at })
 }
 
 /// How often a sign-up is retried when DynamoDB reports a conflicting
@@ -117,7 +95,7 @@ impl UserStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        output.item.as_ref().map(user_from_item).transpose()
+        output.item.as_ref().map(User::try_from).transpose()
     }
 }
 
@@ -132,22 +110,7 @@ impl CredentialStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        let Some(item) = output.item else { return Ok(None) };
-        let user_id = UserId::parse(&string_attr(&item, usernames::USER_ID)?)
-            .ok_or_else(|| StoreError::Failed("stored credentials have an invalid user id".into()))?;
-        let password_hash = PasswordHash::from_phc(string_attr(&item, usernames::PASSWORD_HASH)?);
-        Ok(Some(Credentials { user_id, password_hash }))
-    }
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn number_attr(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
-    match item.get(name) {
-        Some(AttributeValue::N(value)) => value.parse().unwrap_or(0),
-        _ => 0,
+        output.item.as_ref().map(Credentials::try_from).transpose()
     }
 }
 
@@ -162,41 +125,48 @@ impl LoginAttemptStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        // TTL deletion is late: a record whose window has ended counts as none.
-        Ok(match output.item {
-            Some(item) if number_attr(&item, login_attempts::EXPIRES_AT) > now => Attempts {
-                failures: number_attr(&item, login_attempts::FAILURES),
-                locked_until: number_attr(&item, login_attempts::LOCKED_UNTIL),
-            },
-            _ => Attempts::default(),
-        })
+        match output.item {
+            Some(item) => Ok(AttemptsRecord::try_from(&item)?.as_of(now)),
+            None => Ok(Attempts::default()),
+        }
     }
 
     async fn record_failure(&self, username: &Username, now: u64, window: u64) -> Result<u64, StoreError> {
         // An atomic counter while the window lasts; a fresh record after it.
+        // Every record has all three attributes, so that reading it needs no
+        // default.
         let counted = self
             .client
             .update_item()
             .table_name(&self.tables.login_attempts)
             .key(login_attempts::USERNAME, s(username.as_str()))
-            .update_expression("ADD #failures :one SET #expires = if_not_exists(#expires, :expires)")
+            .update_expression(
+                "ADD #failures :one SET #expires = if_not_exists(#expires, :expires), \
+                 #locked = if_not_exists(#locked, :never)",
+            )
             .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
             .expression_attribute_names("#failures", login_attempts::FAILURES)
             .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
+            .expression_attribute_names("#locked", login_attempts::LOCKED_UNTIL)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":expires", n(now + window))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .expression_attribute_values(":never", n(0))
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
         match counted {
-            Ok(output) => Ok(output.attributes.as_ref().map(|a| number_attr(a, login_attempts::FAILURES)).unwrap_or(1)),
+            Ok(output) => {
+                let updated = output.attributes.unwrap_or_default();
+                get_n(&updated, login_attempts::FAILURES)
+            }
             Err(err) if is_condition_failure(&err) => {
                 self.client
                     .put_item()
                     .table_name(&self.tables.login_attempts)
                     .item(login_attempts::USERNAME, s(username.as_str()))
                     .item(login_attempts::FAILURES, n(1))
+                    .item(login_attempts::LOCKED_UNTIL, n(0))
                     .item(login_attempts::EXPIRES_AT, n(now + window))
                     .send()
                     .await
@@ -241,7 +211,7 @@ impl RevocationStore for DynamoStore {
             .put_item()
             .table_name(&self.tables.revoked_tokens)
             .item(revoked_tokens::JTI, s(jti))
-            .item(revoked_tokens::EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
+            .item(revoked_tokens::EXPIRES_AT, n(expires_at))
             .send()
             .await
             .map_err(classify)?;

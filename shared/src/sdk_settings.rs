@@ -1,4 +1,4 @@
-//! The AWS SDK's configuration, read from what Lambda gives every function.
+//! The AWS SDK's settings, read from what Lambda gives every function.
 //!
 //! Lambda puts the region and the execution role's credentials in the
 //! environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient};
 use aws_types::SdkConfig;
 
-use crate::config::ConfigError;
+use crate::config::{vars, ConfigError, Env};
 
 /// Retries are few and timeouts short: a Lambda behind API Gateway has 30 s in
 /// all, and a fast 503 is more useful to a client than a slow one.
@@ -42,8 +42,8 @@ pub enum Service {
 impl Service {
     fn endpoint_variable(self) -> &'static str {
         match self {
-            Service::DynamoDb => "AWS_ENDPOINT_URL_DYNAMODB",
-            Service::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            Service::DynamoDb => vars::AWS_ENDPOINT_URL_DYNAMODB,
+            Service::SecretsManager => vars::AWS_ENDPOINT_URL_SECRETS_MANAGER,
         }
     }
 }
@@ -51,38 +51,35 @@ impl Service {
 /// Region, credentials and endpoint overrides, and one HTTPS client shared by
 /// every SDK client built from it.
 #[derive(Clone)]
-pub struct Aws {
+pub struct SdkSettings {
     region: Region,
     credentials: Credentials,
     endpoint_urls: Vec<(Service, String)>,
     http_client: SharedHttpClient,
 }
 
-impl Aws {
-    /// From the process environment, as Lambda sets it.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
-    }
-
-    fn from_lookup(var: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing { name });
-        let region = var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .ok_or(ConfigError::Missing { name: "AWS_REGION" })?;
+impl SdkSettings {
+    /// From the environment, as Lambda sets it.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let region = env
+            .optional(vars::AWS_REGION)
+            .or_else(|| env.optional(vars::AWS_DEFAULT_REGION))
+            .ok_or(ConfigError::Missing { name: vars::AWS_REGION })?;
         let credentials = Credentials::new(
-            required("AWS_ACCESS_KEY_ID")?,
-            required("AWS_SECRET_ACCESS_KEY")?,
-            var("AWS_SESSION_TOKEN"),
+            env.required(vars::AWS_ACCESS_KEY_ID)?,
+            env.required(vars::AWS_SECRET_ACCESS_KEY)?,
+            env.optional(vars::AWS_SESSION_TOKEN),
             None,
             "environment",
         );
         let endpoint_urls = [Service::DynamoDb, Service::SecretsManager]
             .into_iter()
             .filter_map(|service| {
-                var(service.endpoint_variable()).or_else(|| var("AWS_ENDPOINT_URL")).map(|url| (service, url))
+                let url = env.optional(service.endpoint_variable()).or_else(|| env.optional(vars::AWS_ENDPOINT_URL));
+                url.map(|url| (service, url))
             })
             .collect();
-        Ok(Aws { region: Region::new(region), credentials, endpoint_urls, http_client: https_client() })
+        Ok(SdkSettings { region: Region::new(region), credentials, endpoint_urls, http_client: https_client() })
     }
 
     /// Every service at `endpoint_url` (DynamoDB Local), with dummy
@@ -92,7 +89,7 @@ impl Aws {
             .into_iter()
             .map(|service| (service, endpoint_url.to_owned()))
             .collect();
-        Aws {
+        SdkSettings {
             region: Region::from_static("eu-west-1"),
             credentials: Credentials::new("local", "local", None, None, "local"),
             endpoint_urls,
@@ -139,16 +136,13 @@ fn https_client() -> SharedHttpClient {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
 
     use super::*;
 
-    fn aws(pairs: &[(&'static str, &str)]) -> Result<Aws, ConfigError> {
-        let vars: HashMap<&str, String> = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        Aws::from_lookup(|name| vars.get(name).cloned())
+    fn settings(pairs: &[(&'static str, &str)]) -> Result<SdkSettings, ConfigError> {
+        SdkSettings::from_env(&Env::from_pairs(pairs.iter().copied()))
     }
 
     const CREDENTIALS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "secret")];
@@ -163,28 +157,28 @@ mod tests {
 
     #[test]
     fn region_and_credentials_are_required() {
-        assert!(matches!(aws(&CREDENTIALS), Err(ConfigError::Missing { name: "AWS_REGION" })));
+        assert!(matches!(settings(&CREDENTIALS), Err(ConfigError::Missing { name: "AWS_REGION" })));
         assert!(matches!(
-            aws(&[("AWS_REGION", "eu-west-1"), CREDENTIALS[1]]),
+            settings(&[("AWS_REGION", "eu-west-1"), CREDENTIALS[1]]),
             Err(ConfigError::Missing { name: "AWS_ACCESS_KEY_ID" })
         ));
         assert!(matches!(
-            aws(&[("AWS_REGION", "eu-west-1"), CREDENTIALS[0]]),
+            settings(&[("AWS_REGION", "eu-west-1"), CREDENTIALS[0]]),
             Err(ConfigError::Missing { name: "AWS_SECRET_ACCESS_KEY" })
         ));
     }
 
     #[test]
     fn the_region_falls_back_to_aws_default_region() {
-        let aws = aws(&[("AWS_DEFAULT_REGION", "us-east-2"), CREDENTIALS[0], CREDENTIALS[1]]).unwrap();
-        let config = aws.sdk_config(Service::DynamoDb);
+        let settings = settings(&[("AWS_DEFAULT_REGION", "us-east-2"), CREDENTIALS[0], CREDENTIALS[1]]).unwrap();
+        let config = settings.sdk_config(Service::DynamoDb);
         assert_eq!(config.region().map(|region| region.as_ref()), Some("us-east-2"));
         assert_eq!(config.endpoint_url(), None, "no override: the service's real endpoint");
     }
 
     #[test]
     fn a_service_endpoint_overrides_the_general_one() {
-        let aws = aws(&[
+        let settings = settings(&[
             ("AWS_REGION", "eu-west-1"),
             CREDENTIALS[0],
             CREDENTIALS[1],
@@ -192,13 +186,13 @@ mod tests {
             ("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb:2"),
         ])
         .unwrap();
-        assert_eq!(aws.sdk_config(Service::DynamoDb).endpoint_url(), Some("http://dynamodb:2"));
-        assert_eq!(aws.sdk_config(Service::SecretsManager).endpoint_url(), Some("http://general:1"));
+        assert_eq!(settings.sdk_config(Service::DynamoDb).endpoint_url(), Some("http://dynamodb:2"));
+        assert_eq!(settings.sdk_config(Service::SecretsManager).endpoint_url(), Some("http://general:1"));
     }
 
     #[test]
     fn retries_and_timeouts_are_the_services_own() {
-        let config = Aws::local("http://127.0.0.1:1").sdk_config(Service::DynamoDb);
+        let config = SdkSettings::local("http://127.0.0.1:1").sdk_config(Service::DynamoDb);
         assert_eq!(config.retry_config().map(|retry| retry.max_attempts()), Some(MAX_ATTEMPTS));
         let timeouts = config.timeout_config().unwrap();
         assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));

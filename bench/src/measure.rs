@@ -1,0 +1,334 @@
+//! Measurement: each binary started under the local Runtime API, its init,
+//! first and warm invocations timed and its peak RSS read; the floors and
+//! the components measured alone; samples summed up as median and p99.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use user_auth_core::domain::Password;
+use user_auth_core::passwords::{hash_password, verify_password, PasswordHash};
+use user_auth_core::store::TableNames;
+
+use crate::cases::{Case, Judge, StubCalls};
+use crate::database::{get_item, put_item, transaction};
+use crate::runtime_api::{Invocation, Report, RuntimeApi};
+use crate::{workspace, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
+
+/// How many times things are measured.
+#[derive(Clone, Copy)]
+pub struct Settings {
+    pub cold_runs: usize,
+    pub warm_runs: usize,
+    /// For the functions running argon2id, whose invocations are slow.
+    pub argon2_warm_runs: usize,
+}
+
+impl Settings {
+    pub const FULL: Settings = Settings { cold_runs: 50, warm_runs: 1000, argon2_warm_runs: 60 };
+    /// `--quick`: a smoke test.
+    pub const QUICK: Settings = Settings { cold_runs: 5, warm_runs: 50, argon2_warm_runs: 5 };
+}
+
+/// Median and p99 (nearest rank), in ms.
+#[derive(Clone, Copy)]
+pub struct Summary {
+    pub median: f64,
+    pub p99: f64,
+}
+
+impl Summary {
+    pub fn of(samples: &[Duration]) -> Summary {
+        let mut sorted: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+        Summary { median: rank(0.5), p99: rank(0.99) }
+    }
+}
+
+/// "median / p99", both with the precision asked for (`{:.3}`), 2 by default.
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let decimals = f.precision().unwrap_or(2);
+        write!(f, "{:.*} / {:.*}", decimals, self.median, decimals, self.p99)
+    }
+}
+
+/// Everything measured of one case.
+#[derive(Default)]
+pub struct Measured {
+    pub init: Vec<Duration>,
+    pub first: Vec<Duration>,
+    pub warm: Vec<Duration>,
+    /// The floor, measured between warm invocations.
+    pub floor: Vec<Duration>,
+    /// First and warm invocations against the instant stub.
+    pub first_on_stub: Vec<Duration>,
+    pub warm_on_stub: Vec<Duration>,
+    /// Each warm invocation against the stub less the same calls made alone.
+    pub own: Vec<Duration>,
+    /// Pairs where the calls alone took longer than the invocation.
+    pub own_negative: usize,
+    pub peak_rss_kib: u64,
+}
+
+impl Measured {
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.peak_rss_kib as f64 / 1024.0
+    }
+}
+
+/// A case and what was measured of it.
+pub struct Subject<'a> {
+    pub case: Case<'a>,
+    pub measured: Measured,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(case: Case<'a>) -> Self {
+        Subject { case, measured: Measured::default() }
+    }
+}
+
+/// Components measured alone in the harness.
+pub struct Alone {
+    pub argon2_hash: Summary,
+    pub argon2_verify: Summary,
+    pub get_item: Summary,
+    pub put_item: Summary,
+    pub transaction: Summary,
+    pub stub_get_item: Summary,
+}
+
+/// What the measuring phases share.
+pub struct Harness<'a> {
+    pub settings: Settings,
+    /// DynamoDB Local, for the floors and the components alone.
+    pub db: &'a Client,
+    pub tables: &'a TableNames,
+    /// The hash login's floor verifies against.
+    pub stored: &'a PasswordHash,
+}
+
+fn binary(name: &str) -> PathBuf {
+    workspace().join("target/release").join(name)
+}
+
+/// The arm64 artifact's size, if `cargo lambda build` made it.
+pub fn artifact_mib(name: &str) -> Option<f64> {
+    let path = workspace().join("target/lambda").join(name).join("bootstrap");
+    std::fs::metadata(path).ok().map(|m| m.len() as f64 / (1024.0 * 1024.0))
+}
+
+/// Cold starts go round the cases in turn, so slow spells hit them alike.
+pub async fn cold_starts(
+    subjects: &mut [Subject<'_>],
+    h: &Harness<'_>,
+    env: &[(String, String)],
+) -> Result<(), BoxError> {
+    eprintln!("cold starts: {} rounds over the {} functions", h.settings.cold_runs, subjects.len());
+    for _ in 0..h.settings.cold_runs {
+        for Subject { case, measured: m } in subjects.iter_mut() {
+            let (mut function, init) = Running::start(case.name, env).await?;
+            m.init.push(init);
+            m.first.push(function.invoke(case.next_event(), case.expected_status).await?);
+            m.peak_rss_kib = m.peak_rss_kib.max(function.stop().await?);
+        }
+    }
+    Ok(())
+}
+
+/// Warm invocations, each followed by the case's floor if it has one, so the
+/// two sides of the ratio share the machine's slow spells.
+pub async fn warm_invocations(
+    subjects: &mut [Subject<'_>],
+    h: &Harness<'_>,
+    env: &[(String, String)],
+) -> Result<(), BoxError> {
+    for Subject { case, measured: m } in subjects.iter_mut() {
+        eprintln!("{}: {} warm invocations", case.name, case.warm_runs);
+        let (mut function, _) = Running::start(case.name, env).await?;
+        function.invoke(case.next_event(), case.expected_status).await?;
+        for _ in 0..case.warm_runs {
+            m.warm.push(function.invoke(case.next_event(), case.expected_status).await?);
+            if let Some(Judge::Floor { floor, .. }) = case.judge() {
+                m.floor.push(floor.run(h.db, h.tables, h.stored).await?);
+            }
+        }
+        m.peak_rss_kib = m.peak_rss_kib.max(function.stop().await?);
+    }
+    Ok(())
+}
+
+/// For the cases judged by own time: their first and warm invocations
+/// against the instant stub, whose `env` and `client` are given.
+pub async fn against_stub(
+    subjects: &mut [Subject<'_>],
+    h: &Harness<'_>,
+    env: &[(String, String)],
+    client: &Client,
+) -> Result<(), BoxError> {
+    let cold_runs = h.settings.cold_runs;
+    for Subject { case, measured: m } in subjects.iter_mut() {
+        let Some(Judge::OwnTime { calls, .. }) = case.judge() else { continue };
+        eprintln!(
+            "{}: {cold_runs} cold starts and {} warm invocations against the instant stub",
+            case.name, case.warm_runs
+        );
+        for _ in 0..cold_runs {
+            let (mut function, _) = Running::start(case.name, env).await?;
+            m.first_on_stub.push(function.invoke(case.next_event(), case.expected_status).await?);
+            function.stop().await?;
+        }
+        own_times(case, m, calls, env, client, h.tables).await?;
+    }
+    Ok(())
+}
+
+/// Each warm invocation against the stub, paired with the same calls made
+/// alone just after it, so slow spells hit both sides of the difference.
+async fn own_times(
+    case: &mut Case<'_>,
+    m: &mut Measured,
+    calls: StubCalls,
+    env: &[(String, String)],
+    client: &Client,
+    tables: &TableNames,
+) -> Result<(), BoxError> {
+    let (mut function, _) = Running::start(case.name, env).await?;
+    function.invoke(case.next_event(), case.expected_status).await?;
+    for _ in 0..case.warm_runs {
+        let warm = function.invoke(case.next_event(), case.expected_status).await?;
+        let calls = calls.run(client, tables).await?;
+        m.warm_on_stub.push(warm);
+        // A negative difference is jitter; it counts as 0 and is reported.
+        m.own_negative += usize::from(calls > warm);
+        m.own.push(warm.saturating_sub(calls));
+    }
+    function.stop().await?;
+    Ok(())
+}
+
+/// argon2id and the DynamoDB calls, each timed alone; `stub` is the instant
+/// stub's client.
+pub async fn components_alone(h: &Harness<'_>, stub: &Client) -> Result<Alone, BoxError> {
+    eprintln!("measuring the components alone");
+    let Settings { warm_runs, argon2_warm_runs, .. } = h.settings;
+    let (db, tables, stored) = (h.db, h.tables, h.stored);
+    Ok(Alone {
+        argon2_hash: time_calls(argon2_warm_runs, || async {
+            hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
+            Ok(())
+        })
+        .await?,
+        argon2_verify: time_calls(argon2_warm_runs, || async move {
+            verify_password(PASSWORD.into(), Some(stored.clone())).await?;
+            Ok(())
+        })
+        .await?,
+        get_item: time_calls(warm_runs, || get_item(db, tables)).await?,
+        put_item: time_calls(warm_runs, || put_item(db, tables)).await?,
+        // At least 30 samples even in a quick run, as a transaction is cheap.
+        transaction: time_calls(argon2_warm_runs.max(30), || transaction(db, tables)).await?,
+        stub_get_item: time_calls(warm_runs, || get_item(stub, tables)).await?,
+    })
+}
+
+/// `runs` calls timed one after the other.
+async fn time_calls<F, Fut>(runs: usize, mut call: F) -> Result<Summary, BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>>,
+{
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        call().await?;
+        samples.push(start.elapsed());
+    }
+    Ok(Summary::of(&samples))
+}
+
+/// A function process and the Runtime API it talks to.
+struct Running {
+    api: RuntimeApi,
+    child: tokio::process::Child,
+    invocations: usize,
+}
+
+impl Running {
+    /// Starts the release binary `name` and returns once it asks for its first
+    /// event, with the time that took: its init.
+    async fn start(name: &str, env: &[(String, String)]) -> Result<(Self, Duration), BoxError> {
+        let binary = binary(name);
+        let mut api = RuntimeApi::start().await?;
+        let started = Instant::now();
+        let child = tokio::process::Command::new(binary)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let init = wait_for_poll(&mut api).await? - started;
+        Ok((Running { api, child, invocations: 0 }, init))
+    }
+
+    /// Hands over one event and returns the time to its response, once the
+    /// function is idle again; checks the response's status code.
+    async fn invoke(&mut self, event: String, expected_status: u16) -> Result<Duration, BoxError> {
+        self.invocations += 1;
+        let request_id = format!("bench-{}", self.invocations);
+        let sent = Instant::now();
+        self.api.events.send(Invocation { request_id: request_id.clone(), body: event }).await?;
+        let took = match next_report(&mut self.api).await? {
+            Report::Responded { at, body, request_id: answered } if answered == request_id => {
+                let response: serde_json::Value = serde_json::from_slice(&body)?;
+                if response["statusCode"] != expected_status {
+                    return Err(format!("expected {expected_status}, got {response}").into());
+                }
+                at - sent
+            }
+            Report::Failed { request_id, body } => {
+                return Err(format!("invocation {request_id} failed: {}", String::from_utf8_lossy(&body)).into())
+            }
+            other => return Err(format!("invocation {request_id}: unexpected {other:?}").into()),
+        };
+        wait_for_poll(&mut self.api).await?;
+        Ok(took)
+    }
+
+    /// Stops the process; returns its peak RSS in KiB.
+    async fn stop(mut self) -> Result<u64, BoxError> {
+        let rss = self.child.id().map(peak_rss_kib).unwrap_or(0);
+        self.child.kill().await?;
+        Ok(rss)
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn next_report(api: &mut RuntimeApi) -> Result<Report, BoxError> {
+    match tokio::time::timeout(Duration::from_secs(30), api.reports.recv()).await {
+        Ok(Some(Report::InitFailed { body })) => Err(format!("init failed: {}", String::from_utf8_lossy(&body)).into()),
+        Ok(Some(report)) => Ok(report),
+        Ok(None) => Err("the runtime API stopped".into()),
+        Err(_) => Err("the function did not answer within 30 s".into()),
+    }
+}
+
+async fn wait_for_poll(api: &mut RuntimeApi) -> Result<Instant, BoxError> {
+    match next_report(api).await? {
+        Report::Polled(at) => Ok(at),
+        other => Err(format!("expected a poll, got {other:?}").into()),
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP edge shared by the functions: where Lambda's requests come in and
+//! responses go out.
+//!
+//! - [`request`]: bodies, bearer tokens and path parameters, read the same way
+//!   under API Gateway and `cargo lambda watch`;
+//! - [`response`]: JSON answers, and the one place errors become responses;
+//! - [`serve`]: the Lambda runtime loop, panics caught on each request.
+
+pub mod request;
+pub mod response;
+pub mod serve;
+
+pub use request::{bearer_token, json_body, path_parameter, CredentialsBody, MAX_BODY_BYTES};
+pub use response::{created, error_response, json_response, no_content, ok, status_of};
+pub use serve::{respond, serve};

@@ -1,0 +1,143 @@
+//! Reading requests the same way under API Gateway and `cargo lambda watch`.
+//! Error messages never quote the request: it may hold a password.
+
+use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::{Body, Request, RequestExt};
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::ApiError;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// The body of `POST /users` and `POST /auth/login` (its `Debug` redacts the password).
+#[derive(Debug, Deserialize)]
+pub struct CredentialsBody {
+    pub username: String,
+    pub password: SecretString,
+}
+
+fn body_bytes(body: &Body) -> &[u8] {
+    match body {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// Parses a JSON body whatever its `Body` variant.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(request.body());
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidRequest("the request body must be a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|err| {
+        ApiError::InvalidRequest(match err.classify() {
+            serde_json::error::Category::Data => {
+                "the request body must be a JSON object with the string fields \"username\" and \"password\""
+            }
+            _ => "the request body is not valid JSON",
+        })
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(request: &Request) -> Result<&str, ApiError> {
+    let header = request.headers().get(AUTHORIZATION).ok_or(ApiError::InvalidToken)?;
+    let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(token)
+}
+
+/// A path parameter from the router; failing that, the path segment after
+/// `prefix` (the form some local routers give).
+pub fn path_parameter(request: &Request, name: &str, prefix: &str) -> Option<String> {
+    if let Some(value) = request.path_parameters().first(name) {
+        return Some(value.to_owned());
+    }
+    let path = request.uri().path();
+    let rest = path.find(prefix).map(|at| &path[at + prefix.len()..])?;
+    let segment = rest.trim_end_matches('/');
+    (!segment.is_empty() && !segment.contains('/')).then(|| segment.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http::Request as HttpRequest;
+
+    use super::*;
+
+    fn request_with_body(body: Body) -> Request {
+        HttpRequest::builder().method("POST").uri("/users").body(body).unwrap()
+    }
+
+    #[test]
+    fn reads_text_and_binary_bodies_alike() {
+        let json = r#"{"username":"alice","password":"p"}"#;
+        for body in [Body::Text(json.into()), Body::Binary(json.as_bytes().to_vec())] {
+            let parsed: CredentialsBody = json_body(&request_with_body(body)).unwrap();
+            assert_eq!(parsed.username, "alice");
+        }
+    }
+
+    #[test]
+    fn bad_bodies_are_invalid_requests_that_do_not_echo_the_body() {
+        for body in [
+            "",
+            "not json",
+            "[]",
+            r#"{"username":"a"}"#,
+            r#"{"username":1,"password":"secret-1234"}"#,
+            r#"{"username":"a","password":12345678}"#,
+        ] {
+            let err = json_body::<CredentialsBody>(&request_with_body(Body::Text(body.into()))).unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{body}");
+            assert!(!err.to_string().contains("secret-1234") && !err.to_string().contains("12345678"));
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused() {
+        let body = format!(r#"{{"username":"alice","password":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        let err = json_body::<CredentialsBody>(&request_with_body(Body::Text(body))).unwrap_err();
+        assert_eq!(err.code(), "payload_too_large");
+        assert_eq!(super::super::response::status_of(&err), lambda_http::http::StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn bearer_tokens_are_parsed_strictly() {
+        let with_auth = |value: &str| -> Request {
+            HttpRequest::builder().uri("/").header(AUTHORIZATION, value).body(Body::Empty).unwrap()
+        };
+        assert_eq!(bearer_token(&with_auth("Bearer abc.def.ghi")).unwrap(), "abc.def.ghi");
+        assert_eq!(bearer_token(&with_auth("bearer abc")).unwrap(), "abc");
+        for bad in ["", "Bearer", "Bearer ", "Basic abc", "Bearer a b", "abc"] {
+            assert!(bearer_token(&with_auth(bad)).is_err(), "{bad:?}");
+        }
+        let none = HttpRequest::builder().uri("/").body(Body::Empty).unwrap();
+        assert!(bearer_token(&none).is_err());
+    }
+
+    #[test]
+    fn path_parameter_falls_back_to_the_path() {
+        let request: Request = HttpRequest::builder().uri("/users/abc").body(Body::Empty).unwrap();
+        assert_eq!(path_parameter(&request, "id", "/users/").as_deref(), Some("abc"));
+        let request: Request = HttpRequest::builder().uri("/lambda-url/get-user/users/abc/").body(Body::Empty).unwrap();
+        assert_eq!(path_parameter(&request, "id", "/users/").as_deref(), Some("abc"));
+        let request: Request = HttpRequest::builder().uri("/users/").body(Body::Empty).unwrap();
+        assert_eq!(path_parameter(&request, "id", "/users/"), None);
+        let request = HttpRequest::builder().uri("/somewhere").body(Body::Empty).unwrap().with_path_parameters(
+            [("id".to_owned(), "xyz".to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
+        );
+        assert_eq!(path_parameter(&request, "id", "/users/").as_deref(), Some("xyz"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Results and errors as JSON responses. This is the one place an
+//! [`ApiError`] becomes a status, a code, a message and headers.
+
+use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::ApiError;
+
+/// The status each error is answered with.
+pub fn status_of(err: &ApiError) -> StatusCode {
+    match err {
+        ApiError::InvalidRequest(_) | ApiError::InvalidUsername(_) | ApiError::InvalidPassword(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+        ApiError::NotFound => StatusCode::NOT_FOUND,
+        ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::UsernameTaken => StatusCode::CONFLICT,
+        ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn base(status: StatusCode) -> lambda_http::http::response::Builder {
+    Response::builder().status(status).header(CACHE_CONTROL, "no-store")
+}
+
+pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(json) => base(status)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::Text(json))
+            .unwrap_or_else(|_| fallback_500()),
+        Err(err) => error_response(&ApiError::internal(err)),
+    }
+}
+
+pub fn ok(value: &impl Serialize) -> Response<Body> {
+    json_response(StatusCode::OK, value)
+}
+
+pub fn created(location: &str, value: &impl Serialize) -> Response<Body> {
+    let mut response = json_response(StatusCode::CREATED, value);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+pub fn no_content() -> Response<Body> {
+    base(StatusCode::NO_CONTENT).body(Body::Empty).unwrap_or_else(|_| fallback_500())
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+/// The cause of a failure as one line: each error's message, outermost first.
+fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
+pub fn error_response(err: &ApiError) -> Response<Body> {
+    let status = status_of(err);
+    if status.is_server_error() {
+        tracing::error!(code = err.code(), cause = %cause_chain(err), "request failed");
+    } else {
+        tracing::info!(code = err.code(), status = status.as_u16(), "request refused");
+    }
+    let body = ErrorBody { error: ErrorDetail { code: err.code(), message: err.to_string() } };
+    let json = serde_json::to_string(&body).unwrap_or_default();
+    let mut builder = base(status).header(CONTENT_TYPE, "application/json");
+    match err {
+        ApiError::InvalidToken => builder = builder.header(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""),
+        ApiError::ServiceUnavailable(_) => builder = builder.header(RETRY_AFTER, "1"),
+        ApiError::TooManyRequests { retry_after } => builder = builder.header(RETRY_AFTER, retry_after.to_string()),
+        _ => {}
+    }
+    builder.body(Body::Text(json)).unwrap_or_else(|_| fallback_500())
+}
+
+fn fallback_500() -> Response<Body> {
+    let mut response =
+        Response::new(Body::Text(r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_json_with_the_right_status_and_headers() {
+        let response = error_response(&ApiError::InvalidToken);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer"));
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        let Body::Text(text) = response.body() else { panic!("not text") };
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(json["error"]["code"], "invalid_token");
+
+        let response = error_response(&ApiError::ServiceUnavailable("down".into()));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+
+        let response = error_response(&ApiError::TooManyRequests { retry_after: 7 });
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "7");
+    }
+
+    #[test]
+    fn domain_refusals_are_400s_with_their_own_message() {
+        let err = ApiError::from(crate::domain::Username::parse("a").unwrap_err());
+        let response = error_response(&err);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let Body::Text(text) = response.body() else { panic!("not text") };
+        assert!(text.contains("invalid_username") && text.contains("3 to 32 characters"), "{text}");
+    }
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let response = error_response(&ApiError::internal("secret detail"));
+        let Body::Text(text) = response.body() else { panic!("not text") };
+        assert!(!text.contains("secret detail"));
+        assert!(text.contains("\"internal\""));
+    }
+}

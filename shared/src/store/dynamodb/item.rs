@@ -1,0 +1,157 @@
+//! Items to domain types and back, by one rule: an attribute that is missing
+//! or malformed is [`StoreError::Failed`], never a default. A corrupt
+//! `locked_until` must not quietly unlock an account.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::schema::{login_attempts, usernames, users};
+use crate::domain::{User, UserId, Username};
+use crate::lockout::Attempts;
+use crate::passwords::PasswordHash;
+use crate::store::{Credentials, StoreError};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+pub fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn corrupt(name: &str, what: &str) -> StoreError {
+    StoreError::failed(format!("stored item has {what} attribute {name}"))
+}
+
+/// A string attribute, or `Failed`.
+pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        Some(_) => Err(corrupt(name, "a non-string")),
+        None => Err(corrupt(name, "no")),
+    }
+}
+
+/// A non-negative integer attribute, or `Failed`.
+pub fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().map_err(|_| corrupt(name, "a malformed number in")),
+        Some(_) => Err(corrupt(name, "a non-number")),
+        None => Err(corrupt(name, "no")),
+    }
+}
+
+fn parsed<T>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(get_s(item, name)?).ok_or_else(|| corrupt(name, "an invalid"))
+}
+
+impl TryFrom<&Item> for User {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(User {
+            id: parsed(item, users::ID, UserId::parse)?,
+            username: parsed(item, users::USERNAME, |raw| Username::parse(raw).ok())?,
+            created_at: parsed(item, users::CREATED_AT, |raw| OffsetDateTime::parse(raw, &Rfc3339).ok())?,
+        })
+    }
+}
+
+impl TryFrom<&Item> for Credentials {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(Credentials {
+            user_id: parsed(item, usernames::USER_ID, UserId::parse)?,
+            password_hash: PasswordHash::from_phc(get_s(item, usernames::PASSWORD_HASH)?.to_owned()),
+        })
+    }
+}
+
+/// A `login-attempts` item: the failures, the lock, and when the window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptsRecord {
+    pub attempts: Attempts,
+    pub expires_at: u64,
+}
+
+impl AttemptsRecord {
+    /// The attempts as of `now`: a window that has ended counts as none (TTL
+    /// deletion is late).
+    pub fn as_of(self, now: u64) -> Attempts {
+        if self.expires_at > now {
+            self.attempts
+        } else {
+            Attempts::default()
+        }
+    }
+}
+
+impl TryFrom<&Item> for AttemptsRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(AttemptsRecord {
+            attempts: Attempts {
+                failures: get_n(item, login_attempts::FAILURES)?,
+                locked_until: get_n(item, login_attempts::LOCKED_UNTIL)?,
+            },
+            expires_at: get_n(item, login_attempts::EXPIRES_AT)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempts_item(locked_until: AttributeValue) -> Item {
+        Item::from([
+            (login_attempts::FAILURES.to_owned(), n(6)),
+            (login_attempts::LOCKED_UNTIL.to_owned(), locked_until),
+            (login_attempts::EXPIRES_AT.to_owned(), n(2000)),
+        ])
+    }
+
+    #[test]
+    fn a_well_formed_attempts_item_decodes() {
+        let record = AttemptsRecord::try_from(&attempts_item(n(1500))).unwrap();
+        assert_eq!(record.attempts, Attempts { failures: 6, locked_until: 1500 });
+        assert_eq!(record.as_of(1999), record.attempts);
+        assert_eq!(record.as_of(2000), Attempts::default());
+    }
+
+    #[test]
+    fn a_corrupt_lock_is_a_failure_not_an_unlock() {
+        for bad in [AttributeValue::N("soon".into()), AttributeValue::N("-1".into()), s("1500")] {
+            let err = AttemptsRecord::try_from(&attempts_item(bad.clone())).unwrap_err();
+            assert!(matches!(err, StoreError::Failed(_)), "{bad:?}: {err:?}");
+        }
+        let mut missing = attempts_item(n(1500));
+        missing.remove(login_attempts::LOCKED_UNTIL);
+        assert!(matches!(AttemptsRecord::try_from(&missing), Err(StoreError::Failed(_))));
+    }
+
+    #[test]
+    fn users_and_credentials_with_bad_attributes_fail() {
+        let user = User::new(Username::parse("kate").unwrap());
+        let item = Item::from([
+            (users::ID.to_owned(), s(user.id.as_str())),
+            (users::USERNAME.to_owned(), s("kate")),
+            (users::CREATED_AT.to_owned(), s(&user.created_at_rfc3339())),
+        ]);
+        assert_eq!(User::try_from(&item).unwrap(), user);
+        for (name, bad) in [(users::ID, s("not-a-uuid")), (users::USERNAME, s("!")), (users::CREATED_AT, n(1))] {
+            let mut corrupt = item.clone();
+            corrupt.insert(name.to_owned(), bad);
+            assert!(matches!(User::try_from(&corrupt), Err(StoreError::Failed(_))), "{name}");
+        }
+        let credentials = Item::from([(usernames::USER_ID.to_owned(), s(user.id.as_str()))]);
+        assert!(matches!(Credentials::try_from(&credentials), Err(StoreError::Failed(_))), "no hash");
+    }
+}

@@ -1,0 +1,200 @@
+//! What the tests of every crate share (feature `test-support`, for tests
+//! only): keys, a clock that tests move by hand, a hasher that counts its
+//! work, API Gateway fixtures edited as JSON, and handler calls read back as
+//! JSON.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::DEFAULT_PASSWORD_MIN_LENGTH;
+use crate::domain::Password;
+use crate::edge::respond;
+use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
+use crate::tokens::{SigningKeyPair, TokenIssuer, TokenSettings, TokenVerifier};
+use crate::ApiError;
+
+/// A password that meets the default policy.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The default shortest password, as the functions apply it.
+pub const MIN_LENGTH: usize = DEFAULT_PASSWORD_MIN_LENGTH;
+
+/// The host's clock reading.
+pub fn now() -> u64 {
+    SystemClock.now()
+}
+
+/// A fresh Ed25519 key pair and the token settings of the tests.
+pub struct TestKeys {
+    pub pair: SigningKeyPair,
+    pub settings: TokenSettings,
+}
+
+impl TestKeys {
+    pub fn generate() -> Self {
+        let settings = TokenSettings {
+            issuer: "user-auth-tests".into(),
+            audience: "user-auth-tests".into(),
+            ttl: Duration::from_secs(900),
+        };
+        TestKeys { pair: SigningKeyPair::generate().expect("a key pair"), settings }
+    }
+
+    pub fn issuer(&self) -> TokenIssuer {
+        TokenIssuer::from_pem(&self.pair.private_key_pem, self.settings.clone()).expect("a signing key")
+    }
+
+    pub fn verifier(&self) -> TokenVerifier {
+        TokenVerifier::from_pem(&self.pair.public_key_pem, &self.settings).expect("a verifying key")
+    }
+}
+
+/// A clock that moves only when told: starts at the host's time.
+#[derive(Debug)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn starting_now() -> Arc<Self> {
+        Arc::new(ManualClock(AtomicU64::new(now())))
+    }
+
+    pub fn advance(&self, seconds: u64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A hasher that counts the hashes and verifications it passes on, to prove
+/// that a refused request did no argon2 work.
+pub struct CountingHasher<H> {
+    inner: H,
+    hashes: AtomicU64,
+    verifications: AtomicU64,
+}
+
+impl<H: PasswordHasher> CountingHasher<H> {
+    pub fn new(inner: H) -> Self {
+        CountingHasher { inner, hashes: AtomicU64::new(0), verifications: AtomicU64::new(0) }
+    }
+
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::SeqCst)
+    }
+
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::SeqCst)
+    }
+}
+
+impl<H: PasswordHasher> PasswordHasher for CountingHasher<H> {
+    fn hash(&self, password: Password) -> BoxFuture<'_, Result<PasswordHash, HashingError>> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        self.inner.hash(password)
+    }
+
+    fn verify(
+        &self,
+        candidate: SecretString,
+        stored: Option<PasswordHash>,
+    ) -> BoxFuture<'_, Result<bool, HashingError>> {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify(candidate, stored)
+    }
+}
+
+/// An API Gateway v2 event, parsed, to be edited field by field so that
+/// reformatting the fixture file cannot break a test.
+#[derive(Debug, Clone)]
+pub struct Fixture(pub Value);
+
+impl Fixture {
+    pub fn parse(json: &str) -> Self {
+        Fixture(serde_json::from_str(json).expect("a fixture is JSON"))
+    }
+
+    /// Sets a plain-text body.
+    pub fn body(mut self, body: &str) -> Self {
+        self.0["body"] = body.into();
+        self.0["isBase64Encoded"] = false.into();
+        self
+    }
+
+    /// Sets a body given base64-encoded, as API Gateway passes binary bodies.
+    pub fn base64_body(mut self, encoded: &str) -> Self {
+        self.0["body"] = encoded.into();
+        self.0["isBase64Encoded"] = true.into();
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.0["headers"][name] = value.into();
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.0["headers"].as_object_mut().expect("headers").remove(name);
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sets the path, and the path parameter `name` to the last segment.
+    pub fn path(mut self, path: &str, parameter: Option<(&str, &str)>) -> Self {
+        self.0["rawPath"] = path.into();
+        self.0["requestContext"]["http"]["path"] = path.into();
+        match parameter {
+            Some((name, value)) => self.0["pathParameters"] = serde_json::json!({ name: value }),
+            None => {
+                self.0.as_object_mut().expect("an event").remove("pathParameters");
+            }
+        }
+        self
+    }
+
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.0.to_string()).expect("the fixture is an API Gateway v2 event")
+    }
+}
+
+/// An answer of a handler: status, headers and the JSON body (`Null` if none).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl TestResponse {
+    pub fn error_code(&self) -> Option<&str> {
+        self.json["error"]["code"].as_str()
+    }
+
+    pub fn from_response(response: Response<Body>) -> Self {
+        let json = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("every body is JSON"),
+            Body::Binary(bytes) => serde_json::from_slice(bytes).expect("every body is JSON"),
+            _ => Value::Null,
+        };
+        TestResponse { status: response.status().as_u16(), headers: response.headers().clone(), json }
+    }
+}
+
+/// Runs a handler as `edge::serve` does and reads its answer back.
+pub async fn call(handler: impl std::future::Future<Output = Result<Response<Body>, ApiError>>) -> TestResponse {
+    TestResponse::from_response(respond(handler).await)
+}
