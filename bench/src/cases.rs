@@ -50,6 +50,7 @@ pub enum Role {
 }
 
 /// What every function is judged by.
+#[derive(Clone, Copy)]
 pub struct Targets {
     /// Median init, as a multiple of hello's.
     pub init_vs_hello: Limit,
@@ -59,6 +60,19 @@ pub struct Targets {
     pub peak_rss_mib: Limit,
     /// The arm64 `bootstrap`, when it was built.
     pub artifact_mib: Limit,
+}
+
+impl Targets {
+    /// The targets all functions share, with the one that differs between
+    /// them: peak RSS.
+    fn with_peak_rss(peak_rss_mib: Limit) -> Targets {
+        Targets {
+            init_vs_hello: Limit::AtMost(1.5),
+            first_vs_warm: Limit::AtMost(3.0),
+            peak_rss_mib,
+            artifact_mib: Limit::Below(4.0),
+        }
+    }
 }
 
 /// A bound on a measured figure. It shows as "≤ 1.5" or "< 64", so the
@@ -96,6 +110,18 @@ pub enum Judge {
     /// By its time beyond DynamoDB, measured against the instant stub; the
     /// limit is on that time's p99, in ms.
     OwnTime { calls: StubCalls, own_p99_ms: Limit },
+}
+
+impl Judge {
+    /// Median warm invocation at most 1.15 × `floor`'s median.
+    fn by_floor(floor: Floor) -> Judge {
+        Judge::Floor { floor, warm_vs_floor: Limit::AtMost(1.15) }
+    }
+
+    /// Own time, beyond `calls` against the instant stub, under 0.5 ms at p99.
+    fn by_own_time(calls: StubCalls) -> Judge {
+        Judge::OwnTime { calls, own_p99_ms: Limit::Below(0.5) }
+    }
 }
 
 /// The work a warm invocation cannot avoid, done by the harness itself:
@@ -185,101 +211,41 @@ impl Events {
 /// hello, then the four functions: the order cold starts go round them in,
 /// and the order of the report's rows.
 pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, user_id: &'a UserId, settings: &Settings) -> Vec<Case<'a>> {
+    let Settings { warm_runs, argon2_warm_runs: argon2_runs, .. } = *settings;
+    // argon2id's 19 MiB of working memory sets create-user and login apart.
+    let argon2_targets = Targets::with_peak_rss(Limit::Below(64.0));
+    let targets = Targets::with_peak_rss(Limit::Below(32.0));
+    let get_user = move || events.get_user.clone();
+    // A new username each time, as a taken one is refused.
+    let new_user = move || {
+        let username = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        events.create_user.replace(r#"\"username\":\"Alice\""#, &format!(r#"\"username\":\"{username}\""#))
+    };
+    let login = move || events.login.clone();
+    // A new token each time, as logout revokes it.
+    let logout = move || {
+        let token = issuer.issue(user_id, SystemClock.now()).map(|t| t.access_token).unwrap_or_default();
+        events.logout.replace("{{token}}", &token)
+    };
     vec![
-        hello(events, settings),
-        create_user(events, settings),
-        get_user(events, settings),
-        login(events, settings),
-        logout(events, issuer, user_id, settings),
+        // Answers the get-user event with a fixed response.
+        Case { name: "hello", expected_status: 200, warm_runs, role: Role::Reference, events: Box::new(get_user) },
+        // name, expected status, warm runs, judge, targets, events
+        function("create-user", 201, argon2_runs, Judge::by_floor(Floor::HashAndTransaction), argon2_targets, new_user),
+        function("get-user", 200, warm_runs, Judge::by_own_time(StubCalls::TwoConcurrentGets), targets, get_user),
+        function("login", 200, argon2_runs, Judge::by_floor(Floor::TwoReadsAndVerify), argon2_targets, login),
+        function("logout", 204, warm_runs, Judge::by_own_time(StubCalls::GetThenPut), targets, logout),
     ]
 }
 
-/// Answers the get-user event with a fixed response.
-fn hello<'a>(events: &'a Events, settings: &Settings) -> Case<'a> {
-    Case {
-        name: "hello",
-        expected_status: 200,
-        warm_runs: settings.warm_runs,
-        role: Role::Reference,
-        events: Box::new(move || events.get_user.clone()),
-    }
-}
-
-fn create_user<'a>(events: &'a Events, settings: &Settings) -> Case<'a> {
-    Case {
-        name: "create-user",
-        expected_status: 201,
-        warm_runs: settings.argon2_warm_runs,
-        role: Role::Function {
-            judge: Judge::Floor { floor: Floor::HashAndTransaction, warm_vs_floor: Limit::AtMost(1.15) },
-            targets: Targets {
-                init_vs_hello: Limit::AtMost(1.5),
-                first_vs_warm: Limit::AtMost(3.0),
-                peak_rss_mib: Limit::Below(64.0),
-                artifact_mib: Limit::Below(4.0),
-            },
-        },
-        // A new username each time, as a taken one is refused.
-        events: Box::new(move || {
-            let username = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-            events.create_user.replace(r#"\"username\":\"Alice\""#, &format!(r#"\"username\":\"{username}\""#))
-        }),
-    }
-}
-
-fn get_user<'a>(events: &'a Events, settings: &Settings) -> Case<'a> {
-    Case {
-        name: "get-user",
-        expected_status: 200,
-        warm_runs: settings.warm_runs,
-        role: Role::Function {
-            judge: Judge::OwnTime { calls: StubCalls::TwoConcurrentGets, own_p99_ms: Limit::Below(0.5) },
-            targets: Targets {
-                init_vs_hello: Limit::AtMost(1.5),
-                first_vs_warm: Limit::AtMost(3.0),
-                peak_rss_mib: Limit::Below(32.0),
-                artifact_mib: Limit::Below(4.0),
-            },
-        },
-        events: Box::new(move || events.get_user.clone()),
-    }
-}
-
-fn login<'a>(events: &'a Events, settings: &Settings) -> Case<'a> {
-    Case {
-        name: "login",
-        expected_status: 200,
-        warm_runs: settings.argon2_warm_runs,
-        role: Role::Function {
-            judge: Judge::Floor { floor: Floor::TwoReadsAndVerify, warm_vs_floor: Limit::AtMost(1.15) },
-            targets: Targets {
-                init_vs_hello: Limit::AtMost(1.5),
-                first_vs_warm: Limit::AtMost(3.0),
-                peak_rss_mib: Limit::Below(64.0),
-                artifact_mib: Limit::Below(4.0),
-            },
-        },
-        events: Box::new(move || events.login.clone()),
-    }
-}
-
-fn logout<'a>(events: &'a Events, issuer: &'a TokenIssuer, user_id: &'a UserId, settings: &Settings) -> Case<'a> {
-    Case {
-        name: "logout",
-        expected_status: 204,
-        warm_runs: settings.warm_runs,
-        role: Role::Function {
-            judge: Judge::OwnTime { calls: StubCalls::GetThenPut, own_p99_ms: Limit::Below(0.5) },
-            targets: Targets {
-                init_vs_hello: Limit::AtMost(1.5),
-                first_vs_warm: Limit::AtMost(3.0),
-                peak_rss_mib: Limit::Below(32.0),
-                artifact_mib: Limit::Below(4.0),
-            },
-        },
-        events: Box::new(move || {
-            let token = issuer.issue(user_id, SystemClock.now()).map(|t| t.access_token).unwrap_or_default();
-            events.logout.replace("{{token}}", &token)
-        }),
-    }
+/// A function of the service, judged by `judge` and held to `targets`.
+fn function<'a>(
+    name: &'static str,
+    expected_status: u16,
+    warm_runs: usize,
+    judge: Judge,
+    targets: Targets,
+    events: impl FnMut() -> String + 'a,
+) -> Case<'a> {
+    Case { name, expected_status, warm_runs, role: Role::Function { judge, targets }, events: Box::new(events) }
 }

@@ -15,6 +15,7 @@ use user_auth_core::store::TableNames;
 use crate::cases::{Case, Judge, StubCalls};
 use crate::database::{get_item, put_item, transaction};
 use crate::runtime_api::{Invocation, Report, RuntimeApi};
+use crate::setup::Env;
 use crate::{workspace, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
 
 /// How many times things are measured.
@@ -123,18 +124,14 @@ pub fn artifact_mib(name: &str) -> Option<f64> {
 }
 
 /// Cold starts go round the cases in turn, so slow spells hit them alike.
-pub async fn cold_starts(
-    subjects: &mut [Subject<'_>],
-    h: &Harness<'_>,
-    env: &[(String, String)],
-) -> Result<(), BoxError> {
+pub async fn cold_starts(subjects: &mut [Subject<'_>], h: &Harness<'_>, env: &Env) -> Result<(), BoxError> {
     eprintln!("cold starts: {} rounds over the {} functions", h.settings.cold_runs, subjects.len());
     for _ in 0..h.settings.cold_runs {
         for Subject { case, measured: m } in subjects.iter_mut() {
-            let (mut function, init) = Running::start(case.name, env).await?;
-            m.init.push(init);
-            m.first.push(function.invoke(case.next_event(), case.expected_status).await?);
-            m.peak_rss_kib = m.peak_rss_kib.max(function.stop().await?);
+            let cold = cold_start(case, env).await?;
+            m.init.push(cold.init);
+            m.first.push(cold.first);
+            m.peak_rss_kib = m.peak_rss_kib.max(cold.peak_rss_kib);
         }
     }
     Ok(())
@@ -142,17 +139,12 @@ pub async fn cold_starts(
 
 /// Warm invocations, each followed by the case's floor if it has one, so the
 /// two sides of the ratio share the machine's slow spells.
-pub async fn warm_invocations(
-    subjects: &mut [Subject<'_>],
-    h: &Harness<'_>,
-    env: &[(String, String)],
-) -> Result<(), BoxError> {
+pub async fn warm_invocations(subjects: &mut [Subject<'_>], h: &Harness<'_>, env: &Env) -> Result<(), BoxError> {
     for Subject { case, measured: m } in subjects.iter_mut() {
         eprintln!("{}: {} warm invocations", case.name, case.warm_runs);
-        let (mut function, _) = Running::start(case.name, env).await?;
-        function.invoke(case.next_event(), case.expected_status).await?;
+        let mut function = Running::warmed(case, env).await?;
         for _ in 0..case.warm_runs {
-            m.warm.push(function.invoke(case.next_event(), case.expected_status).await?);
+            m.warm.push(function.invoke(case).await?);
             if let Some(Judge::Floor { floor, .. }) = case.judge() {
                 m.floor.push(floor.run(h.db, h.tables, h.stored).await?);
             }
@@ -167,7 +159,7 @@ pub async fn warm_invocations(
 pub async fn against_stub(
     subjects: &mut [Subject<'_>],
     h: &Harness<'_>,
-    env: &[(String, String)],
+    env: &Env,
     client: &Client,
 ) -> Result<(), BoxError> {
     let cold_runs = h.settings.cold_runs;
@@ -178,9 +170,7 @@ pub async fn against_stub(
             case.name, case.warm_runs
         );
         for _ in 0..cold_runs {
-            let (mut function, _) = Running::start(case.name, env).await?;
-            m.first_on_stub.push(function.invoke(case.next_event(), case.expected_status).await?);
-            function.stop().await?;
+            m.first_on_stub.push(cold_start(case, env).await?.first);
         }
         own_times(case, m, calls, env, client, h.tables).await?;
     }
@@ -193,14 +183,13 @@ async fn own_times(
     case: &mut Case<'_>,
     m: &mut Measured,
     calls: StubCalls,
-    env: &[(String, String)],
+    env: &Env,
     client: &Client,
     tables: &TableNames,
 ) -> Result<(), BoxError> {
-    let (mut function, _) = Running::start(case.name, env).await?;
-    function.invoke(case.next_event(), case.expected_status).await?;
+    let mut function = Running::warmed(case, env).await?;
     for _ in 0..case.warm_runs {
-        let warm = function.invoke(case.next_event(), case.expected_status).await?;
+        let warm = function.invoke(case).await?;
         let calls = calls.run(client, tables).await?;
         m.warm_on_stub.push(warm);
         // A negative difference is jitter; it counts as 0 and is reported.
@@ -209,6 +198,20 @@ async fn own_times(
     }
     function.stop().await?;
     Ok(())
+}
+
+/// One cold start of a case's binary.
+struct ColdStart {
+    init: Duration,
+    first: Duration,
+    peak_rss_kib: u64,
+}
+
+/// Starts the case's binary, invokes it once and stops it.
+async fn cold_start(case: &mut Case<'_>, env: &Env) -> Result<ColdStart, BoxError> {
+    let (mut function, init) = Running::start(case.name, env).await?;
+    let first = function.invoke(case).await?;
+    Ok(ColdStart { init, first, peak_rss_kib: function.stop().await? })
 }
 
 /// argon2id and the DynamoDB calls, each timed alone; `stub` is the instant
@@ -261,7 +264,7 @@ struct Running {
 impl Running {
     /// Starts the release binary `name` and returns once it asks for its first
     /// event, with the time that took: its init.
-    async fn start(name: &str, env: &[(String, String)]) -> Result<(Self, Duration), BoxError> {
+    async fn start(name: &str, env: &Env) -> Result<(Self, Duration), BoxError> {
         let binary = binary(name);
         let mut api = RuntimeApi::start().await?;
         let started = Instant::now();
@@ -276,9 +279,19 @@ impl Running {
         Ok((Running { api, child, invocations: 0 }, init))
     }
 
-    /// Hands over one event and returns the time to its response, once the
-    /// function is idle again; checks the response's status code.
-    async fn invoke(&mut self, event: String, expected_status: u16) -> Result<Duration, BoxError> {
+    /// Starts the case's binary and invokes it once, untimed, so the
+    /// invocations that follow are warm.
+    async fn warmed(case: &mut Case<'_>, env: &Env) -> Result<Self, BoxError> {
+        let (mut function, _) = Running::start(case.name, env).await?;
+        function.invoke(case).await?;
+        Ok(function)
+    }
+
+    /// Hands over the case's next event and returns the time to its
+    /// response, once the function is idle again; checks the response's
+    /// status code.
+    async fn invoke(&mut self, case: &mut Case<'_>) -> Result<Duration, BoxError> {
+        let (event, expected_status) = (case.next_event(), case.expected_status);
         self.invocations += 1;
         let request_id = format!("bench-{}", self.invocations);
         let sent = Instant::now();

@@ -23,6 +23,7 @@
 //! - [`config`]: every environment variable, read through `Env`.
 //! - [`sdk_settings`]: the AWS SDK's region, credentials, endpoints and
 //!   HTTPS client, from what Lambda sets.
+//! - [`startup`]: the pieces of each function's `build`, from `Env`.
 //! - [`edge`]: request parsing, the one place errors become responses, and
 //!   the runtime loop with panics caught.
 //! - [`telemetry`]: logging set-up, and blocking work that keeps its span.
@@ -37,6 +38,7 @@ pub mod lockout;
 pub mod operations;
 pub mod passwords;
 pub mod sdk_settings;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;

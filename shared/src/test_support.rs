@@ -198,3 +198,10 @@ impl TestResponse {
 pub async fn call(handler: impl std::future::Future<Output = Result<Response<Body>, ApiError>>) -> TestResponse {
     TestResponse::from_response(respond(handler).await)
 }
+
+/// [`call`], for a handler whose every answer has a JSON object for a body.
+pub async fn call_json(handler: impl std::future::Future<Output = Result<Response<Body>, ApiError>>) -> TestResponse {
+    let answer = call(handler).await;
+    assert!(answer.json.is_object(), "an answer without a JSON object body: {answer:?}");
+    answer
+}

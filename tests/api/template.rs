@@ -2,15 +2,16 @@
 //! the variables each function reads, the tables' keys and TTL, and the
 //! DynamoDB actions each function's role allows. These tests fail on drift.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
-use user_auth_core::config::{vars, ConfigError, Env};
-use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::config::{self, vars, Env};
 use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
 use user_auth_core::telemetry::LogSettings;
+use user_auth_core::test_support::TestKeys;
+use user_auth_core::StartError;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -144,24 +145,21 @@ fn routes_match_the_local_router() {
     assert_eq!(deployed.len(), 4);
 }
 
-type ConfigLoader = fn(&Env) -> Result<(), ConfigError>;
-
-/// Each function's own configuration, as its `build` reads it.
-fn config_loaders() -> HashMap<&'static str, ConfigLoader> {
-    HashMap::from([
-        ("create-user", (|env: &Env| create_user::Config::from_env(env).map(drop)) as ConfigLoader),
-        ("get-user", |env: &Env| get_user::Config::from_env(env).map(drop)),
-        ("login", |env: &Env| login::Config::from_env(env).map(drop)),
-        ("logout", |env: &Env| logout::Config::from_env(env).map(drop)),
-    ])
-}
-
-/// What every function's `main` reads besides its own configuration: the
-/// logging controls (`telemetry::init`) and the SDK's settings (`build`).
-fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), ConfigError> {
+/// Reads what each function's `main` reads: the logging controls
+/// (`telemetry::init`), then everything its `build` reads. Login's signing
+/// key is not fetched: only where it is read from.
+async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError> {
     LogSettings::from_env(env);
-    SdkSettings::from_env(env)?;
-    config_loaders()[binary](env)
+    match binary {
+        "create-user" => create_user::build(env).await.map(drop),
+        "get-user" => get_user::build(env).await.map(drop),
+        "logout" => logout::build(env).await.map(drop),
+        "login" => {
+            config::signing_key_source(env)?;
+            login::with_signing_key(env, &TestKeys::generate().pair.private_key_pem).map(drop)
+        }
+        other => panic!("no such function: {other}"),
+    }
 }
 
 /// What Lambda sets in every function, as a deployment would have it.
@@ -172,8 +170,8 @@ const LAMBDA_SETS: [(&str, &str); 4] = [
     (vars::AWS_LAMBDA_LOG_FORMAT, "JSON"),
 ];
 
-#[test]
-fn each_function_gets_exactly_the_variables_it_reads() {
+#[tokio::test]
+async fn each_function_gets_exactly_the_variables_it_reads() {
     let template = Template::load();
     let not_the_templates: BTreeSet<String> =
         vars::SET_BY_LAMBDA.iter().chain(&vars::LOCAL_ONLY).map(|name| name.to_string()).collect();
@@ -183,6 +181,7 @@ fn each_function_gets_exactly_the_variables_it_reads() {
         let lambda = LAMBDA_SETS.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         let env = Env::from_map(deployed.chain(lambda).collect());
         read_what_main_reads(&binary, &env)
+            .await
             .unwrap_or_else(|err| panic!("{binary} cannot start with the template's environment: {err}"));
         let read: BTreeSet<String> = env.names_read().into_iter().map(String::from).collect();
         let set: BTreeSet<String> = variables.keys().cloned().collect();
@@ -198,7 +197,7 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
     let template = Template::load();
     let functions = template.functions();
     let vars = template.environment(&functions["get-user"]);
-    let names = user_auth_core::config::table_names(&Env::from_map(
+    let names = config::table_names(&Env::from_map(
         vars.iter().map(|(k, v)| (k.clone(), template.deployed_value(v))).collect(),
     ));
     assert_ne!(names, TableNames::default(), "the template must name its own tables");

@@ -1,26 +1,13 @@
 //! `POST /users`: signs a user up and answers 201 with the new user.
 
 use lambda_http::{Body, Request, Response};
-use user_auth_core::config::{self, ConfigError, Env};
+use user_auth_core::config::{self, Env};
 use user_auth_core::domain::UserView;
 use user_auth_core::edge::{created, json_body, CredentialsBody};
 use user_auth_core::passwords::{self, SharedHasher};
-use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{TableNames, UserStore};
-use user_auth_core::{operations, ApiError, StartError};
-
-/// What the function reads from its environment.
-pub struct Config {
-    pub tables: TableNames,
-    pub password_min_length: usize,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Config { tables: config::table_names(env), password_min_length: config::password_min_length(env)? })
-    }
-}
+use user_auth_core::store::UserStore;
+use user_auth_core::{operations, startup, ApiError, StartError};
 
 /// What every request uses, built once per process.
 pub struct CreateUser<S> {
@@ -31,13 +18,8 @@ pub struct CreateUser<S> {
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, StartError> {
-    let config = Config::from_env(env)?;
-    let sdk = SdkSettings::from_env(env)?;
-    Ok(CreateUser {
-        store: DynamoStore::from_settings(&sdk, config.tables),
-        passwords: passwords::argon2id(),
-        password_min_length: config.password_min_length,
-    })
+    let password_min_length = config::password_min_length(env)?;
+    Ok(CreateUser { store: startup::dynamo_store(env)?, passwords: passwords::argon2id(), password_min_length })
 }
 
 pub async fn handle<S: UserStore>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError> {

@@ -3,8 +3,6 @@ use user_auth_core::{edge, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let env = Env::process();
-    telemetry::init(&env);
-    let app = create_user::build(&env).await?;
-    edge::serve(&app, create_user::handle).await
+    telemetry::init(&Env::process());
+    edge::serve(&create_user::build(&Env::process()).await?, create_user::handle).await
 }

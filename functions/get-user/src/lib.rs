@@ -2,49 +2,21 @@
 //! user's public profile.
 
 use lambda_http::{Body, Request, Response};
-use user_auth_core::clock::{self, SharedClock};
-use user_auth_core::config::{self, ConfigError, Env};
+use user_auth_core::config::Env;
 use user_auth_core::domain::UserView;
 use user_auth_core::edge::{bearer_token, ok, path_parameter};
-use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{RevocationStore, TableNames, UserStore};
-use user_auth_core::tokens::{TokenSettings, TokenVerifier};
+use user_auth_core::store::{RevocationStore, UserStore};
 use user_auth_core::{operations, ApiError, StartError};
 
-/// What the function reads from its environment.
-pub struct Config {
-    pub tables: TableNames,
-    pub token_settings: TokenSettings,
-    pub verifying_key_pem: String,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Config {
-            tables: config::table_names(env),
-            token_settings: config::token_settings(env)?,
-            verifying_key_pem: config::verifying_key_pem(env)?,
-        })
-    }
-}
-
-/// What every request uses, built once per process.
-pub struct GetUser<S> {
-    pub store: S,
-    pub verifier: TokenVerifier,
-    pub clock: SharedClock,
-}
+/// What every request uses, built once per process: the store, and what
+/// checks tokens.
+pub type GetUser<S> = Authenticated<S>;
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<GetUser<DynamoStore>, StartError> {
-    let config = Config::from_env(env)?;
-    let sdk = SdkSettings::from_env(env)?;
-    Ok(GetUser {
-        store: DynamoStore::from_settings(&sdk, config.tables),
-        verifier: TokenVerifier::from_pem(&config.verifying_key_pem, &config.token_settings)?,
-        clock: clock::system(),
-    })
+    Authenticated::from_env(env)
 }
 
 pub async fn handle<S>(app: &GetUser<S>, request: Request) -> Result<Response<Body>, ApiError>
@@ -61,9 +33,10 @@ where
 
 #[cfg(test)]
 mod tests {
+    use user_auth_core::clock;
     use user_auth_core::passwords::Argon2id;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call, now, Fixture, TestKeys, TestResponse, MIN_LENGTH, PASSWORD};
+    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, MIN_LENGTH, PASSWORD};
 
     use super::*;
 
@@ -89,16 +62,10 @@ mod tests {
             .bearer(token)
     }
 
-    async fn send(app: &GetUser<MemoryStore>, event: Fixture) -> TestResponse {
-        let answer = call(handle(app, event.request())).await;
-        assert!(answer.json.is_object(), "every answer of get-user has a JSON body");
-        answer
-    }
-
     #[tokio::test]
     async fn returns_the_user() {
         let s = setup().await;
-        let answer = send(&s.app, event(&s.user_id, &s.token)).await;
+        let answer = call_json(handle(&s.app, event(&s.user_id, &s.token).request())).await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.json["id"], s.user_id.as_str());
         assert_eq!(answer.json["username"], "alice");
@@ -109,7 +76,7 @@ mod tests {
     async fn unknown_or_malformed_ids_are_not_found() {
         let s = setup().await;
         for id in ["00000000-0000-4000-8000-000000000000", "not-an-id"] {
-            let answer = send(&s.app, event(id, &s.token)).await;
+            let answer = call_json(handle(&s.app, event(id, &s.token).request())).await;
             assert_eq!((answer.status, answer.error_code()), (404, Some("not_found")));
         }
     }
@@ -119,14 +86,14 @@ mod tests {
         let s = setup().await;
         let no_header = event(&s.user_id, "x").without_header("authorization");
         let tampered = format!("{}x", s.token);
-        for request in [no_header, event(&s.user_id, "garbage"), event(&s.user_id, &tampered)] {
-            let answer = send(&s.app, request).await;
+        for event in [no_header, event(&s.user_id, "garbage"), event(&s.user_id, &tampered)] {
+            let answer = call_json(handle(&s.app, event.request())).await;
             assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
             assert!(answer.headers.contains_key("www-authenticate"));
         }
         let claims = s.app.verifier.verify(&s.token, now()).unwrap();
         s.app.store.revoke(&claims.jti, claims.exp).await.unwrap();
-        assert_eq!(send(&s.app, event(&s.user_id, &s.token)).await.status, 401);
+        assert_eq!(call_json(handle(&s.app, event(&s.user_id, &s.token).request())).await.status, 401);
     }
 
     #[tokio::test]
@@ -134,7 +101,7 @@ mod tests {
         let s = setup().await;
         let without_parameters = event(&s.user_id, &s.token).path(&format!("/users/{}", s.user_id), None);
         assert!(without_parameters.0.get("pathParameters").is_none());
-        let answer = send(&s.app, without_parameters).await;
+        let answer = call_json(handle(&s.app, without_parameters.request())).await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.json["id"], s.user_id.as_str());
     }

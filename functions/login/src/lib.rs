@@ -3,31 +3,14 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use user_auth_core::clock::{self, SharedClock};
-use user_auth_core::config::{self, ConfigError, Env, SigningKeySource};
+use user_auth_core::config::{self, Env, SigningKeySource};
 use user_auth_core::edge::{json_body, ok, CredentialsBody};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::{SdkSettings, Service};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore, TableNames};
-use user_auth_core::tokens::{TokenIssuer, TokenSettings};
-use user_auth_core::{operations, ApiError, StartError};
-
-/// What the function reads from its environment.
-pub struct Config {
-    pub tables: TableNames,
-    pub token_settings: TokenSettings,
-    pub signing_key: SigningKeySource,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Config {
-            tables: config::table_names(env),
-            token_settings: config::token_settings(env)?,
-            signing_key: config::signing_key_source(env)?,
-        })
-    }
-}
+use user_auth_core::store::{CredentialStore, LoginAttemptStore};
+use user_auth_core::tokens::TokenIssuer;
+use user_auth_core::{operations, startup, ApiError, StartError};
 
 /// What every request uses, built once per process.
 pub struct Login<S> {
@@ -39,13 +22,17 @@ pub struct Login<S> {
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Login<DynamoStore>, StartError> {
-    let config = Config::from_env(env)?;
-    let sdk = SdkSettings::from_env(env)?;
-    let signing_key_pem = signing_key_pem(&config.signing_key, &sdk).await?;
+    let source = config::signing_key_source(env)?;
+    with_signing_key(env, &signing_key_pem(&source, &SdkSettings::from_env(env)?).await?)
+}
+
+/// All of [`build`] but fetching the signing key: what the template checks
+/// can run without reaching Secrets Manager.
+pub fn with_signing_key(env: &Env, signing_key_pem: &str) -> Result<Login<DynamoStore>, StartError> {
     Ok(Login {
-        store: DynamoStore::from_settings(&sdk, config.tables),
+        store: startup::dynamo_store(env)?,
         passwords: passwords::argon2id(),
-        issuer: TokenIssuer::from_pem(&signing_key_pem, config.token_settings)?,
+        issuer: TokenIssuer::from_pem(signing_key_pem, config::token_settings(env)?)?,
         clock: clock::system(),
     })
 }
@@ -89,7 +76,7 @@ where
 mod tests {
     use serde_json::json;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call, now, Fixture, TestKeys, TestResponse, MIN_LENGTH, PASSWORD};
+    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, MIN_LENGTH, PASSWORD};
 
     use super::*;
 
@@ -107,16 +94,10 @@ mod tests {
         Fixture::parse(include_str!("../fixtures/login.json")).body(&body)
     }
 
-    async fn send(app: &Login<MemoryStore>, event: Fixture) -> TestResponse {
-        let answer = call(handle(app, event.request())).await;
-        assert!(answer.json.is_object(), "every answer of login has a JSON body");
-        answer
-    }
-
     #[tokio::test]
     async fn issues_a_bearer_token() {
         let (app, keys, user_id) = setup().await;
-        let answer = send(&app, event(PASSWORD)).await;
+        let answer = call_json(handle(&app, event(PASSWORD).request())).await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.headers["cache-control"], "no-store");
         assert_eq!(answer.json["token_type"], "Bearer");
@@ -129,14 +110,14 @@ mod tests {
     async fn a_body_that_is_not_utf8_is_an_invalid_request() {
         // API Gateway passes such a body base64-encoded: here 0xff 0xfe 'y'.
         let (app, _, _) = setup().await;
-        let answer = send(&app, event(PASSWORD).base64_body("//55")).await;
+        let answer = call_json(handle(&app, event(PASSWORD).base64_body("//55").request())).await;
         assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")));
     }
 
     #[tokio::test]
     async fn a_wrong_password_is_invalid_credentials() {
         let (app, _, _) = setup().await;
-        let answer = send(&app, event("correct horse battery stapler")).await;
+        let answer = call_json(handle(&app, event("correct horse battery stapler").request())).await;
         assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_credentials")));
         assert!(answer.json.get("access_token").is_none());
     }

@@ -3,8 +3,6 @@ use user_auth_core::{edge, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let env = Env::process();
-    telemetry::init(&env);
-    let app = login::build(&env).await?;
-    edge::serve(&app, login::handle).await
+    telemetry::init(&Env::process());
+    edge::serve(&login::build(&Env::process()).await?, login::handle).await
 }

@@ -1,48 +1,20 @@
 //! `POST /auth/logout`: revokes the presented token for every function, at once.
 
 use lambda_http::{Body, Request, Response};
-use user_auth_core::clock::{self, SharedClock};
-use user_auth_core::config::{self, ConfigError, Env};
+use user_auth_core::config::Env;
 use user_auth_core::edge::{bearer_token, no_content};
-use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{RevocationStore, TableNames};
-use user_auth_core::tokens::{TokenSettings, TokenVerifier};
+use user_auth_core::store::RevocationStore;
 use user_auth_core::{operations, ApiError, StartError};
 
-/// What the function reads from its environment.
-pub struct Config {
-    pub tables: TableNames,
-    pub token_settings: TokenSettings,
-    pub verifying_key_pem: String,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Config {
-            tables: config::table_names(env),
-            token_settings: config::token_settings(env)?,
-            verifying_key_pem: config::verifying_key_pem(env)?,
-        })
-    }
-}
-
-/// What every request uses, built once per process.
-pub struct Logout<S> {
-    pub store: S,
-    pub verifier: TokenVerifier,
-    pub clock: SharedClock,
-}
+/// What every request uses, built once per process: the revocation store,
+/// and what checks tokens.
+pub type Logout<S> = Authenticated<S>;
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Logout<DynamoStore>, StartError> {
-    let config = Config::from_env(env)?;
-    let sdk = SdkSettings::from_env(env)?;
-    Ok(Logout {
-        store: DynamoStore::from_settings(&sdk, config.tables),
-        verifier: TokenVerifier::from_pem(&config.verifying_key_pem, &config.token_settings)?,
-        clock: clock::system(),
-    })
+    Authenticated::from_env(env)
 }
 
 pub async fn handle<S: RevocationStore>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError> {
@@ -53,6 +25,7 @@ pub async fn handle<S: RevocationStore>(app: &Logout<S>, request: Request) -> Re
 
 #[cfg(test)]
 mod tests {
+    use user_auth_core::clock;
     use user_auth_core::domain::UserId;
     use user_auth_core::store::memory::MemoryStore;
     use user_auth_core::test_support::{call, now, Fixture, TestKeys};

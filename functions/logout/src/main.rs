@@ -3,8 +3,6 @@ use user_auth_core::{edge, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let env = Env::process();
-    telemetry::init(&env);
-    let app = logout::build(&env).await?;
-    edge::serve(&app, logout::handle).await
+    telemetry::init(&Env::process());
+    edge::serve(&logout::build(&Env::process()).await?, logout::handle).await
 }

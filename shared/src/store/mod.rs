@@ -26,12 +26,6 @@ pub enum StoreError {
     Failed(#[source] Cause),
 }
 
-impl StoreError {
-    pub fn failed(cause: impl Into<Cause>) -> Self {
-        StoreError::Failed(cause.into())
-    }
-}
-
 /// The DynamoDB tables, by name. Their keys are in [`dynamodb::schema`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {

@@ -25,7 +25,7 @@ pub fn n(value: u64) -> AttributeValue {
 }
 
 fn corrupt(name: &str, what: &str) -> StoreError {
-    StoreError::failed(format!("stored item has {what} attribute {name}"))
+    StoreError::Failed(format!("stored item has {what} attribute {name}").into())
 }
 
 /// A string attribute, or `Failed`.

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, username_claim_failed};
-use self::item::{get_n, n, s, AttemptsRecord};
+use self::item::{get_n, n, s, AttemptsRecord, Item};
 use self::schema::{login_attempts, revoked_tokens, usernames, users};
 use super::{CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore};
 use crate::domain::{User, UserId, Username};
@@ -37,6 +37,27 @@ impl DynamoStore {
     pub fn from_settings(sdk: &SdkSettings, tables: TableNames) -> Self {
         DynamoStore::new(client(sdk), tables)
     }
+
+    /// The item of `table` whose partition key `key` is `value`, if any.
+    async fn read(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+        consistency: Consistency,
+    ) -> Result<Option<Item>, StoreError> {
+        let read = self.client.get_item().table_name(table).key(key, s(value));
+        let output = read.consistent_read(consistency == Consistency::Strong).send().await.map_err(classify)?;
+        Ok(output.item)
+    }
+}
+
+/// How fresh a read must be. A strongly consistent read costs twice the
+/// capacity of an eventually consistent one, and sees every write before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consistency {
+    Strong,
+    Eventual,
 }
 
 /// How often a sign-up is retried when DynamoDB reports a conflicting
@@ -87,45 +108,24 @@ impl UserStore for DynamoStore {
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.users)
-            .key(users::ID, s(id.as_str()))
-            .send()
-            .await
-            .map_err(classify)?;
-        output.item.as_ref().map(User::try_from).transpose()
+        // A profile a moment old is fine; its creation is never undone.
+        let item = self.read(&self.tables.users, users::ID, id.as_str(), Consistency::Eventual).await?;
+        item.as_ref().map(User::try_from).transpose()
     }
 }
 
 impl CredentialStore for DynamoStore {
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.usernames)
-            .key(usernames::USERNAME, s(username.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        output.item.as_ref().map(Credentials::try_from).transpose()
+        let table = &self.tables.usernames;
+        let item = self.read(table, usernames::USERNAME, username.as_str(), Consistency::Strong).await?;
+        item.as_ref().map(Credentials::try_from).transpose()
     }
 }
 
 impl LoginAttemptStore for DynamoStore {
     async fn attempts(&self, username: &Username, now: u64) -> Result<Attempts, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.login_attempts)
-            .key(login_attempts::USERNAME, s(username.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match output.item {
+        let table = &self.tables.login_attempts;
+        match self.read(table, login_attempts::USERNAME, username.as_str(), Consistency::Strong).await? {
             Some(item) => Ok(AttemptsRecord::try_from(&item)?.as_of(now)),
             None => Ok(Attempts::default()),
         }
@@ -219,17 +219,7 @@ impl RevocationStore for DynamoStore {
     }
 
     async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.revoked_tokens)
-            .key(revoked_tokens::JTI, s(jti))
-            .consistent_read(true)
-            .projection_expression("#key")
-            .expression_attribute_names("#key", revoked_tokens::JTI)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(output.item.is_some())
+        let item = self.read(&self.tables.revoked_tokens, revoked_tokens::JTI, jti, Consistency::Strong).await?;
+        Ok(item.is_some())
     }
 }

@@ -1,0 +1,36 @@
+//! The pieces each function's `build` is made of, every one read from the
+//! environment through [`Env`]. `main` serves what `build` makes, and the
+//! integration tests build the functions the same way, so both run this
+//! wiring.
+
+use crate::clock::{self, SharedClock};
+use crate::config::{self, ConfigError, Env};
+use crate::sdk_settings::SdkSettings;
+use crate::store::dynamodb::DynamoStore;
+use crate::tokens::TokenVerifier;
+use crate::StartError;
+
+/// The DynamoDB store: the SDK's settings and the table names.
+pub fn dynamo_store(env: &Env) -> Result<DynamoStore, ConfigError> {
+    Ok(DynamoStore::from_settings(&SdkSettings::from_env(env)?, config::table_names(env)))
+}
+
+/// The verifier of access tokens: their settings and the public key.
+pub fn token_verifier(env: &Env) -> Result<TokenVerifier, StartError> {
+    let verifying_key_pem = config::verifying_key_pem(env)?;
+    Ok(TokenVerifier::from_pem(&verifying_key_pem, &config::token_settings(env)?)?)
+}
+
+/// The state of a function that serves only holders of a valid, unrevoked
+/// access token (get-user, logout): the store, and what checks the token.
+pub struct Authenticated<S> {
+    pub store: S,
+    pub verifier: TokenVerifier,
+    pub clock: SharedClock,
+}
+
+impl Authenticated<DynamoStore> {
+    pub fn from_env(env: &Env) -> Result<Self, StartError> {
+        Ok(Authenticated { store: dynamo_store(env)?, verifier: token_verifier(env)?, clock: clock::system() })
+    }
+}
