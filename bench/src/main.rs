@@ -48,7 +48,7 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The benchmark user's password, also hashed and verified by the floors.
 const PASSWORD: &str = "correct horse battery staple";
-const PASSWORD_MIN_LENGTH: usize = 15;
+const PASSWORD_MIN_LENGTH: usize = user_auth_core::config::DEFAULT_PASSWORD_MIN_LENGTH;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

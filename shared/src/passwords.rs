@@ -160,7 +160,7 @@ mod tests {
     use super::*;
 
     fn password(raw: &str) -> Password {
-        Password::parse(SecretString::from(raw), 15).unwrap()
+        Password::parse(SecretString::from(raw), crate::test_support::MIN_LENGTH).unwrap()
     }
 
     #[tokio::test]

@@ -278,3 +278,12 @@ fn each_role_allows_exactly_what_its_function_calls() {
         needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).collect();
     assert_eq!(readers.len(), 1);
 }
+
+/// cargo-lambda, and so `sam build`, compiles with `panic = "abort"` unless
+/// the release profile names a strategy: the deployed functions would then
+/// die on a panic instead of answering it with a JSON 500.
+#[test]
+fn deployed_builds_unwind_so_a_panic_is_a_json_500() {
+    let manifest: toml::Table = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap().parse().unwrap();
+    assert_eq!(manifest["profile"]["release"]["panic"].as_str(), Some("unwind"));
+}
