@@ -175,9 +175,14 @@ async fn each_function_gets_exactly_the_variables_it_reads() {
     let template = Template::load();
     let not_the_templates: BTreeSet<String> =
         vars::SET_BY_LAMBDA.iter().chain(&vars::LOCAL_ONLY).map(|name| name.to_string()).collect();
+    // The public key comes from SSM at deploy time: a real one stands in for it.
+    let verifying_key = TestKeys::generate().pair.public_key_pem;
     for (binary, function) in template.functions() {
         let variables = template.environment(&function);
-        let deployed = variables.iter().map(|(k, v)| (k.clone(), template.deployed_value(v)));
+        let deployed = variables.iter().map(|(k, v)| {
+            let value = if k == vars::TOKEN_VERIFYING_KEY { verifying_key.clone() } else { template.deployed_value(v) };
+            (k.clone(), value)
+        });
         let lambda = LAMBDA_SETS.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         let env = Env::from_map(deployed.chain(lambda).collect());
         read_what_main_reads(&binary, &env)
