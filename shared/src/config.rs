@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::domain::SessionLifetime;
 use crate::store::TableNames;
 use crate::tokens::TokenSettings;
 
@@ -27,7 +28,7 @@ pub enum ConfigError {
 pub mod vars {
     pub const USERS_TABLE: &str = "USERS_TABLE";
     pub const USERNAMES_TABLE: &str = "USERNAMES_TABLE";
-    pub const REVOKED_TOKENS_TABLE: &str = "REVOKED_TOKENS_TABLE";
+    pub const SESSIONS_TABLE: &str = "SESSIONS_TABLE";
     pub const LOGIN_ATTEMPTS_TABLE: &str = "LOGIN_ATTEMPTS_TABLE";
     pub const PASSWORD_MIN_LENGTH: &str = "PASSWORD_MIN_LENGTH";
     pub const TOKEN_ISSUER: &str = "TOKEN_ISSUER";
@@ -36,6 +37,9 @@ pub mod vars {
     pub const TOKEN_SIGNING_KEY_FILE: &str = "TOKEN_SIGNING_KEY_FILE";
     pub const TOKEN_SIGNING_KEY_SECRET_ARN: &str = "TOKEN_SIGNING_KEY_SECRET_ARN";
     pub const TOKEN_VERIFYING_KEY: &str = "TOKEN_VERIFYING_KEY";
+    pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
+    pub const SESSION_IDLE_SECONDS: &str = "SESSION_IDLE_SECONDS";
+    pub const REFRESH_REUSE_GRACE_SECONDS: &str = "REFRESH_REUSE_GRACE_SECONDS";
 
     /// Set by Lambda itself in every function; a template cannot set them.
     pub const AWS_REGION: &str = "AWS_REGION";
@@ -68,6 +72,9 @@ pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 15;
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_TOKEN_ISSUER: &str = "user-auth-service";
 pub const DEFAULT_TOKEN_AUDIENCE: &str = "user-auth-service";
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 86_400);
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(7 * 86_400);
+pub const DEFAULT_REFRESH_REUSE_GRACE: Duration = Duration::from_secs(10);
 
 /// A source of environment variables that remembers which ones were read.
 #[derive(Debug)]
@@ -130,7 +137,7 @@ pub fn table_names(env: &Env) -> TableNames {
     TableNames {
         users: env.optional(vars::USERS_TABLE).unwrap_or(defaults.users),
         usernames: env.optional(vars::USERNAMES_TABLE).unwrap_or(defaults.usernames),
-        revoked_tokens: env.optional(vars::REVOKED_TOKENS_TABLE).unwrap_or(defaults.revoked_tokens),
+        sessions: env.optional(vars::SESSIONS_TABLE).unwrap_or(defaults.sessions),
         login_attempts: env.optional(vars::LOGIN_ATTEMPTS_TABLE).unwrap_or(defaults.login_attempts),
     }
 }
@@ -159,6 +166,39 @@ pub fn token_settings(env: &Env) -> Result<TokenSettings, ConfigError> {
         audience: env.optional(vars::TOKEN_AUDIENCE).unwrap_or_else(|| DEFAULT_TOKEN_AUDIENCE.into()),
         ttl: Duration::from_secs(ttl_seconds),
     })
+}
+
+/// How long sessions last: `SESSION_TTL_SECONDS` from login at most (an hour
+/// to a year), and `SESSION_IDLE_SECONDS` without a refresh (0: no limit).
+pub fn session_lifetime(env: &Env) -> Result<SessionLifetime, ConfigError> {
+    let absolute = env.parsed(vars::SESSION_TTL_SECONDS, DEFAULT_SESSION_TTL.as_secs())?;
+    if !(3600..=365 * 86_400).contains(&absolute) {
+        return Err(ConfigError::Invalid {
+            name: vars::SESSION_TTL_SECONDS,
+            reason: "must be between 3600 and 31536000".into(),
+        });
+    }
+    let idle = env.parsed(vars::SESSION_IDLE_SECONDS, DEFAULT_SESSION_IDLE.as_secs())?;
+    if idle > absolute {
+        return Err(ConfigError::Invalid {
+            name: vars::SESSION_IDLE_SECONDS,
+            reason: format!("must be at most {} (SESSION_TTL_SECONDS)", vars::SESSION_TTL_SECONDS),
+        });
+    }
+    Ok(SessionLifetime { absolute, idle: (idle > 0).then_some(idle) })
+}
+
+/// How long after a refresh its spent token still counts as a retry rather
+/// than theft (`REFRESH_REUSE_GRACE_SECONDS`, at most a minute).
+pub fn refresh_reuse_grace(env: &Env) -> Result<u64, ConfigError> {
+    let grace = env.parsed(vars::REFRESH_REUSE_GRACE_SECONDS, DEFAULT_REFRESH_REUSE_GRACE.as_secs())?;
+    if grace > 60 {
+        return Err(ConfigError::Invalid {
+            name: vars::REFRESH_REUSE_GRACE_SECONDS,
+            reason: "must be at most 60".into(),
+        });
+    }
+    Ok(grace)
 }
 
 /// Where the login function finds the Ed25519 private key (PKCS#8 PEM).
@@ -210,6 +250,19 @@ mod tests {
         assert_eq!(password_min_length(&env(&[(vars::PASSWORD_MIN_LENGTH, "20")])).unwrap(), 20);
         assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "5")])).is_err());
         assert!(verifying_key_pem(&env(&[])).is_err());
+    }
+
+    #[test]
+    fn session_settings_have_defaults_and_limits() {
+        let defaults = session_lifetime(&env(&[])).unwrap();
+        assert_eq!(defaults, SessionLifetime { absolute: 30 * 86_400, idle: Some(7 * 86_400) });
+        let no_idle = session_lifetime(&env(&[(vars::SESSION_IDLE_SECONDS, "0")])).unwrap();
+        assert_eq!(no_idle.idle, None);
+        assert!(session_lifetime(&env(&[(vars::SESSION_TTL_SECONDS, "60")])).is_err());
+        assert!(session_lifetime(&env(&[(vars::SESSION_TTL_SECONDS, "7200"), (vars::SESSION_IDLE_SECONDS, "7201")]))
+            .is_err());
+        assert_eq!(refresh_reuse_grace(&env(&[])).unwrap(), 10);
+        assert!(refresh_reuse_grace(&env(&[(vars::REFRESH_REUSE_GRACE_SECONDS, "61")])).is_err());
     }
 
     #[test]

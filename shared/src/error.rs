@@ -6,6 +6,7 @@ use crate::domain::{PasswordError, UsernameError};
 use crate::lockout::LockoutError;
 use crate::passwords::HashingError;
 use crate::store::StoreError;
+use crate::tokens::refresh::RandomnessError;
 use crate::tokens::TokenError;
 
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
@@ -24,6 +25,9 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("the access token is missing, invalid, expired or revoked")]
     InvalidToken,
+    /// Unknown, spent, expired or of an ended session: no hint which.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
     #[error("too many failed logins for this username; retry after {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
     #[error("no such user")]
@@ -51,6 +55,7 @@ impl ApiError {
             ApiError::InvalidPassword(_) => "invalid_password",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
+            ApiError::InvalidRefreshToken => "invalid_refresh_token",
             ApiError::NotFound => "not_found",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UsernameTaken => "username_taken",
@@ -77,6 +82,12 @@ impl From<TokenError> for ApiError {
             TokenError::Invalid => ApiError::InvalidToken,
             TokenError::Signing(_) => ApiError::internal(err),
         }
+    }
+}
+
+impl From<RandomnessError> for ApiError {
+    fn from(err: RandomnessError) -> Self {
+        ApiError::internal(err)
     }
 }
 

@@ -82,7 +82,8 @@ proptest! {
     #[test]
     fn a_mutated_token_is_refused(position in any::<prop::sample::Index>(), byte in 0x21u8..0x7f) {
         let (issuer, verifier) = keys();
-        let token = issuer.issue(&crate::domain::UserId::new_random(), now()).unwrap().access_token;
+        let (user, session) = (crate::domain::UserId::new_random(), crate::domain::SessionId::new_random());
+        let token = issuer.issue(&user, &session, now()).unwrap().access_token;
         let at = position.index(token.len());
         let mut bytes = token.clone().into_bytes();
         prop_assume!(bytes[at] != byte);

@@ -4,10 +4,10 @@
 //! wiring.
 
 use crate::clock::{self, SharedClock};
-use crate::config::{self, ConfigError, Env};
-use crate::sdk_settings::SdkSettings;
+use crate::config::{self, ConfigError, Env, SigningKeySource};
+use crate::sdk_settings::{SdkSettings, Service};
 use crate::store::dynamodb::DynamoStore;
-use crate::tokens::TokenVerifier;
+use crate::tokens::{TokenIssuer, TokenVerifier};
 use crate::StartError;
 
 /// The DynamoDB store: the SDK's settings and the table names.
@@ -19,6 +19,30 @@ pub fn dynamo_store(env: &Env) -> Result<DynamoStore, ConfigError> {
 pub fn token_verifier(env: &Env) -> Result<TokenVerifier, StartError> {
     let verifying_key_pem = config::verifying_key_pem(env)?;
     Ok(TokenVerifier::from_pem(&verifying_key_pem, &config::token_settings(env)?)?)
+}
+
+/// The private key that signs access tokens (PKCS#8 PEM), read once, at
+/// start: from its file locally, from Secrets Manager when deployed (only the
+/// functions that issue tokens may read that secret).
+pub async fn signing_key_pem(env: &Env) -> Result<String, StartError> {
+    match config::signing_key_source(env)? {
+        SigningKeySource::File(path) => std::fs::read_to_string(&path)
+            .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
+        SigningKeySource::Secret(arn) => {
+            let sdk = SdkSettings::from_env(env)?;
+            let secret = aws_sdk_secretsmanager::Client::new(&sdk.sdk_config(Service::SecretsManager))
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await?;
+            secret.secret_string.ok_or_else(|| "the signing key secret has no string value".into())
+        }
+    }
+}
+
+/// The issuer of access tokens, with the signing key given.
+pub fn token_issuer(env: &Env, signing_key_pem: &str) -> Result<TokenIssuer, StartError> {
+    Ok(TokenIssuer::from_pem(signing_key_pem, config::token_settings(env)?)?)
 }
 
 /// The state of a function that serves only holders of a valid, unrevoked

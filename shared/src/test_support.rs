@@ -13,11 +13,15 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
-use crate::config::DEFAULT_PASSWORD_MIN_LENGTH;
-use crate::domain::Password;
+use crate::clock::{self, Clock, SystemClock};
+use crate::config::{DEFAULT_PASSWORD_MIN_LENGTH, DEFAULT_SESSION_IDLE, DEFAULT_SESSION_TTL};
+use crate::domain::{Client, Password, SessionId, SessionLifetime, UserId};
 use crate::edge::respond;
+use crate::operations::{self, LoginAttempt};
+use crate::passwords::Argon2id;
 use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
+use crate::startup::Authenticated;
+use crate::store::memory::MemoryStore;
 use crate::tokens::{SigningKeyPair, TokenIssuer, TokenSettings, TokenVerifier};
 use crate::ApiError;
 
@@ -26,6 +30,10 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The default shortest password, as the functions apply it.
 pub const MIN_LENGTH: usize = DEFAULT_PASSWORD_MIN_LENGTH;
+
+/// The default session lifetime: 30 days, 7 idle.
+pub const LIFETIME: SessionLifetime =
+    SessionLifetime { absolute: DEFAULT_SESSION_TTL.as_secs(), idle: Some(DEFAULT_SESSION_IDLE.as_secs()) };
 
 /// The host's clock reading.
 pub fn now() -> u64 {
@@ -204,4 +212,65 @@ pub async fn call_json(handler: impl std::future::Future<Output = Result<Respons
     let answer = call(handler).await;
     assert!(answer.json.is_object(), "an answer without a JSON object body: {answer:?}");
     answer
+}
+
+/// A user who has logged in, over a memory store, for the handler tests of
+/// the functions that serve token holders.
+pub struct SignedIn {
+    pub store: MemoryStore,
+    pub keys: Arc<TestKeys>,
+    pub username: String,
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl SignedIn {
+    /// Signs `username` up on a new store with new keys, and logs in.
+    pub async fn new(username: &str) -> Self {
+        Self::on(MemoryStore::default(), Arc::new(TestKeys::generate()), username).await
+    }
+
+    async fn on(store: MemoryStore, keys: Arc<TestKeys>, username: &str) -> Self {
+        operations::create_user(&store, &Argon2id, MIN_LENGTH, username, PASSWORD.into()).await.expect("a sign-up");
+        let mut signed_in = SignedIn {
+            store,
+            keys,
+            username: username.to_owned(),
+            user_id: UserId::new_random(),
+            session_id: SessionId::new_random(),
+            access_token: String::new(),
+            refresh_token: String::new(),
+        };
+        let issued = signed_in.login().await;
+        let claims = signed_in.keys.verifier().verify(&issued.access.access_token, now()).expect("a valid token");
+        signed_in.user_id = UserId::parse(&claims.sub).expect("a user id");
+        signed_in.session_id = SessionId::parse(&claims.sid).expect("a session id");
+        (signed_in.access_token, signed_in.refresh_token) = (issued.access.access_token, issued.refresh_token);
+        signed_in
+    }
+
+    async fn login(&self) -> operations::IssuedSession {
+        let client = Client { user_agent: "curl/8.5.0".into(), source_ip: "203.0.113.10".into() };
+        let attempt = LoginAttempt { username: self.username.clone(), password: PASSWORD.into(), client };
+        operations::login(&self.store, &Argon2id, &self.keys.issuer(), LIFETIME, now(), attempt).await.expect("a login")
+    }
+
+    /// Starts another session of the same user; its id.
+    pub async fn log_in_again(&self) -> SessionId {
+        let issued = self.login().await;
+        let claims = self.keys.verifier().verify(&issued.access.access_token, now()).expect("a valid token");
+        SessionId::parse(&claims.sid).expect("a session id")
+    }
+
+    /// Another user, signed in on the same store with the same keys.
+    pub async fn another_user(&self, username: &str) -> SignedIn {
+        Self::on(self.store.clone(), self.keys.clone(), username).await
+    }
+
+    /// The state of a function serving token holders, over this store.
+    pub fn authenticated(&self) -> Authenticated<MemoryStore> {
+        Authenticated { store: self.store.clone(), verifier: self.keys.verifier(), clock: clock::system() }
+    }
 }

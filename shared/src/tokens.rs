@@ -2,7 +2,8 @@
 //! verify them with the public key alone.
 //!
 //! Verification pins the algorithm (`none`, HMAC and every other algorithm
-//! are rejected) and requires `iss`, `aud`, `sub`, `iat`, `exp` and `jti`.
+//! are rejected) and requires `iss`, `aud`, `sub`, `iat`, `exp`, `jti` and
+//! `sid`, the session the token belongs to.
 //! Time comes from the caller (a [`crate::clock::Clock`] reading), so expiry
 //! is judged by the same clock as everything else.
 
@@ -13,9 +14,10 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::UserId;
+use crate::domain::{SessionId, UserId};
 
 mod ed25519;
+pub mod refresh;
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_LENGTH: usize = 4096;
@@ -35,6 +37,8 @@ pub struct Claims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// The session the token belongs to: it ends when the session does.
+    pub sid: String,
     /// Not before: never issued here, but honoured if present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
@@ -74,8 +78,8 @@ impl TokenIssuer {
         Ok(TokenIssuer { key, settings })
     }
 
-    /// A new token for `user_id`, issued at `now` (Unix seconds).
-    pub fn issue(&self, user_id: &UserId, now: u64) -> Result<IssuedToken, TokenError> {
+    /// A new token for `user_id` in session `session_id`, issued at `now` (Unix seconds).
+    pub fn issue(&self, user_id: &UserId, session_id: &SessionId, now: u64) -> Result<IssuedToken, TokenError> {
         let iat = now;
         let ttl = self.settings.ttl.as_secs();
         let claims = Claims {
@@ -85,6 +89,7 @@ impl TokenIssuer {
             iat,
             exp: iat + ttl,
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: session_id.to_string(),
             nbf: None,
         };
         let access_token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
@@ -129,7 +134,7 @@ impl TokenVerifier {
         // no leeway. Issued in the future (beyond a little clock skew) is as
         // bad as expired.
         let not_yet = claims.nbf.is_some_and(|nbf| nbf > now) || claims.iat > now + 5;
-        if claims.exp <= now || not_yet || claims.iat > claims.exp || claims.jti.is_empty() {
+        if claims.exp <= now || not_yet || claims.iat > claims.exp || claims.jti.is_empty() || claims.sid.is_empty() {
             tracing::info!("token rejected: outside its lifetime");
             return Err(TokenError::Invalid);
         }
@@ -194,6 +199,7 @@ mod tests {
             iat: now,
             exp: now + 900,
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: SessionId::new_random().to_string(),
             nbf: None,
         };
         overrides(&mut claims);
@@ -214,7 +220,7 @@ mod tests {
     fn round_trip() {
         let (issuer, verifier, _) = pair();
         let user = UserId::new_random();
-        let token = issuer.issue(&user, now_unix()).unwrap();
+        let token = issuer.issue(&user, &SessionId::new_random(), now_unix()).unwrap();
         assert_eq!(token.expires_in, 900);
         let claims = verifier.verify(&token.access_token, now_unix()).unwrap();
         assert_eq!(claims.sub, user.as_str());
@@ -229,8 +235,12 @@ mod tests {
     fn every_token_has_a_unique_jti() {
         let (issuer, verifier, _) = pair();
         let user = UserId::new_random();
-        let a = verifier.verify(&issuer.issue(&user, now_unix()).unwrap().access_token, now_unix()).unwrap();
-        let b = verifier.verify(&issuer.issue(&user, now_unix()).unwrap().access_token, now_unix()).unwrap();
+        let a = verifier
+            .verify(&issuer.issue(&user, &SessionId::new_random(), now_unix()).unwrap().access_token, now_unix())
+            .unwrap();
+        let b = verifier
+            .verify(&issuer.issue(&user, &SessionId::new_random(), now_unix()).unwrap().access_token, now_unix())
+            .unwrap();
         assert_ne!(a.jti, b.jti);
     }
 
@@ -238,14 +248,14 @@ mod tests {
     fn rejects_a_token_signed_by_another_key() {
         let (_, verifier, _) = pair();
         let (other_issuer, _, _) = pair();
-        let token = other_issuer.issue(&UserId::new_random(), now_unix()).unwrap();
+        let token = other_issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap();
         assert!(rejected(&verifier, &token.access_token));
     }
 
     #[test]
     fn rejects_a_tampered_payload() {
         let (issuer, verifier, _) = pair();
-        let token = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
+        let token = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
         let parts: Vec<&str> = token.split('.').collect();
         let forged = B64.encode(serde_json::to_vec(&claims(|c| c.sub = "someone-else".into())).unwrap());
         assert!(rejected(&verifier, &format!("{}.{}.{}", parts[0], forged, parts[2])));
@@ -292,7 +302,7 @@ mod tests {
     fn expiry_is_judged_by_the_callers_clock() {
         let (issuer, verifier, _) = pair();
         let issued_at = now_unix();
-        let token = issuer.issue(&UserId::new_random(), issued_at).unwrap().access_token;
+        let token = issuer.issue(&UserId::new_random(), &SessionId::new_random(), issued_at).unwrap().access_token;
         assert!(verifier.verify(&token, issued_at + 899).is_ok());
         assert!(matches!(verifier.verify(&token, issued_at + 900), Err(TokenError::Invalid)));
         assert!(matches!(verifier.verify(&token, issued_at - 6), Err(TokenError::Invalid)), "issued in the future");
@@ -310,7 +320,7 @@ mod tests {
         let (_, verifier, keys) = pair();
         let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
         let full = serde_json::to_value(claims(|_| {})).unwrap();
-        for missing in ["iss", "aud", "sub", "iat", "exp", "jti"] {
+        for missing in ["iss", "aud", "sub", "iat", "exp", "jti", "sid"] {
             let mut partial = full.clone();
             partial.as_object_mut().unwrap().remove(missing);
             let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &partial, &key).unwrap();
@@ -355,7 +365,7 @@ mod tests {
             assert!(rejected(&verifier, &token), "{token}");
         }
         // A genuine token whose header gains a kid fails its signature.
-        let good = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
+        let good = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
         parts[0] = B64.encode(br#"{"typ":"JWT","alg":"EdDSA","kid":"x"}"#);
         assert!(rejected(&verifier, &parts.join(".")));
@@ -364,7 +374,7 @@ mod tests {
     #[test]
     fn mangled_tokens_are_rejected() {
         let (issuer, verifier, _) = pair();
-        let good = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
+        let good = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
         let body_and_signature = good.split_once('.').unwrap().1;
         let huge_header =
             format!("{}.{body_and_signature}", B64.encode(format!(r#"{{"alg":"EdDSA","x":"{}"}}"#, "a".repeat(5000))));
@@ -388,7 +398,7 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         let (issuer, verifier, _) = pair();
-        let good = issuer.issue(&UserId::new_random(), now_unix()).unwrap().access_token;
+        let good = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
         let oversized = format!("{good}{}", "A".repeat(MAX_TOKEN_LENGTH));
         for garbage in ["", "abc", "a.b.c", "..", "Bearer x", &good[..good.len() - 3], &oversized, &format!(" {good}")]
         {

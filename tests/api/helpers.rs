@@ -12,8 +12,11 @@ use create_user::CreateUser;
 use get_user::GetUser;
 use lambda_http::http::{Method, Request};
 use lambda_http::{Body, RequestExt};
+use list_sessions::ListSessions;
 use login::Login;
 use logout::Logout;
+use refresh::Refresh;
+use revoke_session::RevokeSession;
 use serde_json::{json, Value};
 use user_auth_core::config::{vars, Env};
 use user_auth_core::passwords::SharedHasher;
@@ -126,6 +129,9 @@ pub struct TestApp {
     get_user: GetUser<DynamoStore>,
     login: Login<DynamoStore>,
     logout: Logout<DynamoStore>,
+    refresh: Refresh<DynamoStore>,
+    list_sessions: ListSessions<DynamoStore>,
+    revoke_session: RevokeSession<DynamoStore>,
 }
 
 impl TestApp {
@@ -157,10 +163,29 @@ impl TestApp {
         let mut get_user = get_user::build(&env).await.expect("get-user starts");
         let mut login = login::build(&env).await.expect("login starts");
         let mut logout = logout::build(&env).await.expect("logout starts");
+        let mut refresh = refresh::build(&env).await.expect("refresh starts");
+        let mut list_sessions = list_sessions::build(&env).await.expect("list-sessions starts");
+        let mut revoke_session = revoke_session::build(&env).await.expect("revoke-session starts");
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
         (create_user.passwords, login.passwords) = (passwords.clone(), passwords.clone());
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
-        TestApp { db, client, tables, keys, clock, passwords, variables, create_user, get_user, login, logout }
+        (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
+        TestApp {
+            db,
+            client,
+            tables,
+            keys,
+            clock,
+            passwords,
+            variables,
+            create_user,
+            get_user,
+            login,
+            logout,
+            refresh,
+            list_sessions,
+            revoke_session,
+        }
     }
 
     /// A get-user function as a new Lambda instance would start it: built
@@ -190,6 +215,30 @@ impl TestApp {
     pub async fn logout(&self, token: &str) -> ApiResponse {
         let request = request(Method::POST, "/auth/logout", Some(token), None);
         call(logout::handle(&self.logout, request)).await
+    }
+
+    /// A logout of `scope`: "local", "others" or "global".
+    pub async fn logout_scope(&self, token: &str, scope: &str) -> ApiResponse {
+        let request = request(Method::POST, "/auth/logout", Some(token), Some(json!({ "scope": scope })));
+        call(logout::handle(&self.logout, request)).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> ApiResponse {
+        let body = json!({ "refresh_token": refresh_token });
+        call(refresh::handle(&self.refresh, request(Method::POST, "/auth/refresh", None, Some(body)))).await
+    }
+
+    pub async fn list_sessions(&self, token: &str) -> ApiResponse {
+        call(list_sessions::handle(&self.list_sessions, request(Method::GET, "/auth/sessions", Some(token), None)))
+            .await
+    }
+
+    pub async fn revoke_session(&self, token: &str, id: &str) -> ApiResponse {
+        let path = format!("/auth/sessions/{id}");
+        let request = request(Method::DELETE, &path, Some(token), None).with_path_parameters(
+            [("id".to_owned(), id.to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
+        );
+        call(revoke_session::handle(&self.revoke_session, request)).await
     }
 
     /// Signs up and logs in; returns the user id and an access token.

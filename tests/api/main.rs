@@ -9,5 +9,6 @@ mod end_to_end;
 mod faults;
 mod lockout;
 mod outage;
+mod sessions;
 mod story;
 mod template;

@@ -4,6 +4,8 @@ use crate::helpers::{TestApp, PASSWORD};
 async fn database_down_gives_json_503s() {
     let app = TestApp::spawn().await;
     let (id, token) = app.signed_in_user("dave").await;
+    let login = app.login("dave", PASSWORD).await;
+    let refresh_token = login.json["refresh_token"].as_str().unwrap().to_owned();
 
     app.db.stop();
 
@@ -12,6 +14,9 @@ async fn database_down_gives_json_503s() {
         ("login", app.login("dave", PASSWORD).await),
         ("get-user", app.get_user(&id, &token).await),
         ("logout", app.logout(&token).await),
+        ("refresh", app.refresh(&refresh_token).await),
+        ("list-sessions", app.list_sessions(&token).await),
+        ("revoke-session", app.revoke_session(&token, "00000000-0000-4000-8000-000000000000").await),
     ];
     for (operation, answer) in answers {
         assert_eq!(answer.status, 503, "{operation}: {answer:?}");

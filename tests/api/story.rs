@@ -1,6 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use user_auth_core::clock::Clock;
-use user_auth_core::store::dynamodb::schema::revoked_tokens;
+use user_auth_core::store::dynamodb::schema::sessions;
 
 use crate::helpers::{get_user_with, TestApp, PASSWORD};
 
@@ -34,24 +34,25 @@ async fn sign_up_duplicate_login_get_logout_then_refused() {
     let after = app.get_user(&id, &token).await;
     assert_eq!((after.status, after.error_code()), (401, Some("invalid_token")));
     assert!(after.headers.contains_key("www-authenticate"));
-    // A freshly started get-user instance refuses it too: revocation is in DynamoDB.
+    // A freshly started get-user instance refuses it too: sessions are in DynamoDB.
     let fresh = get_user_with(&app.fresh_get_user().await, &id, &token).await;
     assert_eq!(fresh.status, 401);
     assert_eq!(app.logout(&token).await.status, 401);
 
-    // The revocation record carries the token's expiry as its TTL attribute.
+    // Logout ended the session: its item is gone from the table.
     let claims = app.keys.verifier().verify(&token, app.clock.now()).unwrap();
+    let key = [(sessions::USER_ID, claims.sub.clone()), (sessions::SID, claims.sid.clone())];
     let item = app
         .client
         .get_item()
-        .table_name(&app.tables.revoked_tokens)
-        .key(revoked_tokens::JTI, AttributeValue::S(claims.jti.clone()))
+        .table_name(&app.tables.sessions)
+        .set_key(Some(key.into_iter().map(|(name, value)| (name.to_owned(), AttributeValue::S(value))).collect()))
+        .consistent_read(true)
         .send()
         .await
         .unwrap()
-        .item
-        .expect("the revocation is stored");
-    assert_eq!(item[revoked_tokens::EXPIRES_AT], AttributeValue::N(claims.exp.to_string()));
+        .item;
+    assert!(item.is_none(), "{item:?}");
 
     // Another login still works and gives a different, valid token.
     let again = app.login("alice", PASSWORD).await;

@@ -97,7 +97,8 @@ fn logical_id_of(value: &Value) -> String {
     }
 }
 
-const BINARIES: [&str; 4] = ["create-user", "get-user", "login", "logout"];
+const BINARIES: [&str; 7] =
+    ["create-user", "get-user", "list-sessions", "login", "logout", "refresh", "revoke-session"];
 
 #[test]
 fn every_function_is_a_workspace_binary_and_the_reverse() {
@@ -142,7 +143,7 @@ fn routes_match_the_local_router() {
         }
     }
     assert_eq!(deployed, local);
-    assert_eq!(deployed.len(), 4);
+    assert_eq!(deployed.len(), BINARIES.len());
 }
 
 /// Reads what each function's `main` reads: the logging controls
@@ -154,9 +155,15 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError>
         "create-user" => create_user::build(env).await.map(drop),
         "get-user" => get_user::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
+        "list-sessions" => list_sessions::build(env).await.map(drop),
+        "revoke-session" => revoke_session::build(env).await.map(drop),
         "login" => {
             config::signing_key_source(env)?;
             login::with_signing_key(env, &TestKeys::generate().pair.private_key_pem).map(drop)
+        }
+        "refresh" => {
+            config::signing_key_source(env)?;
+            refresh::with_signing_key(env, &TestKeys::generate().pair.private_key_pem).map(drop)
         }
         other => panic!("no such function: {other}"),
     }
@@ -206,25 +213,24 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
         vars.iter().map(|(k, v)| (k.clone(), template.deployed_value(v))).collect(),
     ));
     assert_ne!(names, TableNames::default(), "the template must name its own tables");
-    for (logical_id, key, ttl) in schema::tables(&names) {
-        let table = template.resource(logical_id);
-        assert_eq!(table["Type"], "AWS::DynamoDB::Table", "{logical_id}");
-        let p = &table["Properties"];
+    for table in schema::tables(&names) {
+        let logical_id = table.name;
+        let resource = template.resource(logical_id);
+        assert_eq!(resource["Type"], "AWS::DynamoDB::Table", "{logical_id}");
+        let p = &resource["Properties"];
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{logical_id}");
-        let key_schema = p["KeySchema"].as_sequence().unwrap();
-        assert_eq!(key_schema.len(), 1, "{logical_id}");
-        assert_eq!(
-            (key_schema[0]["AttributeName"].as_str(), key_schema[0]["KeyType"].as_str()),
-            (Some(key), Some("HASH"))
-        );
-        let definitions = p["AttributeDefinitions"].as_sequence().unwrap();
-        assert_eq!(definitions.len(), 1);
-        assert_eq!(
-            (definitions[0]["AttributeName"].as_str(), definitions[0]["AttributeType"].as_str()),
-            (Some(key), Some("S"))
-        );
-        assert_eq!(p["TimeToLiveSpecification"]["AttributeName"].as_str(), ttl, "{logical_id}");
-        if ttl.is_some() {
+        let pairs = |list: &Value, field: &str| -> Vec<(String, String)> {
+            let list = list.as_sequence().unwrap().iter();
+            list.map(|entry| (entry["AttributeName"].as_str().unwrap().into(), entry[field].as_str().unwrap().into()))
+                .collect()
+        };
+        let mut keys = vec![(table.partition_key.to_owned(), "HASH".to_owned())];
+        keys.extend(table.sort_key.map(|key| (key.to_owned(), "RANGE".to_owned())));
+        assert_eq!(pairs(&p["KeySchema"], "KeyType"), keys, "{logical_id}");
+        let strings: Vec<_> = keys.iter().map(|(name, _)| (name.clone(), "S".to_owned())).collect();
+        assert_eq!(pairs(&p["AttributeDefinitions"], "AttributeType"), strings, "{logical_id}");
+        assert_eq!(p["TimeToLiveSpecification"]["AttributeName"].as_str(), table.ttl, "{logical_id}");
+        if table.ttl.is_some() {
             assert_eq!(p["TimeToLiveSpecification"]["Enabled"], true);
         }
         assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
@@ -235,14 +241,19 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 
 /// What each function's code calls, by table (see `DynamoStore`):
 /// `create_user` is a transaction of two conditional puts; `get_user`,
-/// `credentials` and `is_revoked` are `GetItem`s; `revoke` is a `PutItem`;
-/// login's lockout reads (`attempts`), counts (`UpdateItem`, or `PutItem` for a
-/// new window), locks (`UpdateItem`) and resets (`DeleteItem`).
+/// `credentials` and `session` are `GetItem`s; `sessions` is a `Query`;
+/// `create_session` a `PutItem`, `rotate` an `UpdateItem`, `end_session` a
+/// `DeleteItem`; login's lockout reads (`attempts`), counts (`UpdateItem`, or
+/// `PutItem` for a new window), locks (`UpdateItem`) and resets (`DeleteItem`).
+/// Every function that takes an access token reads its session.
 fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     let grant = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, t)| (a.to_string(), t.to_string())).collect();
+    let sessions =
+        |actions: &[&'static str]| actions.iter().map(|action| (*action, "SessionsTable")).collect::<Vec<_>>();
+    let signing_key = ("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn");
     BTreeMap::from([
         ("create-user", grant(&[("dynamodb:PutItem", "UsersTable"), ("dynamodb:PutItem", "UsernamesTable")])),
-        ("get-user", grant(&[("dynamodb:GetItem", "UsersTable"), ("dynamodb:GetItem", "RevokedTokensTable")])),
+        ("get-user", grant(&[("dynamodb:GetItem", "UsersTable"), ("dynamodb:GetItem", "SessionsTable")])),
         (
             "login",
             grant(&[
@@ -251,10 +262,20 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 ("dynamodb:UpdateItem", "LoginAttemptsTable"),
                 ("dynamodb:PutItem", "LoginAttemptsTable"),
                 ("dynamodb:DeleteItem", "LoginAttemptsTable"),
-                ("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn"),
+                ("dynamodb:PutItem", "SessionsTable"),
+                signing_key,
             ]),
         ),
-        ("logout", grant(&[("dynamodb:GetItem", "RevokedTokensTable"), ("dynamodb:PutItem", "RevokedTokensTable")])),
+        (
+            "refresh",
+            grant(
+                &[sessions(&["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]), vec![signing_key]]
+                    .concat(),
+            ),
+        ),
+        ("logout", grant(&sessions(&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"]))),
+        ("list-sessions", grant(&sessions(&["dynamodb:GetItem", "dynamodb:Query"]))),
+        ("revoke-session", grant(&sessions(&["dynamodb:GetItem", "dynamodb:DeleteItem"]))),
     ])
 }
 
@@ -278,10 +299,10 @@ fn each_role_allows_exactly_what_its_function_calls() {
         }
         assert_eq!(granted, needs[binary.as_str()], "{} ({binary})", function.logical_id);
     }
-    // Only login may read the signing key.
+    // Only the functions that issue tokens may read the signing key.
     let readers: Vec<_> =
-        needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).collect();
-    assert_eq!(readers.len(), 1);
+        needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).map(|(f, _)| *f).collect();
+    assert_eq!(readers, ["login", "refresh"]);
 }
 
 /// cargo-lambda, and so `sam build`, compiles with `panic = "abort"` unless

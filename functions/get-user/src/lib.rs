@@ -7,7 +7,7 @@ use user_auth_core::domain::UserView;
 use user_auth_core::edge::{bearer_token, ok, path_parameter};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{RevocationStore, UserStore};
+use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::{operations, ApiError, StartError};
 
 /// What every request uses, built once per process: the store, and what
@@ -21,7 +21,7 @@ pub async fn build(env: &Env) -> Result<GetUser<DynamoStore>, StartError> {
 
 pub async fn handle<S>(app: &GetUser<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: UserStore + RevocationStore,
+    S: UserStore + SessionStore,
 {
     let token = bearer_token(&request)?;
     // No id in the path reads as an id that matches no user: 404 once the
@@ -33,27 +33,9 @@ where
 
 #[cfg(test)]
 mod tests {
-    use user_auth_core::clock;
-    use user_auth_core::passwords::Argon2id;
-    use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, MIN_LENGTH, PASSWORD};
+    use user_auth_core::test_support::{call_json, Fixture, SignedIn};
 
     use super::*;
-
-    struct Setup {
-        app: GetUser<MemoryStore>,
-        token: String,
-        user_id: String,
-    }
-
-    async fn setup() -> Setup {
-        let keys = TestKeys::generate();
-        let store = MemoryStore::default();
-        let user = operations::create_user(&store, &Argon2id, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();
-        let token = keys.issuer().issue(&user.id, now()).unwrap().access_token;
-        let app = GetUser { store, verifier: keys.verifier(), clock: clock::system() };
-        Setup { app, token, user_id: user.id.to_string() }
-    }
 
     /// The fixture, asking for `id` with `token`, routed as API Gateway routes it.
     fn event(id: &str, token: &str) -> Fixture {
@@ -64,45 +46,49 @@ mod tests {
 
     #[tokio::test]
     async fn returns_the_user() {
-        let s = setup().await;
-        let answer = call_json(handle(&s.app, event(&s.user_id, &s.token).request())).await;
+        let alice = SignedIn::new("alice").await;
+        let answer =
+            call_json(handle(&alice.authenticated(), event(alice.user_id.as_str(), &alice.access_token).request()))
+                .await;
         assert_eq!(answer.status, 200);
-        assert_eq!(answer.json["id"], s.user_id.as_str());
+        assert_eq!(answer.json["id"], alice.user_id.as_str());
         assert_eq!(answer.json["username"], "alice");
         assert!(answer.json["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
 
     #[tokio::test]
     async fn unknown_or_malformed_ids_are_not_found() {
-        let s = setup().await;
+        let alice = SignedIn::new("alice").await;
         for id in ["00000000-0000-4000-8000-000000000000", "not-an-id"] {
-            let answer = call_json(handle(&s.app, event(id, &s.token).request())).await;
+            let answer = call_json(handle(&alice.authenticated(), event(id, &alice.access_token).request())).await;
             assert_eq!((answer.status, answer.error_code()), (404, Some("not_found")));
         }
     }
 
     #[tokio::test]
-    async fn requires_a_valid_unrevoked_token() {
-        let s = setup().await;
-        let no_header = event(&s.user_id, "x").without_header("authorization");
-        let tampered = format!("{}x", s.token);
-        for event in [no_header, event(&s.user_id, "garbage"), event(&s.user_id, &tampered)] {
-            let answer = call_json(handle(&s.app, event.request())).await;
+    async fn requires_a_valid_token_of_an_active_session() {
+        let alice = SignedIn::new("alice").await;
+        let app = alice.authenticated();
+        let id = alice.user_id.as_str();
+        let no_header = event(id, "x").without_header("authorization");
+        let tampered = format!("{}x", alice.access_token);
+        for event in [no_header, event(id, "garbage"), event(id, &tampered)] {
+            let answer = call_json(handle(&app, event.request())).await;
             assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
             assert!(answer.headers.contains_key("www-authenticate"));
         }
-        let claims = s.app.verifier.verify(&s.token, now()).unwrap();
-        s.app.store.revoke(&claims.jti, claims.exp).await.unwrap();
-        assert_eq!(call_json(handle(&s.app, event(&s.user_id, &s.token).request())).await.status, 401);
+        app.store.end_session(&alice.user_id, &alice.session_id).await.unwrap();
+        assert_eq!(call_json(handle(&app, event(id, &alice.access_token).request())).await.status, 401);
     }
 
     #[tokio::test]
     async fn takes_the_id_from_the_path_when_there_are_no_path_parameters() {
-        let s = setup().await;
-        let without_parameters = event(&s.user_id, &s.token).path(&format!("/users/{}", s.user_id), None);
+        let alice = SignedIn::new("alice").await;
+        let id = alice.user_id.as_str();
+        let without_parameters = event(id, &alice.access_token).path(&format!("/users/{id}"), None);
         assert!(without_parameters.0.get("pathParameters").is_none());
-        let answer = call_json(handle(&s.app, without_parameters.request())).await;
+        let answer = call_json(handle(&alice.authenticated(), without_parameters.request())).await;
         assert_eq!(answer.status, 200);
-        assert_eq!(answer.json["id"], s.user_id.as_str());
+        assert_eq!(answer.json["id"], id);
     }
 }

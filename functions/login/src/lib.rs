@@ -1,82 +1,62 @@
 //! `POST /auth/login`: exchanges a username and password for an access token.
 
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 use user_auth_core::clock::{self, SharedClock};
-use user_auth_core::config::{self, Env, SigningKeySource};
-use user_auth_core::edge::{json_body, ok, CredentialsBody};
+use user_auth_core::config::{self, Env};
+use user_auth_core::domain::SessionLifetime;
+use user_auth_core::edge::{client, json_body, ok, CredentialsBody, TokenResponse};
+use user_auth_core::operations::{self, LoginAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
-use user_auth_core::sdk_settings::{SdkSettings, Service};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore};
+use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore};
 use user_auth_core::tokens::TokenIssuer;
-use user_auth_core::{operations, startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, StartError};
 
 /// What every request uses, built once per process.
 pub struct Login<S> {
     pub store: S,
     pub passwords: SharedHasher,
     pub issuer: TokenIssuer,
+    pub lifetime: SessionLifetime,
     pub clock: SharedClock,
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Login<DynamoStore>, StartError> {
-    let source = config::signing_key_source(env)?;
-    with_signing_key(env, &signing_key_pem(&source, &SdkSettings::from_env(env)?).await?)
+    with_signing_key(env, &startup::signing_key_pem(env).await?)
 }
 
 /// All of [`build`] but fetching the signing key: what the template checks
 /// can run without reaching Secrets Manager.
 pub fn with_signing_key(env: &Env, signing_key_pem: &str) -> Result<Login<DynamoStore>, StartError> {
+    let issuer = startup::token_issuer(env, signing_key_pem)?;
+    let lifetime = config::session_lifetime(env)?;
     Ok(Login {
         store: startup::dynamo_store(env)?,
         passwords: passwords::argon2id(),
-        issuer: TokenIssuer::from_pem(signing_key_pem, config::token_settings(env)?)?,
+        issuer,
+        lifetime,
         clock: clock::system(),
     })
 }
 
-/// Reads the private key, once, at start: from its file locally, from
-/// Secrets Manager when deployed (only this function may read that secret).
-async fn signing_key_pem(source: &SigningKeySource, sdk: &SdkSettings) -> Result<String, StartError> {
-    match source {
-        SigningKeySource::File(path) => std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
-        SigningKeySource::Secret(arn) => {
-            let secret = aws_sdk_secretsmanager::Client::new(&sdk.sdk_config(Service::SecretsManager))
-                .get_secret_value()
-                .secret_id(arn)
-                .send()
-                .await?;
-            secret.secret_string.ok_or_else(|| "the signing key secret has no string value".into())
-        }
-    }
-}
-
-/// The token response, shaped like OAuth 2.0's (RFC 6749, section 5.1).
-#[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-}
-
 pub async fn handle<S>(app: &Login<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore,
+    S: CredentialStore + LoginAttemptStore + SessionStore,
 {
     let body: CredentialsBody = json_body(&request)?;
+    let attempt = LoginAttempt { username: body.username, password: body.password, client: client(&request) };
     let now = app.clock.now();
-    let token = operations::login(&app.store, &app.passwords, &app.issuer, now, &body.username, body.password).await?;
-    Ok(ok(&TokenResponse { access_token: token.access_token, token_type: "Bearer", expires_in: token.expires_in }))
+    let issued = operations::login(&app.store, &app.passwords, &app.issuer, app.lifetime, now, attempt).await?;
+    Ok(ok(&TokenResponse::from(issued)))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use user_auth_core::domain::UserId;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, MIN_LENGTH, PASSWORD};
+    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
 
     use super::*;
 
@@ -85,7 +65,7 @@ mod tests {
         let store = MemoryStore::default();
         let passwords = passwords::argon2id();
         let user = operations::create_user(&store, &passwords, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();
-        let app = Login { store, passwords, issuer: keys.issuer(), clock: clock::system() };
+        let app = Login { store, passwords, issuer: keys.issuer(), lifetime: LIFETIME, clock: clock::system() };
         (app, keys, user.id.to_string())
     }
 
@@ -104,6 +84,16 @@ mod tests {
         assert_eq!(answer.json["expires_in"], keys.settings.ttl.as_secs());
         let claims = keys.verifier().verify(answer.json["access_token"].as_str().unwrap(), now()).unwrap();
         assert_eq!(claims.sub, user_id);
+        let refresh_token = answer.json["refresh_token"].as_str().unwrap();
+        assert!(refresh_token.len() >= 43, "at least 256 bits: {refresh_token}");
+        // The session remembers who started it, as API Gateway saw them.
+        let sessions = app.store.sessions(&UserId::parse(&claims.sub).unwrap()).await.unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].id.as_str(), claims.sid);
+        assert_eq!(
+            (sessions[0].client.user_agent.as_str(), sessions[0].client.source_ip.as_str()),
+            ("curl/8.5.0", "203.0.113.10")
+        );
     }
 
     #[tokio::test]

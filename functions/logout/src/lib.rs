@@ -2,14 +2,14 @@
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;
-use user_auth_core::edge::{bearer_token, no_content};
+use user_auth_core::edge::{bearer_token, no_content, optional_json_body, LogoutBody};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::RevocationStore;
+use user_auth_core::store::SessionStore;
 use user_auth_core::{operations, ApiError, StartError};
 
-/// What every request uses, built once per process: the revocation store,
-/// and what checks tokens.
+/// What every request uses, built once per process: the session store, and
+/// what checks tokens.
 pub type Logout<S> = Authenticated<S>;
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
@@ -17,52 +17,61 @@ pub async fn build(env: &Env) -> Result<Logout<DynamoStore>, StartError> {
     Authenticated::from_env(env)
 }
 
-pub async fn handle<S: RevocationStore>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S: SessionStore>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError> {
     let token = bearer_token(&request)?;
-    operations::logout(&app.store, &app.verifier, app.clock.now(), token).await?;
+    let scope = optional_json_body::<LogoutBody>(&request)?.unwrap_or_default().scope;
+    operations::logout(&app.store, &app.verifier, app.clock.now(), token, scope).await?;
     Ok(no_content())
 }
 
 #[cfg(test)]
 mod tests {
-    use user_auth_core::clock;
-    use user_auth_core::domain::UserId;
-    use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call, now, Fixture, TestKeys};
+    use user_auth_core::test_support::{call, Fixture, SignedIn};
 
     use super::*;
 
-    fn app(keys: &TestKeys) -> Logout<MemoryStore> {
-        Logout { store: MemoryStore::default(), verifier: keys.verifier(), clock: clock::system() }
-    }
-
-    fn fixture() -> Fixture {
-        Fixture::parse(include_str!("../fixtures/logout.json"))
+    fn event(token: &str) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/logout.json")).bearer(token)
     }
 
     #[tokio::test]
-    async fn revokes_once_then_refuses_the_token() {
-        let keys = TestKeys::generate();
-        let app = app(&keys);
-        let token = keys.issuer().issue(&UserId::new_random(), now()).unwrap().access_token;
-        let event = fixture().bearer(&token);
-
-        let answer = call(handle(&app, event.request())).await;
+    async fn ends_the_session_once_then_refuses_its_token() {
+        let alice = SignedIn::new("alice").await;
+        let app = alice.authenticated();
+        let answer = call(handle(&app, event(&alice.access_token).request())).await;
         assert_eq!(answer.status, 204);
         assert!(answer.json.is_null(), "no body");
-        let claims = app.verifier.verify(&token, now()).unwrap();
-        assert!(app.store.is_revoked(&claims.jti).await.unwrap());
-
-        let answer = call(handle(&app, event.request())).await;
+        assert!(app.store.session(&alice.user_id, &alice.session_id).await.unwrap().is_none());
+        let answer = call(handle(&app, event(&alice.access_token).request())).await;
         assert_eq!(answer.status, 401);
         assert!(answer.headers.contains_key("www-authenticate"));
     }
 
     #[tokio::test]
-    async fn without_a_token_is_unauthorized() {
-        let keys = TestKeys::generate();
-        let event = fixture().without_header("authorization");
-        let answer = call(handle(&app(&keys), event.request())).await;
+    async fn the_scope_says_which_sessions_end() {
+        let alice = SignedIn::new("alice").await;
+        let bob = alice.another_user("bob").await;
+        let app = alice.authenticated();
+        let (second, third) = (alice.log_in_again().await, alice.log_in_again().await);
+        let others = event(&alice.access_token).body(r#"{"scope":"others"}"#);
+        assert_eq!(call(handle(&app, others.request())).await.status, 204);
+        let alive = |id| app.store.session(&alice.user_id, id);
+        assert!(alive(&alice.session_id).await.unwrap().is_some());
+        assert!(alive(&second).await.unwrap().is_none() && alive(&third).await.unwrap().is_none());
+        let global = event(&alice.access_token).body(r#"{"scope":"global"}"#);
+        assert_eq!(call(handle(&app, global.request())).await.status, 204);
+        assert!(app.store.sessions(&alice.user_id).await.unwrap().is_empty());
+        assert!(app.store.session(&bob.user_id, &bob.session_id).await.unwrap().is_some(), "bob's stays");
+    }
+
+    #[tokio::test]
+    async fn a_bad_scope_or_no_token_is_refused() {
+        let alice = SignedIn::new("alice").await;
+        let app = alice.authenticated();
+        let answer = call(handle(&app, event(&alice.access_token).body(r#"{"scope":"all"}"#).request())).await;
+        assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")));
+        let answer = call(handle(&app, event("x").without_header("authorization").request())).await;
         assert_eq!(answer.status, 401);
+        assert!(app.store.session(&alice.user_id, &alice.session_id).await.unwrap().is_some());
     }
 }

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let names = config::table_names(&env);
     let client = client(&SdkSettings::from_env(&env)?);
     schema::create_tables(&client, &names).await?;
-    let tables: Vec<&str> = schema::tables(&names).iter().map(|(table, _, _)| *table).collect();
+    let tables: Vec<&str> = schema::tables(&names).iter().map(|table| table.name).collect();
     eprintln!("tables ready: {}", tables.join(", "));
     Ok(())
 }

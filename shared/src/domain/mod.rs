@@ -3,9 +3,11 @@
 //! refusal is the type's own error, which knows nothing of HTTP.
 
 mod password;
+mod session;
 mod user;
 mod username;
 
 pub use password::{Password, PasswordError, PASSWORD_MAX_LENGTH};
+pub use session::{Client, Presented, RefreshHash, Session, SessionId, SessionLifetime, SessionView};
 pub use user::{User, UserId, UserView};
 pub use username::{Username, UsernameError};

@@ -10,6 +10,9 @@ pub mod request;
 pub mod response;
 pub mod serve;
 
-pub use request::{bearer_token, json_body, path_parameter, CredentialsBody, MAX_BODY_BYTES};
-pub use response::{created, error_response, json_response, no_content, ok, status_of};
+pub use request::{
+    bearer_token, client, json_body, optional_json_body, path_parameter, CredentialsBody, JsonBody, LogoutBody,
+    RefreshBody, MAX_BODY_BYTES,
+};
+pub use response::{created, error_response, json_response, no_content, ok, status_of, TokenResponse};
 pub use serve::{respond, serve};

@@ -1,22 +1,57 @@
 //! Reading requests the same way under API Gateway and `cargo lambda watch`.
 //! Error messages never quote the request: it may hold a password.
 
-use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::http::header::{AUTHORIZATION, USER_AGENT};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::domain::Client;
+use crate::operations::LogoutScope;
 use crate::ApiError;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// A JSON request body, and what to tell a client whose body is not one.
+pub trait JsonBody: DeserializeOwned {
+    const EXPECTED: &'static str;
+}
 
 /// The body of `POST /users` and `POST /auth/login` (its `Debug` redacts the password).
 #[derive(Debug, Deserialize)]
 pub struct CredentialsBody {
     pub username: String,
     pub password: SecretString,
+}
+
+impl JsonBody for CredentialsBody {
+    const EXPECTED: &'static str =
+        "the request body must be a JSON object with the string fields \"username\" and \"password\"";
+}
+
+/// The body of `POST /auth/refresh` (its `Debug` redacts the token).
+#[derive(Debug, Deserialize)]
+pub struct RefreshBody {
+    pub refresh_token: SecretString,
+}
+
+impl JsonBody for RefreshBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"refresh_token\"";
+}
+
+/// The optional body of `POST /auth/logout`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutBody {
+    #[serde(default)]
+    pub scope: LogoutScope,
+}
+
+impl JsonBody for LogoutBody {
+    const EXPECTED: &'static str =
+        "the request body, if any, must be a JSON object whose \"scope\" is \"local\", \"others\" or \"global\"";
 }
 
 fn body_bytes(body: &Body) -> &[u8] {
@@ -29,22 +64,35 @@ fn body_bytes(body: &Body) -> &[u8] {
 }
 
 /// Parses a JSON body whatever its `Body` variant.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+pub fn json_body<T: JsonBody>(request: &Request) -> Result<T, ApiError> {
+    optional_json_body(request)?.ok_or(ApiError::InvalidRequest("the request body must be a JSON object"))
+}
+
+/// [`json_body`], for a body that may be left out: `None` when it is.
+pub fn optional_json_body<T: JsonBody>(request: &Request) -> Result<Option<T>, ApiError> {
     let bytes = body_bytes(request.body());
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::InvalidRequest("the request body must be a JSON object"));
+        return Ok(None);
     }
-    serde_json::from_slice(bytes).map_err(|err| {
+    serde_json::from_slice(bytes).map(Some).map_err(|err| {
         ApiError::InvalidRequest(match err.classify() {
-            serde_json::error::Category::Data => {
-                "the request body must be a JSON object with the string fields \"username\" and \"password\""
-            }
+            serde_json::error::Category::Data => T::EXPECTED,
             _ => "the request body is not valid JSON",
         })
     })
+}
+
+/// Who sends the request, as API Gateway saw it; empty where it does not say.
+pub fn client(request: &Request) -> Client {
+    let user_agent = request.headers().get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let source_ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    Client { user_agent: user_agent.chars().take(256).collect(), source_ip: source_ip.unwrap_or_default() }
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -103,6 +151,20 @@ mod tests {
             assert_eq!(err.code(), "invalid_request", "{body}");
             assert!(!err.to_string().contains("secret-1234") && !err.to_string().contains("12345678"));
         }
+    }
+
+    #[test]
+    fn each_body_says_what_it_expects_and_logout_may_have_none() {
+        let err = json_body::<RefreshBody>(&request_with_body(Body::Text(r#"{"token":"x"}"#.into()))).unwrap_err();
+        assert!(err.to_string().contains("refresh_token"), "{err}");
+        assert!(optional_json_body::<LogoutBody>(&request_with_body(Body::Empty)).unwrap().is_none());
+        let body = Body::Text(r#"{"scope":"global"}"#.into());
+        let parsed = optional_json_body::<LogoutBody>(&request_with_body(body)).unwrap().unwrap();
+        assert_eq!(parsed.scope, LogoutScope::Global);
+        let body = Body::Text(r#"{"scope":"everyone"}"#.into());
+        assert_eq!(optional_json_body::<LogoutBody>(&request_with_body(body)).unwrap_err().code(), "invalid_request");
+        let parsed = optional_json_body::<LogoutBody>(&request_with_body(Body::Text("{}".into()))).unwrap().unwrap();
+        assert_eq!(parsed.scope, LogoutScope::Local);
     }
 
     #[test]

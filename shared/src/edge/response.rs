@@ -6,6 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::operations::IssuedSession;
 use crate::ApiError;
 
 /// The status each error is answered with.
@@ -14,7 +15,9 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::InvalidRequest(_) | ApiError::InvalidUsername(_) | ApiError::InvalidPassword(_) => {
             StatusCode::BAD_REQUEST
         }
-        ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+        ApiError::InvalidCredentials | ApiError::InvalidToken | ApiError::InvalidRefreshToken => {
+            StatusCode::UNAUTHORIZED
+        }
         ApiError::NotFound => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::UsernameTaken => StatusCode::CONFLICT,
@@ -35,6 +38,26 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Bod
             .body(Body::Text(json))
             .unwrap_or_else(|_| fallback_500()),
         Err(err) => error_response(&ApiError::internal(err)),
+    }
+}
+
+/// The answer of login and refresh, shaped like OAuth 2.0's (RFC 6749, 5.1).
+#[derive(Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+}
+
+impl From<IssuedSession> for TokenResponse {
+    fn from(issued: IssuedSession) -> Self {
+        TokenResponse {
+            access_token: issued.access.access_token,
+            token_type: "Bearer",
+            expires_in: issued.access.expires_in,
+            refresh_token: issued.refresh_token,
+        }
     }
 }
 

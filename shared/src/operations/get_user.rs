@@ -1,13 +1,13 @@
 use crate::domain::{User, UserId};
-use crate::store::{RevocationStore, UserStore};
+use crate::store::{SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
 
-use super::refuse_if_revoked;
+use super::{caller, refuse_unless_active};
 
-/// Reads a user's public profile for the holder of a valid, unrevoked token.
-/// The revocation check and the read run at once (one round trip of latency,
-/// not two); a revoked token gets 401 whatever the id.
+/// Reads a user's public profile for the holder of a valid token of an active
+/// session. The session check and the read run at once (one round trip of
+/// latency, not two); a token of an ended session gets 401 whatever the id.
 pub async fn get_user<S>(
     store: &S,
     verifier: &TokenVerifier,
@@ -16,9 +16,9 @@ pub async fn get_user<S>(
     raw_id: &str,
 ) -> Result<User, ApiError>
 where
-    S: UserStore + RevocationStore,
+    S: UserStore + SessionStore,
 {
-    let claims = verifier.verify(token, now)?;
+    let caller = caller(verifier, now, token)?;
     let id = UserId::parse(raw_id);
     let read = async {
         match &id {
@@ -26,7 +26,7 @@ where
             None => Ok(None),
         }
     };
-    let (revoked, user) = tokio::join!(store.is_revoked(&claims.jti), read);
-    refuse_if_revoked(&claims, revoked?)?;
+    let (session, user) = tokio::join!(store.session(&caller.user_id, &caller.session_id), read);
+    refuse_unless_active(&caller, session?.as_ref(), now)?;
     user?.ok_or(ApiError::NotFound)
 }

@@ -1,18 +1,46 @@
-use crate::store::RevocationStore;
+use serde::Deserialize;
+
+use crate::store::SessionStore;
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
 
 use super::authenticate;
 
-/// Revokes the token at once for every function; the record expires with it.
+/// Which sessions a logout ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogoutScope {
+    /// The caller's own session.
+    #[default]
+    Local,
+    /// Every other session of the caller's user.
+    Others,
+    /// Every session of the caller's user, its own included.
+    Global,
+}
+
+/// Ends sessions, and with them every access and refresh token they issued.
+/// A refresh racing this either rotates first, and its tokens die with the
+/// session, or finds the session gone: a rotation never recreates one.
 pub async fn logout(
-    revocations: &impl RevocationStore,
+    sessions: &impl SessionStore,
     verifier: &TokenVerifier,
     now: u64,
     token: &str,
+    scope: LogoutScope,
 ) -> Result<(), ApiError> {
-    let claims = authenticate(revocations, verifier, now, token).await?;
-    revocations.revoke(&claims.jti, claims.exp).await?;
-    tracing::info!(user_id = %claims.sub, jti = %claims.jti, "token revoked");
+    let caller = authenticate(sessions, verifier, now, token).await?;
+    let ended = match scope {
+        LogoutScope::Local => vec![caller.session_id.clone()],
+        LogoutScope::Others | LogoutScope::Global => {
+            let all = sessions.sessions(&caller.user_id).await?.into_iter().map(|session| session.id);
+            all.filter(|id| scope == LogoutScope::Global || *id != caller.session_id).collect()
+        }
+    };
+    let endings = ended.iter().map(|id| sessions.end_session(&caller.user_id, id));
+    for result in futures_util::future::join_all(endings).await {
+        result?;
+    }
+    tracing::info!(user_id = %caller.user_id, ?scope, sessions = ended.len(), "logged out");
     Ok(())
 }

@@ -2,51 +2,89 @@
 //! stays outside: each function's handler parses the request, calls its
 //! operation, and turns the result into a response.
 //!
-//! Every operation takes its ports first, then the time (`now`, from the
-//! function's clock) where a rule needs it, then the caller's input.
+//! Every operation takes its ports first, then its settings, then the time
+//! (`now`, from the function's clock), then the caller's input.
 
 mod create_user;
 mod get_user;
+mod list_sessions;
 mod login;
 mod logout;
+mod refresh;
+mod revoke_session;
 
 pub use create_user::create_user;
 pub use get_user::get_user;
-pub use login::login;
-pub use logout::logout;
+pub use list_sessions::list_sessions;
+pub use login::{login, LoginAttempt};
+pub use logout::{logout, LogoutScope};
+pub use refresh::{refresh, RefreshPolicy};
+pub use revoke_session::revoke_session;
 
-use crate::store::RevocationStore;
-use crate::tokens::{Claims, TokenVerifier};
+use crate::domain::{Session, SessionId, UserId};
+use crate::store::SessionStore;
+use crate::tokens::{IssuedToken, TokenVerifier};
 use crate::ApiError;
 
-/// Verifies a bearer token at `now` and checks that it has not been revoked.
-pub async fn authenticate(
-    revocations: &impl RevocationStore,
-    verifier: &TokenVerifier,
-    now: u64,
-    token: &str,
-) -> Result<Claims, ApiError> {
-    let claims = verifier.verify(token, now)?;
-    refuse_if_revoked(&claims, revocations.is_revoked(&claims.jti).await?)?;
-    Ok(claims)
+/// Who presented an access token: its user and its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub session_id: SessionId,
 }
 
-/// The one refusal of a revoked token, whoever checked it.
-fn refuse_if_revoked(claims: &Claims, revoked: bool) -> Result<(), ApiError> {
-    if revoked {
-        tracing::info!(jti = %claims.jti, "revoked token presented");
+/// A new access token and the session's current refresh token: what login
+/// and refresh answer.
+#[derive(Debug)]
+pub struct IssuedSession {
+    pub access: IssuedToken,
+    pub refresh_token: String,
+}
+
+/// The caller an access token names, if it is genuine and unexpired at `now`.
+/// Its session is not checked: see [`authenticate`].
+fn caller(verifier: &TokenVerifier, now: u64, token: &str) -> Result<Caller, ApiError> {
+    let claims = verifier.verify(token, now)?;
+    match (UserId::parse(&claims.sub), SessionId::parse(&claims.sid)) {
+        (Some(user_id), Some(session_id)) => Ok(Caller { user_id, session_id }),
+        _ => Err(ApiError::InvalidToken),
+    }
+}
+
+/// The one refusal of a token whose session has ended, whoever checked it.
+fn refuse_unless_active(caller: &Caller, session: Option<&Session>, now: u64) -> Result<(), ApiError> {
+    if !session.is_some_and(|session| session.is_active(now)) {
+        tracing::info!(session_id = %caller.session_id, "access token of an ended session presented");
         return Err(ApiError::InvalidToken);
     }
     Ok(())
 }
 
+/// Verifies a bearer token at `now` and checks that its session is active:
+/// one strongly consistent read.
+pub async fn authenticate(
+    sessions: &impl SessionStore,
+    verifier: &TokenVerifier,
+    now: u64,
+    token: &str,
+) -> Result<Caller, ApiError> {
+    let caller = caller(verifier, now, token)?;
+    let session = sessions.session(&caller.user_id, &caller.session_id).await?;
+    refuse_unless_active(&caller, session.as_ref(), now)?;
+    Ok(caller)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::UserId;
+    use crate::domain::Client;
     use crate::passwords::Argon2id;
     use crate::store::memory::MemoryStore;
-    use crate::test_support::{now, TestKeys, MIN_LENGTH, PASSWORD};
+    use crate::test_support::{now, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
+
+    fn attempt(username: &str) -> LoginAttempt {
+        LoginAttempt { username: username.into(), password: PASSWORD.into(), client: Client::default() }
+    }
 
     #[tokio::test]
     async fn the_whole_story_over_the_memory_store() {
@@ -59,8 +97,8 @@ mod tests {
         let err = create_user(&store, &Argon2id, MIN_LENGTH, "ALICE", PASSWORD.into()).await.unwrap_err();
         assert_eq!(err.code(), "username_taken");
 
-        let token = login(&store, &Argon2id, &issuer, now(), "alice", PASSWORD.into()).await.unwrap();
-        let bearer = token.access_token.as_str();
+        let issued = login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("alice")).await.unwrap();
+        let bearer = issued.access.access_token.as_str();
         assert_eq!(get_user(&store, &verifier, now(), bearer, user.id.as_str()).await.unwrap(), user);
         assert_eq!(get_user(&store, &verifier, now(), bearer, "nope").await.unwrap_err().code(), "not_found");
         let missing = UserId::new_random();
@@ -69,30 +107,36 @@ mod tests {
         let err = get_user(&store, &verifier, now(), "garbage", user.id.as_str()).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
 
-        let claims = authenticate(&store, &verifier, now(), bearer).await.unwrap();
-        assert_eq!(claims.sub, user.id.as_str());
+        let caller = authenticate(&store, &verifier, now(), bearer).await.unwrap();
+        assert_eq!(caller.user_id, user.id);
 
-        logout(&store, &verifier, now(), bearer).await.unwrap();
+        logout(&store, &verifier, now(), bearer, LogoutScope::Local).await.unwrap();
         let err = authenticate(&store, &verifier, now(), bearer).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
-        // Revoked wins over a missing or malformed id: no 404 for a dead token.
+        // An ended session wins over a missing or malformed id: no 404 for a dead token.
         for id in [user.id.as_str(), missing.as_str(), "nope"] {
             let err = get_user(&store, &verifier, now(), bearer, id).await.unwrap_err();
             assert_eq!(err.code(), "invalid_token", "{id}");
         }
-        let err = logout(&store, &verifier, now(), bearer).await.unwrap_err();
+        let err = logout(&store, &verifier, now(), bearer, LogoutScope::Local).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
     }
 
     #[tokio::test]
-    async fn a_token_is_refused_once_its_time_is_up() {
+    async fn a_token_is_refused_once_its_time_is_up_or_its_session_is_gone() {
         let store = MemoryStore::default();
         let keys = TestKeys::generate();
+        create_user(&store, &Argon2id, MIN_LENGTH, "dora", PASSWORD.into()).await.unwrap();
         let issued_at = now();
-        let token = keys.issuer().issue(&UserId::new_random(), issued_at).unwrap().access_token;
+        let issued = login(&store, &Argon2id, &keys.issuer(), LIFETIME, issued_at, attempt("dora")).await.unwrap();
+        let token = issued.access.access_token;
         let ttl = keys.settings.ttl.as_secs();
         assert!(authenticate(&store, &keys.verifier(), issued_at + ttl - 1, &token).await.is_ok());
         let err = authenticate(&store, &keys.verifier(), issued_at + ttl, &token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+        // A token of a session that was never stored.
+        let stray = keys.issuer().issue(&UserId::new_random(), &SessionId::new_random(), issued_at).unwrap();
+        let err = authenticate(&store, &keys.verifier(), issued_at, &stray.access_token).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
     }
 }

@@ -2,23 +2,24 @@
 //! tests of the domain and of the handlers. Never used by a function.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use super::{CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, UserStore};
-use crate::domain::{User, UserId, Username};
+use super::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError, UserStore};
+use crate::domain::{Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 
-#[derive(Default)]
+/// Clones share their data, as clones of the DynamoDB store share the tables.
+#[derive(Clone, Default)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Default)]
 struct Inner {
     users: HashMap<UserId, User>,
     usernames: HashMap<Username, Credentials>,
-    revoked: HashMap<String, u64>,
+    sessions: HashMap<(UserId, SessionId), Session>,
     /// failures, window end, locked until
     attempts: HashMap<Username, (u64, u64, u64)>,
 }
@@ -52,14 +53,33 @@ impl CredentialStore for MemoryStore {
     }
 }
 
-impl RevocationStore for MemoryStore {
-    async fn revoke(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.lock().revoked.insert(jti.to_owned(), expires_at);
+impl SessionStore for MemoryStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.lock().sessions.insert((session.user_id.clone(), session.id.clone()), session.clone());
         Ok(())
     }
 
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().revoked.contains_key(jti))
+    async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        Ok(self.lock().sessions.get(&(user_id.clone(), id.clone())).cloned())
+    }
+
+    async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
+        Ok(self.lock().sessions.values().filter(|session| session.user_id == *user_id).cloned().collect())
+    }
+
+    async fn rotate(&self, rotated: &Session) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.sessions.get_mut(&(rotated.user_id.clone(), rotated.id.clone())) {
+            Some(stored) if stored.generation + 1 == rotated.generation => {
+                *stored = rotated.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
+        Ok(self.lock().sessions.remove(&(user_id.clone(), id.clone())).is_some())
     }
 }
 

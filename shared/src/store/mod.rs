@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::domain::{User, UserId, Username};
+use crate::domain::{Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 
@@ -31,7 +31,7 @@ pub enum StoreError {
 pub struct TableNames {
     pub users: String,
     pub usernames: String,
-    pub revoked_tokens: String,
+    pub sessions: String,
     pub login_attempts: String,
 }
 
@@ -40,7 +40,7 @@ impl Default for TableNames {
         TableNames {
             users: "users".into(),
             usernames: "usernames".into(),
-            revoked_tokens: "revoked-tokens".into(),
+            sessions: "sessions".into(),
             login_attempts: "login-attempts".into(),
         }
     }
@@ -91,9 +91,26 @@ pub trait LoginAttemptStore: Send + Sync {
     fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-pub trait RevocationStore: Send + Sync {
-    /// Records that the token `jti` is revoked until `expires_at` (Unix seconds).
-    fn revoke(&self, jti: &str, expires_at: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+/// Sessions, keyed by their user and their id. Every read is strongly
+/// consistent: an ended session must stop its tokens at once, everywhere.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    fn create_session(&self, session: &Session) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn session(
+        &self,
+        user_id: &UserId,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Every session of the user, ended ones included until they are removed.
+    fn sessions(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+
+    /// Replaces the session with `rotated` if it still exists and is still at
+    /// `rotated.generation - 1`; `false` when another refresh got there first
+    /// or the session has ended.
+    fn rotate(&self, rotated: &Session) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends the session; `false` if there was none.
+    fn end_session(&self, user_id: &UserId, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

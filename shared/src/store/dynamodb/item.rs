@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::schema::{login_attempts, usernames, users};
-use crate::domain::{User, UserId, Username};
+use super::schema::{login_attempts, sessions, usernames, users};
+use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 use crate::store::{Credentials, StoreError};
@@ -71,6 +71,57 @@ impl TryFrom<&Item> for Credentials {
             password_hash: PasswordHash::from_phc(get_s(item, usernames::PASSWORD_HASH)?.to_owned()),
         })
     }
+}
+
+impl TryFrom<&Item> for Session {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        // Both or neither: a session has a spent token once it was refreshed.
+        let previous = match item.contains_key(sessions::PREVIOUS_HASH) {
+            true => Some((
+                RefreshHash(get_s(item, sessions::PREVIOUS_HASH)?.to_owned()),
+                get_n(item, sessions::PREVIOUS_SPENT_AT)?,
+            )),
+            false => None,
+        };
+        Ok(Session {
+            id: parsed(item, sessions::SID, SessionId::parse)?,
+            user_id: parsed(item, sessions::USER_ID, UserId::parse)?,
+            client: Client {
+                user_agent: get_s(item, sessions::USER_AGENT)?.to_owned(),
+                source_ip: get_s(item, sessions::SOURCE_IP)?.to_owned(),
+            },
+            created_at: get_n(item, sessions::CREATED_AT)?,
+            last_refreshed_at: get_n(item, sessions::LAST_REFRESHED_AT)?,
+            expires_at: get_n(item, sessions::EXPIRES_AT)?,
+            ends_at: get_n(item, sessions::ENDS_AT)?,
+            generation: get_n(item, sessions::GENERATION)?,
+            current: RefreshHash(get_s(item, sessions::REFRESH_HASH)?.to_owned()),
+            previous,
+        })
+    }
+}
+
+/// A session as an item: every attribute, written whole at login.
+pub fn session_item(session: &Session) -> Item {
+    let mut item = Item::from([
+        (sessions::USER_ID.to_owned(), s(session.user_id.as_str())),
+        (sessions::SID.to_owned(), s(session.id.as_str())),
+        (sessions::USER_AGENT.to_owned(), s(&session.client.user_agent)),
+        (sessions::SOURCE_IP.to_owned(), s(&session.client.source_ip)),
+        (sessions::CREATED_AT.to_owned(), n(session.created_at)),
+        (sessions::LAST_REFRESHED_AT.to_owned(), n(session.last_refreshed_at)),
+        (sessions::EXPIRES_AT.to_owned(), n(session.expires_at)),
+        (sessions::ENDS_AT.to_owned(), n(session.ends_at)),
+        (sessions::GENERATION.to_owned(), n(session.generation)),
+        (sessions::REFRESH_HASH.to_owned(), s(&session.current.0)),
+    ]);
+    if let Some((hash, spent_at)) = &session.previous {
+        item.insert(sessions::PREVIOUS_HASH.to_owned(), s(&hash.0));
+        item.insert(sessions::PREVIOUS_SPENT_AT.to_owned(), n(*spent_at));
+    }
+    item
 }
 
 /// A `login-attempts` item: the failures, the lock, and when the window ends.
@@ -135,6 +186,22 @@ mod tests {
         let mut missing = attempts_item(n(1500));
         missing.remove(login_attempts::LOCKED_UNTIL);
         assert!(matches!(AttemptsRecord::try_from(&missing), Err(StoreError::Failed(_))));
+    }
+
+    #[test]
+    fn sessions_round_trip_and_fail_on_a_missing_attribute() {
+        let lifetime = crate::domain::SessionLifetime { absolute: 1000, idle: Some(100) };
+        let client = Client { user_agent: "curl/8".into(), source_ip: "203.0.113.10".into() };
+        let (id, user_id) = (SessionId::new_random(), UserId::new_random());
+        let started = Session::start(id, user_id, client, RefreshHash("a".into()), lifetime, 5);
+        let rotated = started.rotated(RefreshHash("b".into()), lifetime, 50);
+        for session in [started, rotated] {
+            let item = session_item(&session);
+            assert_eq!(Session::try_from(&item).unwrap(), session);
+            let mut broken = item.clone();
+            broken.remove(sessions::ENDS_AT);
+            assert!(matches!(Session::try_from(&broken), Err(StoreError::Failed(_))));
+        }
     }
 
     #[test]

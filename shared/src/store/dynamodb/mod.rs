@@ -10,10 +10,10 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, username_claim_failed};
-use self::item::{get_n, n, s, AttemptsRecord, Item};
-use self::schema::{login_attempts, revoked_tokens, usernames, users};
-use super::{CredentialStore, Credentials, LoginAttemptStore, RevocationStore, StoreError, TableNames, UserStore};
-use crate::domain::{User, UserId, Username};
+use self::item::{get_n, n, s, session_item, AttemptsRecord, Item};
+use self::schema::{login_attempts, sessions, usernames, users};
+use super::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError, TableNames, UserStore};
+use crate::domain::{Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 use crate::sdk_settings::{SdkSettings, Service};
@@ -38,18 +38,22 @@ impl DynamoStore {
         DynamoStore::new(client(sdk), tables)
     }
 
-    /// The item of `table` whose partition key `key` is `value`, if any.
-    async fn read(
-        &self,
-        table: &str,
-        key: &str,
-        value: &str,
-        consistency: Consistency,
-    ) -> Result<Option<Item>, StoreError> {
-        let read = self.client.get_item().table_name(table).key(key, s(value));
+    /// The item of `table` under `key`, if any.
+    async fn read(&self, table: &str, key: Item, consistency: Consistency) -> Result<Option<Item>, StoreError> {
+        let read = self.client.get_item().table_name(table).set_key(Some(key));
         let output = read.consistent_read(consistency == Consistency::Strong).send().await.map_err(classify)?;
         Ok(output.item)
     }
+}
+
+/// A table's key of one string attribute.
+fn key(name: &str, value: &str) -> Item {
+    Item::from([(name.to_owned(), s(value))])
+}
+
+/// A session's key: its user, then its id.
+fn session_key(user_id: &UserId, id: &SessionId) -> Item {
+    Item::from([(sessions::USER_ID.to_owned(), s(user_id.as_str())), (sessions::SID.to_owned(), s(id.as_str()))])
 }
 
 /// How fresh a read must be. A strongly consistent read costs twice the
@@ -109,23 +113,23 @@ impl UserStore for DynamoStore {
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         // A profile a moment old is fine; its creation is never undone.
-        let item = self.read(&self.tables.users, users::ID, id.as_str(), Consistency::Eventual).await?;
+        let item = self.read(&self.tables.users, key(users::ID, id.as_str()), Consistency::Eventual).await?;
         item.as_ref().map(User::try_from).transpose()
     }
 }
 
 impl CredentialStore for DynamoStore {
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
-        let table = &self.tables.usernames;
-        let item = self.read(table, usernames::USERNAME, username.as_str(), Consistency::Strong).await?;
+        let key = key(usernames::USERNAME, username.as_str());
+        let item = self.read(&self.tables.usernames, key, Consistency::Strong).await?;
         item.as_ref().map(Credentials::try_from).transpose()
     }
 }
 
 impl LoginAttemptStore for DynamoStore {
     async fn attempts(&self, username: &Username, now: u64) -> Result<Attempts, StoreError> {
-        let table = &self.tables.login_attempts;
-        match self.read(table, login_attempts::USERNAME, username.as_str(), Consistency::Strong).await? {
+        let key = key(login_attempts::USERNAME, username.as_str());
+        match self.read(&self.tables.login_attempts, key, Consistency::Strong).await? {
             Some(item) => Ok(AttemptsRecord::try_from(&item)?.as_of(now)),
             None => Ok(Attempts::default()),
         }
@@ -205,21 +209,101 @@ impl LoginAttemptStore for DynamoStore {
     }
 }
 
-impl RevocationStore for DynamoStore {
-    async fn revoke(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         self.client
             .put_item()
-            .table_name(&self.tables.revoked_tokens)
-            .item(revoked_tokens::JTI, s(jti))
-            .item(revoked_tokens::EXPIRES_AT, n(expires_at))
+            .table_name(&self.tables.sessions)
+            .set_item(Some(session_item(session)))
+            .condition_expression("attribute_not_exists(#sid)")
+            .expression_attribute_names("#sid", sessions::SID)
             .send()
             .await
             .map_err(classify)?;
         Ok(())
     }
 
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let item = self.read(&self.tables.revoked_tokens, revoked_tokens::JTI, jti, Consistency::Strong).await?;
-        Ok(item.is_some())
+    async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        let item = self.read(&self.tables.sessions, session_key(user_id, id), Consistency::Strong).await?;
+        item.as_ref().map(Session::try_from).transpose()
+    }
+
+    async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.sessions)
+                .key_condition_expression("#user = :user")
+                .expression_attribute_names("#user", sessions::USER_ID)
+                .expression_attribute_values(":user", s(user_id.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items() {
+                found.push(Session::try_from(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    async fn rotate(&self, rotated: &Session) -> Result<bool, StoreError> {
+        let Some((spent, spent_at)) = &rotated.previous else {
+            return Err(StoreError::Failed("a rotated session has a spent token".into()));
+        };
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(session_key(&rotated.user_id, &rotated.id)))
+            .update_expression(
+                "SET #hash = :hash, #previous = :previous, #spent_at = :spent_at, \
+                 #refreshed = :refreshed, #ends = :ends, #generation = :generation",
+            )
+            // Only from the generation this rotation was computed from: of two
+            // refreshes with one token, one rotates and the other sees it did.
+            // On a deleted session the condition fails too: an ended session
+            // is never brought back.
+            .condition_expression("#generation = :expected")
+            .expression_attribute_names("#hash", sessions::REFRESH_HASH)
+            .expression_attribute_names("#previous", sessions::PREVIOUS_HASH)
+            .expression_attribute_names("#spent_at", sessions::PREVIOUS_SPENT_AT)
+            .expression_attribute_names("#refreshed", sessions::LAST_REFRESHED_AT)
+            .expression_attribute_names("#ends", sessions::ENDS_AT)
+            .expression_attribute_names("#generation", sessions::GENERATION)
+            .expression_attribute_values(":hash", s(&rotated.current.0))
+            .expression_attribute_values(":previous", s(&spent.0))
+            .expression_attribute_values(":spent_at", n(*spent_at))
+            .expression_attribute_values(":refreshed", n(rotated.last_refreshed_at))
+            .expression_attribute_values(":ends", n(rotated.ends_at))
+            .expression_attribute_values(":generation", n(rotated.generation))
+            .expression_attribute_values(":expected", n(rotated.generation.saturating_sub(1)))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(session_key(user_id, id)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.attributes.is_some_and(|old| !old.is_empty()))
     }
 }

@@ -4,6 +4,7 @@
 //! All partition keys are high-cardinality (a UUID, a username, a token id),
 //! so no key design makes a hot partition.
 
+use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
 };
@@ -27,11 +28,25 @@ pub mod usernames {
     pub const PASSWORD_HASH: &str = "password_hash";
 }
 
-/// `revoked-tokens`: one item per logged-out token until it would have expired.
-pub mod revoked_tokens {
-    pub const JTI: &str = "jti";
-    /// Unix seconds; the table's TTL attribute.
+/// `sessions`: one item per session, keyed by its user and its id, so that
+/// a token's session is one `GetItem` and a user's sessions one `Query`.
+/// Ended sessions are deleted; TTL removes those that ran out.
+pub mod sessions {
+    pub const USER_ID: &str = "user_id";
+    pub const SID: &str = "sid";
+    pub const CREATED_AT: &str = "created_at";
+    pub const LAST_REFRESHED_AT: &str = "last_refreshed_at";
+    /// Unix seconds: the absolute end.
     pub const EXPIRES_AT: &str = "expires_at";
+    /// Unix seconds: the end as things stand; the table's TTL attribute.
+    pub const ENDS_AT: &str = "ends_at";
+    pub const GENERATION: &str = "generation";
+    pub const REFRESH_HASH: &str = "refresh_hash";
+    /// The hash of the token spent last, and when (both absent before the first refresh).
+    pub const PREVIOUS_HASH: &str = "previous_hash";
+    pub const PREVIOUS_SPENT_AT: &str = "previous_spent_at";
+    pub const USER_AGENT: &str = "user_agent";
+    pub const SOURCE_IP: &str = "source_ip";
 }
 
 /// `login-attempts`: failed logins per username (known or not), for lockout.
@@ -43,38 +58,56 @@ pub mod login_attempts {
     pub const EXPIRES_AT: &str = "expires_at";
 }
 
-/// Each table's name, its partition key (a string) and its TTL attribute.
-pub fn tables(names: &TableNames) -> [(&str, &'static str, Option<&'static str>); 4] {
+/// A table's name, its keys (strings) and its TTL attribute.
+pub struct Table<'a> {
+    pub name: &'a str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+    pub ttl: Option<&'static str>,
+}
+
+/// Every table of the service.
+pub fn tables(names: &TableNames) -> [Table<'_>; 4] {
+    let table = |name, partition_key, sort_key, ttl| Table { name, partition_key, sort_key, ttl };
     [
-        (names.login_attempts.as_str(), login_attempts::USERNAME, Some(login_attempts::EXPIRES_AT)),
-        (names.users.as_str(), users::ID, None),
-        (names.usernames.as_str(), usernames::USERNAME, None),
-        (names.revoked_tokens.as_str(), revoked_tokens::JTI, Some(revoked_tokens::EXPIRES_AT)),
+        table(names.login_attempts.as_str(), login_attempts::USERNAME, None, Some(login_attempts::EXPIRES_AT)),
+        table(names.users.as_str(), users::ID, None, None),
+        table(names.usernames.as_str(), usernames::USERNAME, None, None),
+        table(names.sessions.as_str(), sessions::USER_ID, Some(sessions::SID), Some(sessions::ENDS_AT)),
     ]
+}
+
+fn key_element(name: &str, key_type: KeyType) -> Result<(AttributeDefinition, KeySchemaElement), BuildError> {
+    let definition =
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()?;
+    Ok((definition, KeySchemaElement::builder().attribute_name(name).key_type(key_type).build()?))
 }
 
 /// Creates the tables (on-demand, as deployed) where they do not exist yet.
 /// For local runs and tests; deployed tables come from `template.yaml`.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), aws_sdk_dynamodb::Error> {
     let existing = client.list_tables().send().await?.table_names.unwrap_or_default();
-    for (table, key, ttl) in tables(names) {
-        if existing.iter().any(|name| name == table) {
+    for table in tables(names) {
+        if existing.iter().any(|name| name == table.name) {
             continue;
         }
+        let mut keys = vec![key_element(table.partition_key, KeyType::Hash)?];
+        if let Some(sort_key) = table.sort_key {
+            keys.push(key_element(sort_key, KeyType::Range)?);
+        }
+        let (definitions, schema) = keys.into_iter().unzip();
         client
             .create_table()
-            .table_name(table)
+            .table_name(table.name)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder().attribute_name(key).attribute_type(ScalarAttributeType::S).build()?,
-            )
-            .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build()?)
+            .set_attribute_definitions(Some(definitions))
+            .set_key_schema(Some(schema))
             .send()
             .await?;
-        if let Some(attribute) = ttl {
+        if let Some(attribute) = table.ttl {
             client
                 .update_time_to_live()
-                .table_name(table)
+                .table_name(table.name)
                 .time_to_live_specification(
                     TimeToLiveSpecification::builder().enabled(true).attribute_name(attribute).build()?,
                 )

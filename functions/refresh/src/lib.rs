@@ -1,0 +1,117 @@
+//! `POST /auth/refresh`: exchanges a refresh token for a new access token and
+//! the session's next refresh token.
+
+use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret;
+use user_auth_core::clock::{self, SharedClock};
+use user_auth_core::config::{self, Env};
+use user_auth_core::edge::{json_body, ok, RefreshBody, TokenResponse};
+use user_auth_core::operations::{self, RefreshPolicy};
+use user_auth_core::store::dynamodb::DynamoStore;
+use user_auth_core::store::SessionStore;
+use user_auth_core::tokens::refresh::RefreshKey;
+use user_auth_core::tokens::TokenIssuer;
+use user_auth_core::{startup, ApiError, StartError};
+
+/// What every request uses, built once per process.
+pub struct Refresh<S> {
+    pub store: S,
+    pub issuer: TokenIssuer,
+    /// Derives each refresh token's successor; from the signing key.
+    pub key: RefreshKey,
+    pub policy: RefreshPolicy,
+    pub clock: SharedClock,
+}
+
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<Refresh<DynamoStore>, StartError> {
+    with_signing_key(env, &startup::signing_key_pem(env).await?)
+}
+
+/// All of [`build`] but fetching the signing key: what the template checks
+/// can run without reaching Secrets Manager.
+pub fn with_signing_key(env: &Env, signing_key_pem: &str) -> Result<Refresh<DynamoStore>, StartError> {
+    let policy =
+        RefreshPolicy { lifetime: config::session_lifetime(env)?, reuse_grace: config::refresh_reuse_grace(env)? };
+    Ok(Refresh {
+        store: startup::dynamo_store(env)?,
+        issuer: startup::token_issuer(env, signing_key_pem)?,
+        key: RefreshKey::from_signing_key_pem(signing_key_pem),
+        policy,
+        clock: clock::system(),
+    })
+}
+
+pub async fn handle<S: SessionStore>(app: &Refresh<S>, request: Request) -> Result<Response<Body>, ApiError> {
+    let body: RefreshBody = json_body(&request)?;
+    let token = body.refresh_token.expose_secret();
+    let issued = operations::refresh(&app.store, &app.issuer, &app.key, app.policy, app.clock.now(), token).await?;
+    Ok(ok(&TokenResponse::from(issued)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use user_auth_core::domain::Client;
+    use user_auth_core::operations::LoginAttempt;
+    use user_auth_core::passwords::Argon2id;
+    use user_auth_core::store::memory::MemoryStore;
+    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
+
+    use super::*;
+
+    /// A refresh function over a store where "alice" has just logged in; her refresh token.
+    async fn setup() -> (Refresh<MemoryStore>, TestKeys, String) {
+        let keys = TestKeys::generate();
+        let store = MemoryStore::default();
+        operations::create_user(&store, &Argon2id, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();
+        let attempt = LoginAttempt { username: "alice".into(), password: PASSWORD.into(), client: Client::default() };
+        let issued = operations::login(&store, &Argon2id, &keys.issuer(), LIFETIME, now(), attempt).await.unwrap();
+        let app = Refresh {
+            store,
+            issuer: keys.issuer(),
+            key: RefreshKey::from_signing_key_pem(&keys.pair.private_key_pem),
+            policy: RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 },
+            clock: clock::system(),
+        };
+        (app, keys, issued.refresh_token)
+    }
+
+    fn event(body: &str) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/refresh.json")).body(body)
+    }
+
+    fn with_token(token: &str) -> Fixture {
+        event(&json!({ "refresh_token": token }).to_string())
+    }
+
+    #[tokio::test]
+    async fn answers_like_login_with_the_next_refresh_token() {
+        let (app, keys, token) = setup().await;
+        let answer = call_json(handle(&app, with_token(&token).request())).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.headers["cache-control"], "no-store");
+        assert_eq!(answer.json["token_type"], "Bearer");
+        assert_eq!(answer.json["expires_in"], keys.settings.ttl.as_secs());
+        let next = answer.json["refresh_token"].as_str().unwrap();
+        assert_ne!(next, token);
+        keys.verifier().verify(answer.json["access_token"].as_str().unwrap(), now()).unwrap();
+        assert_eq!(call_json(handle(&app, with_token(next).request())).await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_and_bodies_get_json_errors_without_hints() {
+        let (app, _, token) = setup().await;
+        let mut refusals = Vec::new();
+        for bad in ["", "garbage", &token[..token.len() - 1], &format!("{}A", &token[..token.len() - 1])] {
+            let answer = call_json(handle(&app, with_token(bad).request())).await;
+            assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_refresh_token")), "{bad:?}");
+            refusals.push(answer.json);
+        }
+        assert!(refusals.iter().all(|refusal| *refusal == refusals[0]), "no hint which");
+        for body in ["", "not json", r#"{"token":"x"}"#, r#"{"refresh_token":5}"#] {
+            let answer = call_json(handle(&app, event(body).request())).await;
+            assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")), "{body:?}");
+        }
+    }
+}

@@ -1,0 +1,24 @@
+use crate::domain::SessionId;
+use crate::store::SessionStore;
+use crate::tokens::TokenVerifier;
+use crate::ApiError;
+
+use super::authenticate;
+
+/// Ends one of the caller's sessions. A session of another user is not
+/// found, as an unknown one is: its key includes the caller's user id.
+pub async fn revoke_session(
+    sessions: &impl SessionStore,
+    verifier: &TokenVerifier,
+    now: u64,
+    token: &str,
+    raw_id: &str,
+) -> Result<(), ApiError> {
+    let caller = authenticate(sessions, verifier, now, token).await?;
+    let id = SessionId::parse(raw_id).ok_or(ApiError::NotFound)?;
+    if !sessions.end_session(&caller.user_id, &id).await? {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(user_id = %caller.user_id, session_id = %id, "session revoked");
+    Ok(())
+}

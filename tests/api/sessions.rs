@@ -1,0 +1,152 @@
+//! Sessions on a real DynamoDB Local: refresh, rotation, concurrent
+//! refreshes, reuse after the grace interval, logout scopes, the list, and
+//! a global logout racing refreshes.
+
+use std::sync::Arc;
+
+use crate::helpers::{ApiResponse, TestApp, PASSWORD};
+
+/// Logs in; the access and refresh tokens.
+async fn log_in(app: &TestApp, username: &str) -> (String, String) {
+    let login = app.login(username, PASSWORD).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    (login.json["access_token"].as_str().unwrap().to_owned(), login.json["refresh_token"].as_str().unwrap().to_owned())
+}
+
+fn tokens(answer: &ApiResponse) -> (String, String) {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    (
+        answer.json["access_token"].as_str().unwrap().to_owned(),
+        answer.json["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn session_ids(answer: &ApiResponse) -> Vec<String> {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer.json["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn login_refresh_list_revoke_and_logout_scopes() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app.signed_in_user("nina").await;
+    let (_, refresh) = log_in(&app, "nina").await;
+
+    app.clock.advance(60);
+    let (access, refresh) = tokens(&app.refresh(&refresh).await);
+    assert_eq!(app.get_user(&id, &access).await.status, 200);
+    app.clock.advance(60);
+    let (access, _) = tokens(&app.refresh(&refresh).await);
+
+    // Two sessions from the first two logins, and this one, marked current.
+    let listed = app.list_sessions(&access).await;
+    let ids = session_ids(&listed);
+    assert_eq!(ids.len(), 2, "{listed:?}");
+    let (third_access, _) = log_in(&app, "nina").await;
+    let listed = app.list_sessions(&access).await;
+    assert_eq!(session_ids(&listed).len(), 3);
+    let current: Vec<_> = listed.json["sessions"].as_array().unwrap().iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    let own_id = current[0]["id"].as_str().unwrap().to_owned();
+
+    // Revoke the first session: its tokens stop at once.
+    let first = ids.iter().find(|id| **id != own_id).unwrap().clone();
+    assert_eq!(app.revoke_session(&access, &first).await.status, 204);
+    assert_eq!(app.revoke_session(&access, &first).await.status, 404);
+    assert_eq!(session_ids(&app.list_sessions(&access).await).len(), 2);
+
+    // `others` ends the third session but not this one; `global` ends this one too.
+    assert_eq!(app.logout_scope(&access, "others").await.status, 204);
+    assert_eq!(app.get_user(&id, &third_access).await.status, 401);
+    assert_eq!(session_ids(&app.list_sessions(&access).await), [own_id]);
+    assert_eq!(app.logout_scope(&access, "global").await.status, 204);
+    assert_eq!(app.get_user(&id, &access).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_refreshes_with_one_token_all_succeed() {
+    let app = Arc::new(TestApp::spawn().await);
+    let (id, _) = app.signed_in_user("olga").await;
+    let (_, refresh) = log_in(&app, "olga").await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let refreshes: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, refresh, barrier) = (app.clone(), refresh.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokens(&app.refresh(&refresh).await)
+            })
+        })
+        .collect();
+    let mut next = Vec::new();
+    for refresh in refreshes {
+        next.push(refresh.await.unwrap());
+    }
+    let refresh_tokens: std::collections::BTreeSet<_> = next.iter().map(|(_, refresh)| refresh.clone()).collect();
+    assert_eq!(refresh_tokens.len(), 1, "one lineage: every refresh got the same next token");
+    for (access, _) in &next {
+        assert_eq!(app.get_user(&id, access).await.status, 200);
+    }
+    // The session goes on, even after the grace interval.
+    app.clock.advance(60);
+    let (access, _) = tokens(&app.refresh(refresh_tokens.first().unwrap()).await);
+    assert_eq!(app.get_user(&id, &access).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_replay_after_the_grace_interval_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app.signed_in_user("pia").await;
+    let (first_access, first_refresh) = log_in(&app, "pia").await;
+    let (access, refresh) = tokens(&app.refresh(&first_refresh).await);
+    app.clock.advance(11);
+    let replay = app.refresh(&first_refresh).await;
+    assert_eq!((replay.status, replay.error_code()), (401, Some("invalid_refresh_token")));
+    for token in [&first_access, &access] {
+        let answer = app.get_user(&id, token).await;
+        assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
+    }
+    assert_eq!(app.refresh(&refresh).await.status, 401, "the newest refresh token died too");
+    // Every refusal looks the same.
+    let unknown = app.refresh("not-a-refresh-token").await;
+    assert_eq!(unknown.json, replay.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_global_logout_racing_refreshes_leaves_no_live_session() {
+    let app = Arc::new(TestApp::spawn().await);
+    let (id, access) = app.signed_in_user("quinn").await;
+    let mut refreshers = Vec::new();
+    for _ in 0..5 {
+        let (_, refresh) = log_in(&app, "quinn").await;
+        let app = app.clone();
+        refreshers.push(tokio::spawn(async move {
+            // Keeps refreshing its session until it is refused.
+            let mut refresh = refresh;
+            let mut issued = Vec::new();
+            loop {
+                let answer = app.refresh(&refresh).await;
+                match answer.status {
+                    200 => {
+                        let (access, next) = tokens(&answer);
+                        issued.push(access);
+                        refresh = next;
+                    }
+                    401 => return (issued, refresh),
+                    other => panic!("answer {other} while refreshing: {answer:?}"),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.logout_scope(&access, "global").await.status, 204);
+    for refresher in refreshers {
+        let (issued, last_refresh) = refresher.await.unwrap();
+        assert_eq!(app.refresh(&last_refresh).await.status, 401);
+        for access in issued.iter().rev().take(3) {
+            assert_eq!(app.get_user(&id, access).await.status, 401, "an access token outlived its session");
+        }
+    }
+    let scan = app.client.scan().table_name(&app.tables.sessions).send().await.unwrap();
+    assert_eq!(scan.count, 0, "a session survived a global logout: {:?}", scan.items());
+}
