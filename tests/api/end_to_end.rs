@@ -1,4 +1,4 @@
-//! The four functions, built as deployed code is built, driven over HTTP
+//! The functions, built as deployed code is built, driven over HTTP
 //! through `cargo lambda watch` and its router: the same paths, methods, path
 //! parameters and bodies as behind API Gateway.
 
@@ -128,9 +128,30 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, error) = api.send(Method::POST, "/users", None, Some(json!({"username": 5}))).await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_request")));
 
-    let (status, token) = api.send(Method::POST, "/auth/login", None, Some(credentials)).await;
+    let (status, token) = api.send(Method::POST, "/auth/login", None, Some(credentials.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{token}\n{}", watch.log());
+    let first_refresh_token = token["refresh_token"].as_str().unwrap().to_owned();
+
+    // Refresh: a new access token and the session's next refresh token.
+    let body = json!({ "refresh_token": first_refresh_token });
+    let (status, token) = api.send(Method::POST, "/auth/refresh", None, Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{token}\n{}", watch.log());
     let access_token = token["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = token["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(refresh_token, first_refresh_token);
+
+    // A second session, listed beside this one, then revoked from this one.
+    let (_, other) = api.send(Method::POST, "/auth/login", None, Some(credentials)).await;
+    let (status, listed) = api.send(Method::GET, "/auth/sessions", Some(&access_token), None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}\n{}", watch.log());
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{listed}");
+    let other_id = sessions.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, _) = api.send(Method::DELETE, &format!("/auth/sessions/{other_id}"), Some(&access_token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{}", watch.log());
+    let other_access = other["access_token"].as_str().unwrap();
+    let (status, _) = api.send(Method::GET, &format!("/users/{id}"), Some(other_access), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked session's token still works");
 
     let (status, fetched) = api.send(Method::GET, &format!("/users/{id}"), Some(&access_token), None).await;
     assert_eq!((status, &fetched), (StatusCode::OK, &user), "{}", watch.log());
@@ -138,7 +159,8 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, error) = api.send(Method::GET, &format!("/users/{id}"), None, None).await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_token")));
 
-    let (status, body) = api.send(Method::POST, "/auth/logout", Some(&access_token), None).await;
+    let scope = json!({ "scope": "global" });
+    let (status, body) = api.send(Method::POST, "/auth/logout", Some(&access_token), Some(scope)).await;
     assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
 
     let (status, error) = api.send(Method::GET, &format!("/users/{id}"), Some(&access_token), None).await;
@@ -154,6 +176,7 @@ async fn every_route_through_cargo_lambda_watch() {
     let log = watch.log();
     assert!(!log.contains(PASSWORD), "a password reached the log");
     assert!(!log.contains(&access_token), "a token reached the log");
+    assert!(!log.contains(&refresh_token) && !log.contains(&first_refresh_token), "a refresh token reached the log");
     assert!(!log.contains("$argon2id$"), "a password hash reached the log");
     let key_body = keys.private_key_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_body), "the signing key reached the log");

@@ -1,5 +1,5 @@
 //! Test harness: a real DynamoDB Local per test, and a `TestApp` that speaks
-//! the API through the four functions as their `main` builds them.
+//! the API through the functions as their `main` builds them.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -113,7 +113,7 @@ impl Drop for DynamoDbLocal {
     }
 }
 
-/// The service's four functions over one DynamoDB Local, built by their own
+/// The service's functions over one DynamoDB Local, built by their own
 /// `build` from an environment, as `main` builds them. Two things are the
 /// test's own: one clock the test moves by hand, and a hasher that counts
 /// the argon2 work it passes on to the real one.

@@ -1,5 +1,5 @@
 //! Integration tests of the service against a real DynamoDB Local, and the
-//! end-to-end test of the four built functions through `cargo lambda watch`,
+//! end-to-end test of the built functions through `cargo lambda watch`,
 //! and the checks that `template.yaml` agrees with the code.
 
 mod helpers;
