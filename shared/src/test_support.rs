@@ -161,6 +161,11 @@ impl Fixture {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
+    /// Routes the event to `{prefix}{id}`, with the path parameter `id`.
+    pub fn path_id(self, prefix: &str, id: &str) -> Self {
+        self.path(&format!("{prefix}{id}"), Some(("id", id)))
+    }
+
     /// Sets the path, and the path parameter `name` to the last segment.
     pub fn path(mut self, path: &str, parameter: Option<(&str, &str)>) -> Self {
         self.0["rawPath"] = path.into();

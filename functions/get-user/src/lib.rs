@@ -39,9 +39,7 @@ mod tests {
 
     /// The fixture, asking for `id` with `token`, routed as API Gateway routes it.
     fn event(id: &str, token: &str) -> Fixture {
-        Fixture::parse(include_str!("../fixtures/get-user.json"))
-            .path(&format!("/users/{id}"), Some(("id", id)))
-            .bearer(token)
+        Fixture::parse(include_str!("../fixtures/get-user.json")).path_id("/users/", id).bearer(token)
     }
 
     #[tokio::test]

@@ -52,29 +52,22 @@ pub async fn handle<S: SessionStore>(app: &Refresh<S>, request: Request) -> Resu
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use user_auth_core::domain::Client;
-    use user_auth_core::operations::LoginAttempt;
-    use user_auth_core::passwords::Argon2id;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
+    use user_auth_core::test_support::{call_json, now, Fixture, SignedIn, LIFETIME};
 
     use super::*;
 
-    /// A refresh function over a store where "alice" has just logged in; her refresh token.
-    async fn setup() -> (Refresh<MemoryStore>, TestKeys, String) {
-        let keys = TestKeys::generate();
-        let store = MemoryStore::default();
-        operations::create_user(&store, &Argon2id, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();
-        let attempt = LoginAttempt { username: "alice".into(), password: PASSWORD.into(), client: Client::default() };
-        let issued = operations::login(&store, &Argon2id, &keys.issuer(), LIFETIME, now(), attempt).await.unwrap();
+    /// A refresh function over a store where "alice" has just logged in.
+    async fn setup() -> (Refresh<MemoryStore>, SignedIn) {
+        let alice = SignedIn::new("alice").await;
         let app = Refresh {
-            store,
-            issuer: keys.issuer(),
-            key: RefreshKey::from_signing_key_pem(&keys.pair.private_key_pem),
+            store: alice.store.clone(),
+            issuer: alice.keys.issuer(),
+            key: RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem),
             policy: RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 },
             clock: clock::system(),
         };
-        (app, keys, issued.refresh_token)
+        (app, alice)
     }
 
     fn event(body: &str) -> Fixture {
@@ -87,21 +80,23 @@ mod tests {
 
     #[tokio::test]
     async fn answers_like_login_with_the_next_refresh_token() {
-        let (app, keys, token) = setup().await;
-        let answer = call_json(handle(&app, with_token(&token).request())).await;
+        let (app, alice) = setup().await;
+        let (keys, token) = (&alice.keys, &alice.refresh_token);
+        let answer = call_json(handle(&app, with_token(token).request())).await;
         assert_eq!(answer.status, 200, "{answer:?}");
         assert_eq!(answer.headers["cache-control"], "no-store");
         assert_eq!(answer.json["token_type"], "Bearer");
         assert_eq!(answer.json["expires_in"], keys.settings.ttl.as_secs());
         let next = answer.json["refresh_token"].as_str().unwrap();
-        assert_ne!(next, token);
+        assert_ne!(next, *token);
         keys.verifier().verify(answer.json["access_token"].as_str().unwrap(), now()).unwrap();
         assert_eq!(call_json(handle(&app, with_token(next).request())).await.status, 200);
     }
 
     #[tokio::test]
     async fn bad_tokens_and_bodies_get_json_errors_without_hints() {
-        let (app, _, token) = setup().await;
+        let (app, alice) = setup().await;
+        let token = &alice.refresh_token;
         let mut refusals = Vec::new();
         for bad in ["", "garbage", &token[..token.len() - 1], &format!("{}A", &token[..token.len() - 1])] {
             let answer = call_json(handle(&app, with_token(bad).request())).await;

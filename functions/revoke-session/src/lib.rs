@@ -34,9 +34,7 @@ mod tests {
     use super::*;
 
     fn event(id: &str, token: &str) -> Fixture {
-        Fixture::parse(include_str!("../fixtures/revoke-session.json"))
-            .path(&format!("/auth/sessions/{id}"), Some(("id", id)))
-            .bearer(token)
+        Fixture::parse(include_str!("../fixtures/revoke-session.json")).path_id("/auth/sessions/", id).bearer(token)
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! through `parse`, and nothing else gets past the edge of the service. A
 //! refusal is the type's own error, which knows nothing of HTTP.
 
+mod id;
 mod password;
 mod session;
 mod user;

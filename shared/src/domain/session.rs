@@ -13,33 +13,12 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::id::uuid_id;
 use super::UserId;
 
-/// An opaque, unguessable session id (a UUID v4).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(String);
-
-impl SessionId {
-    pub fn new_random() -> Self {
-        SessionId(uuid::Uuid::new_v4().to_string())
-    }
-
-    /// Accepts only the canonical form of a UUID.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let uuid = uuid::Uuid::try_parse(raw).ok()?;
-        let canonical = uuid.hyphenated().to_string();
-        (canonical == raw).then_some(SessionId(canonical))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+uuid_id! {
+    /// A session's id: the `sid` of its access tokens.
+    SessionId
 }
 
 /// How long sessions last, in seconds.

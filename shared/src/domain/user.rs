@@ -2,34 +2,12 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::id::uuid_id;
 use super::Username;
 
-/// An opaque, unguessable user id (a UUID v4).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UserId(String);
-
-impl UserId {
-    pub fn new_random() -> Self {
-        UserId(uuid::Uuid::new_v4().to_string())
-    }
-
-    /// Accepts only the canonical form of a UUID, so that anything else is a
-    /// plain "not found" without a database read.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let uuid = uuid::Uuid::try_parse(raw).ok()?;
-        let canonical = uuid.hyphenated().to_string();
-        (canonical == raw).then_some(UserId(canonical))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+uuid_id! {
+    /// A user's id.
+    UserId
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
