@@ -13,12 +13,12 @@ CONFORMANCE_USERNAME and CONFORMANCE_PASSWORD. Then:
 
 - every request to a route that takes a bearer token carries a real access
   token, of a session of its own: a login (`POST /auth/login`, one argon2 run)
-  per request. Ending a session (logout, `DELETE /auth/sessions/{id}`) ends its
-  tokens, and a logout with `scope` `others` or `global` ends the other
-  sessions too, so no token is used twice; and should a token wait, between
-  the login and its request, while a session was ended, it is replaced by a
-  fresh one before it is sent. Schemathesis's own negative cases about the
-  `Authorization` header (none, or a generated one) are sent as generated;
+  per request, as ending a session (a logout, `DELETE /auth/sessions/{id}`)
+  ends its tokens, and a logout with `scope` `others` or `global` the other
+  sessions' too. Schemathesis generates some cases ahead of sending them: a
+  token obtained before a request that may have ended sessions is replaced by
+  a fresh one when its case is sent. Schemathesis's own negative cases about
+  the `Authorization` header (none, or a generated one) are sent as generated;
 - three in four well-formed `POST /auth/refresh` requests carry the refresh
   token of a fresh login instead of the generated one, so refreshes succeed;
   the others, and malformed bodies, are sent as generated;
@@ -216,7 +216,8 @@ def before_call(ctx, case, kwargs):
 
 @schemathesis.hook
 def after_call(ctx, case, response):
-    if _ends_sessions(case) and 200 <= response.status_code < 300:
+    # A refusal (4xx) ends nothing; a 5xx may have ended sessions before failing.
+    if _ends_sessions(case) and not 400 <= response.status_code < 500:
         _SESSIONS.ended_some()
 
 
