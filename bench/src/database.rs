@@ -7,10 +7,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use user_auth_core::domain::UserId;
+use user_auth_core::clock::{Clock, SystemClock};
+use user_auth_core::config::{self, Env};
+use user_auth_core::domain::{self, Session, SessionId, UserId};
 use user_auth_core::sdk_settings::SdkSettings;
-use user_auth_core::store::dynamodb::schema::{self, users};
-use user_auth_core::store::{dynamodb, TableNames};
+use user_auth_core::store::dynamodb::schema::{self, sessions, users};
+use user_auth_core::store::dynamodb::DynamoStore;
+use user_auth_core::store::{dynamodb, SessionStore, TableNames};
+use user_auth_core::tokens::refresh::RefreshToken;
 
 use crate::BoxError;
 
@@ -21,7 +25,8 @@ pub struct Database {
 }
 
 impl Database {
-    /// Starts DynamoDB Local on a free port and creates the service's tables.
+    /// Starts DynamoDB Local on a free port and creates the service's tables,
+    /// sessions included.
     pub async fn start() -> Result<Self, BoxError> {
         let dir =
             std::env::var("DYNAMODB_LOCAL_DIR").map_err(|_| "DYNAMODB_LOCAL_DIR is not set: use scripts/bench")?;
@@ -59,14 +64,39 @@ impl Database {
     }
 }
 
+pub type Item = HashMap<String, AttributeValue>;
+
 /// The user's item as stored, for the instant stub to answer with.
-pub async fn user_item(
-    db: &Client,
-    tables: &TableNames,
-    id: &UserId,
-) -> Result<HashMap<String, AttributeValue>, BoxError> {
+pub async fn user_item(db: &Client, tables: &TableNames, id: &UserId) -> Result<Item, BoxError> {
     let item = db.get_item().table_name(&tables.users).key(users::ID, AttributeValue::S(id.to_string())).send().await?;
     Ok(item.item.ok_or("the benchmark's user is missing")?)
+}
+
+/// The user's sessions as stored, for the instant stub to answer with.
+pub async fn session_items(db: &Client, tables: &TableNames, user_id: &UserId) -> Result<Vec<Item>, BoxError> {
+    let found = db
+        .query()
+        .table_name(&tables.sessions)
+        .key_condition_expression("#user = :user")
+        .expression_attribute_names("#user", sessions::USER_ID)
+        .expression_attribute_values(":user", AttributeValue::S(user_id.to_string()))
+        .send()
+        .await?;
+    Ok(found.items.unwrap_or_default())
+}
+
+/// Starts a session of `user_id` as login does, with the functions' default
+/// lifetime and the client the fixtures' requests come from: puts it with
+/// the hash of its first refresh token, and returns that token, which names
+/// the session's user and id.
+pub async fn put_session(db: &Client, tables: &TableNames, user_id: &UserId) -> Result<RefreshToken, BoxError> {
+    let lifetime = config::session_lifetime(&Env::from_pairs::<&str, &str>([]))?;
+    let client = domain::Client { user_agent: "curl/8.5.0".into(), source_ip: "203.0.113.10".into() };
+    let first = RefreshToken::first(user_id.clone(), SessionId::new_random())?;
+    let id = first.session_id.clone();
+    let session = Session::start(id, user_id.clone(), client, first.hash(), lifetime, SystemClock.now());
+    DynamoStore::new(db.clone(), tables.clone()).create_session(&session).await?;
+    Ok(first)
 }
 
 pub async fn get_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> {
@@ -79,14 +109,9 @@ pub async fn get_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> 
     Ok(())
 }
 
+/// A session of a new user, put as login puts its session.
 pub async fn put_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> {
-    db.put_item()
-        .table_name(&tables.revoked_tokens)
-        .item(schema::revoked_tokens::JTI, AttributeValue::S(uuid::Uuid::new_v4().to_string()))
-        .item(schema::revoked_tokens::EXPIRES_AT, AttributeValue::N("1".into()))
-        .send()
-        .await?;
-    Ok(())
+    put_session(db, tables, &UserId::new_random()).await.map(drop)
 }
 
 /// Two conditional puts in one transaction, as sign-up makes them.

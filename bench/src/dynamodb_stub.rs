@@ -1,18 +1,26 @@
-//! An instant DynamoDB for measuring a function's own time: it answers
-//! `GetItem` with one canned user (on the users table) or with no item (on
-//! any other table), and `PutItem` with success, without doing any work.
+//! An instant DynamoDB for measuring a function's own time, answering
+//! without doing any work, whatever the keys:
+//!
+//! - `GetItem` with one canned user on the users table, one canned session
+//!   on the sessions table, and no item on any other;
+//! - `Query` (on the sessions table) with the canned sessions, in one page;
+//! - `DeleteItem` with the first canned session as the deleted one on the
+//!   sessions table, and nothing on any other;
+//! - `PutItem` with success.
+//!
 //! What a warm invocation costs against it is the function's own time plus
 //! the SDK's work and a loopback round trip per call: an upper bound of the
 //! time beyond DynamoDB, free of DynamoDB Local's jitter.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use user_auth_core::store::TableNames;
 
+use crate::database::Item;
 use crate::http1::read_request;
 use crate::BoxError;
 
@@ -21,16 +29,25 @@ pub struct DynamoStub {
 }
 
 struct Canned {
-    users_table: String,
-    user_item: Value,
+    tables: TableNames,
+    user: Value,
+    /// Active sessions of one user; the first answers for any session.
+    sessions: Vec<Value>,
 }
 
 impl DynamoStub {
     /// Starts the stub on a thread of its own, so that the harness's calls to
     /// it wake another thread as a function's calls wake another process:
     /// the same round trip on both sides of the own-time difference.
-    pub fn start(users_table: &str, user_item: &HashMap<String, AttributeValue>) -> Result<Self, BoxError> {
-        let canned = Arc::new(Canned { users_table: users_table.to_owned(), user_item: wire_item(user_item)? });
+    pub fn start(tables: &TableNames, user: &Item, sessions: &[Item]) -> Result<Self, BoxError> {
+        if sessions.is_empty() {
+            return Err("the stub needs a session to answer with".into());
+        }
+        let canned = Arc::new(Canned {
+            tables: tables.clone(),
+            user: wire_item(user)?,
+            sessions: sessions.iter().map(wire_item).collect::<Result<_, _>>()?,
+        });
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let endpoint = format!("http://{}", listener.local_addr()?);
@@ -57,9 +74,16 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
             .ok()
             .and_then(|body| body["TableName"].as_str().map(str::to_owned))
             .unwrap_or_default();
+        let (users, sessions) = (table == canned.tables.users, table == canned.tables.sessions);
         let (status, body) = match operation {
-            "GetItem" if table == canned.users_table => ("200 OK", json!({ "Item": canned.user_item })),
-            "GetItem" | "PutItem" => ("200 OK", json!({})),
+            "GetItem" if users => ("200 OK", json!({ "Item": canned.user })),
+            "GetItem" if sessions => ("200 OK", json!({ "Item": canned.sessions[0] })),
+            "Query" if sessions => {
+                let count = canned.sessions.len();
+                ("200 OK", json!({ "Items": canned.sessions, "Count": count, "ScannedCount": count }))
+            }
+            "DeleteItem" if sessions => ("200 OK", json!({ "Attributes": canned.sessions[0] })),
+            "GetItem" | "DeleteItem" | "PutItem" => ("200 OK", json!({})),
             other => (
                 "400 Bad Request",
                 json!({
@@ -81,7 +105,7 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
 }
 
 /// An item in DynamoDB's JSON wire form, for the types the store writes.
-fn wire_item(item: &HashMap<String, AttributeValue>) -> Result<Value, BoxError> {
+fn wire_item(item: &Item) -> Result<Value, BoxError> {
     item.iter()
         .map(|(name, value)| {
             let wire = match value {

@@ -1,4 +1,4 @@
-//! Benchmark of the four functions as Lambda runs them: each release binary
+//! Benchmark of the functions as Lambda runs them: each release binary
 //! is started under a local Lambda Runtime API ([`runtime_api`]) and fed API
 //! Gateway v2 events, against DynamoDB Local. Measures init, first and warm
 //! invocations, peak RSS and the arm64 artifact size, next to two floors: a
@@ -8,9 +8,14 @@
 //! Noise on a shared machine is handled by interleaving: cold starts go round
 //! the functions in turn, and a login's or sign-up's floor is measured
 //! between its own warm invocations, so slow spells hit both sides alike. The
-//! time get-user and logout spend beyond DynamoDB is measured against an
-//! instant stub ([`dynamodb_stub`]), as DynamoDB Local's jitter is larger
-//! than the figure itself.
+//! time get-user, logout, list-sessions and revoke-session spend beyond
+//! DynamoDB is measured against an instant stub ([`dynamodb_stub`]), as
+//! DynamoDB Local's jitter is larger than the figure itself. refresh is set
+//! against get-user's warm time.
+//!
+//! Every access token belongs to a session in DynamoDB Local, as the
+//! functions check; a function that ends a session or spends a refresh token
+//! gets a session of its own per event ([`setup::Sessions`]).
 //!
 //! - [`cases`]: what runs, with which events, judged against what, and each
 //!   function's targets; hello is the reference by its role.
@@ -18,7 +23,8 @@
 //!   peak RSS, median and p99.
 //! - [`report`]: the Markdown, with the verdicts read from the targets.
 //! - [`database`]: DynamoDB Local and the harness's own DynamoDB calls.
-//! - [`setup`]: the signing key, the user and the functions' environment.
+//! - [`setup`]: the signing key, the user, the sessions and the functions'
+//!   environment.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
 //!
 //! Run it with `scripts/bench`, which builds what it needs first.
@@ -38,10 +44,11 @@ use cases::Events;
 use database::Database;
 use dynamodb_stub::DynamoStub;
 use measure::{Harness, Settings, Subject};
-use setup::Keys;
+use setup::{Keys, Sessions};
 use user_auth_core::domain::Password;
 use user_auth_core::passwords::hash_password;
 use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{dynamodb, TableNames};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -64,19 +71,24 @@ async fn main() -> Result<(), BoxError> {
     let user = setup::create_user(&db.client, &tables).await?;
     let stored = hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
     let env = setup::function_env(&db.endpoint, &keys);
+    eprintln!("starting {} sessions for each function that ends or renews one", settings.most_events());
+    let sessions = Sessions::create(&db.client, &tables, &user.id, settings.most_events()).await?;
+    let (caller, lister) = (sessions.reader.clone(), sessions.lister.user_id.clone());
 
-    let events = Events::load(&user.id, &keys.issuer)?;
+    let events = Events::load(&user.id)?;
     let mut subjects: Vec<Subject> =
-        cases::all(&events, &keys.issuer, &user.id, &settings).into_iter().map(Subject::new).collect();
-    let harness = Harness { settings, db: &db.client, tables: &tables, stored: &stored };
+        cases::all(&events, &keys.issuer, sessions, &settings).into_iter().map(Subject::new).collect();
+    let harness = Harness { settings, db: &db.client, tables: &tables, stored: &stored, caller: &caller };
     measure::cold_starts(&mut subjects, &harness, &env).await?;
     measure::warm_invocations(&mut subjects, &harness, &env).await?;
 
     // The time beyond DynamoDB, against a stub that answers at once.
-    let stub = DynamoStub::start(&tables.users, &database::user_item(&db.client, &tables, &user.id).await?)?;
+    let user_item = database::user_item(&db.client, &tables, &user.id).await?;
+    let stub = DynamoStub::start(&tables, &user_item, &database::session_items(&db.client, &tables, &lister).await?)?;
     let stub_client = dynamodb::client(&SdkSettings::local(&stub.endpoint));
     let stub_env = setup::with_endpoint(&env, &stub.endpoint);
-    measure::against_stub(&mut subjects, &harness, &stub_env, &stub_client).await?;
+    let stub_store = DynamoStore::new(stub_client.clone(), tables.clone());
+    measure::against_stub(&mut subjects, &harness, &stub_env, &stub_store).await?;
     let alone = measure::components_alone(&harness, &stub_client).await?;
 
     let report = report::render(&subjects, &settings, &alone)?;

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use user_auth_core::domain::Password;
 use user_auth_core::passwords::{hash_password, verify_password, PasswordHash};
+use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::TableNames;
+use user_auth_core::tokens::refresh::RefreshToken;
 
 use crate::cases::{Case, Judge, StubCalls};
 use crate::database::{get_item, put_item, transaction};
@@ -31,6 +33,14 @@ impl Settings {
     pub const FULL: Settings = Settings { cold_runs: 50, warm_runs: 1000, argon2_warm_runs: 60 };
     /// `--quick`: a smoke test.
     pub const QUICK: Settings = Settings { cold_runs: 5, warm_runs: 50, argon2_warm_runs: 5 };
+
+    /// The most events any case is fed in a run: its cold starts, then its
+    /// warm invocations and the untimed one before them, on DynamoDB Local
+    /// and again against the instant stub. As many sessions are started for
+    /// each function that ends or renews one per invocation.
+    pub fn most_events(&self) -> usize {
+        2 * (self.cold_runs + 1 + self.warm_runs.max(self.argon2_warm_runs))
+    }
 }
 
 /// Median and p99 (nearest rank), in ms.
@@ -111,6 +121,9 @@ pub struct Harness<'a> {
     pub tables: &'a TableNames,
     /// The hash login's floor verifies against.
     pub stored: &'a PasswordHash,
+    /// The session whose keys the harness's own calls against the instant
+    /// stub name.
+    pub caller: &'a RefreshToken,
 }
 
 fn binary(name: &str) -> PathBuf {
@@ -155,12 +168,12 @@ pub async fn warm_invocations(subjects: &mut [Subject<'_>], h: &Harness<'_>, env
 }
 
 /// For the cases judged by own time: their first and warm invocations
-/// against the instant stub, whose `env` and `client` are given.
+/// against the instant stub, whose `env` and store are given.
 pub async fn against_stub(
     subjects: &mut [Subject<'_>],
     h: &Harness<'_>,
     env: &Env,
-    client: &Client,
+    stub: &DynamoStore,
 ) -> Result<(), BoxError> {
     let cold_runs = h.settings.cold_runs;
     for Subject { case, measured: m } in subjects.iter_mut() {
@@ -172,7 +185,7 @@ pub async fn against_stub(
         for _ in 0..cold_runs {
             m.first_on_stub.push(cold_start(case, env).await?.first);
         }
-        own_times(case, m, calls, env, client, h.tables).await?;
+        own_times(case, m, calls, env, stub, h.caller).await?;
     }
     Ok(())
 }
@@ -184,13 +197,13 @@ async fn own_times(
     m: &mut Measured,
     calls: StubCalls,
     env: &Env,
-    client: &Client,
-    tables: &TableNames,
+    stub: &DynamoStore,
+    caller: &RefreshToken,
 ) -> Result<(), BoxError> {
     let mut function = Running::warmed(case, env).await?;
     for _ in 0..case.warm_runs {
         let warm = function.invoke(case).await?;
-        let calls = calls.run(client, tables).await?;
+        let calls = calls.run(stub, caller).await?;
         m.warm_on_stub.push(warm);
         // A negative difference is jitter; it counts as 0 and is reported.
         m.own_negative += usize::from(calls > warm);
@@ -291,7 +304,7 @@ impl Running {
     /// response, once the function is idle again; checks the response's
     /// status code.
     async fn invoke(&mut self, case: &mut Case<'_>) -> Result<Duration, BoxError> {
-        let (event, expected_status) = (case.next_event(), case.expected_status);
+        let (event, expected_status) = (case.next_event()?, case.expected_status);
         self.invocations += 1;
         let request_id = format!("bench-{}", self.invocations);
         let sent = Instant::now();

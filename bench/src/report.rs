@@ -1,6 +1,7 @@
 //! The Markdown written to `bench/RESULTS.md`: every case's times, each
-//! function's warm time against what it cannot avoid, the components alone,
-//! and a verdict per target, with the targets read from the cases.
+//! function's warm time against what it cannot avoid or against its peer's,
+//! the components alone, and a verdict per target, with the targets read
+//! from the cases.
 
 use std::fmt::{self, Write as _};
 
@@ -70,13 +71,14 @@ fn times(out: &mut String, subjects: &[Subject], hello_init: f64) -> fmt::Result
     Ok(())
 }
 
-/// Each function's warm time next to its floor, or to its invocations
-/// against the instant stub.
-fn warm_against_floors(out: &mut String, subjects: &[Subject]) -> fmt::Result {
-    writeln!(out, "\nWarm time set against what it cannot avoid (median / p99, ms):\n")?;
+/// Each function's warm time next to its floor, to its invocations against
+/// the instant stub, or to its peer's warm time.
+fn warm_against_floors(out: &mut String, subjects: &[Subject]) -> Result<(), BoxError> {
+    writeln!(out, "\nWarm time set against what it cannot avoid, or against another function's (median / p99, ms):\n")?;
     writeln!(
         out,
-        "| function | warm | measured between its invocations, or against the instant stub | ratio of medians |"
+        "| function | warm | measured between its invocations, against the instant stub, or in the peer's own \
+         warm phase | ratio of medians |"
     )?;
     writeln!(out, "|---|---|---|---|")?;
     for Subject { case, measured: m } in subjects {
@@ -95,6 +97,15 @@ fn warm_against_floors(out: &mut String, subjects: &[Subject]) -> fmt::Result {
                     case.name
                 )?;
             }
+            Some(Judge::Peer { peer, .. }) => {
+                let peer_warm = peer_warm(subjects, peer)?;
+                let ratio = warm.median / peer_warm.median;
+                writeln!(
+                    out,
+                    "| {} | {warm:.3} | {peer}'s warm invocations: {peer_warm:.3} | {ratio:.2} |",
+                    case.name
+                )?;
+            }
             None => {}
         }
     }
@@ -109,7 +120,7 @@ fn components(out: &mut String, a: &Alone) -> fmt::Result {
     )?;
     writeln!(
         out,
-        "DynamoDB Local GetItem {:.3}, PutItem {:.3}, two-put transaction {:.3};",
+        "DynamoDB Local GetItem {:.3}, PutItem of a session {:.3}, two-put transaction {:.3};",
         a.get_item, a.put_item, a.transaction
     )?;
     writeln!(out, "GetItem against the instant stub {:.3}.", a.stub_get_item)?;
@@ -118,19 +129,27 @@ fn components(out: &mut String, a: &Alone) -> fmt::Result {
         "The instant stub answers DynamoDB calls without work, so a warm invocation against it is the function's\n\
          own time plus its calls' round trips. Own time is each such invocation less the same calls made by the\n\
          harness just after it (paired, then median and p99); it includes the Runtime API exchange \
-         (hello's warm time).\n"
+         (hello's warm time).\n\
+         A function set against another's warm time is compared with that function's own warm phase of the same\n\
+         run, not interleaved with it.\n"
     )
 }
 
+/// The warm times of the function named `peer`, which another is set against.
+fn peer_warm(subjects: &[Subject], peer: &str) -> Result<Summary, BoxError> {
+    let peer = subjects.iter().find(|s| s.case.name == peer).ok_or_else(|| format!("{peer} was not measured"))?;
+    Ok(Summary::of(&peer.measured.warm))
+}
+
 /// One row per target of every function, in the cases' order.
-fn verdicts(out: &mut String, subjects: &[Subject], hello_init: f64) -> fmt::Result {
+fn verdicts(out: &mut String, subjects: &[Subject], hello_init: f64) -> Result<(), BoxError> {
     writeln!(out, "| target | measured | verdict |")?;
     writeln!(out, "|---|---|---|")?;
     for Subject { case, measured } in subjects {
         if let Role::Function { judge, targets } = &case.role {
             let init_vs_hello = Summary::of(&measured.init).median / hello_init;
             timing_verdicts(out, case.name, targets, measured, init_vs_hello)?;
-            judge_verdicts(out, case.name, *judge, targets.first_vs_warm, measured)?;
+            judge_verdicts(out, case.name, *judge, targets.first_vs_warm, measured, subjects)?;
             resource_verdicts(out, case.name, targets, measured)?;
         }
     }
@@ -143,11 +162,18 @@ fn timing_verdicts(out: &mut String, name: &str, t: &Targets, m: &Measured, init
     ratio_row(out, &format!("{name} first"), t.first_vs_warm, "warm", first_vs_warm)
 }
 
-fn judge_verdicts(out: &mut String, name: &str, judge: Judge, first_vs_warm: Limit, m: &Measured) -> fmt::Result {
+fn judge_verdicts(
+    out: &mut String,
+    name: &str,
+    judge: Judge,
+    first_vs_warm: Limit,
+    m: &Measured,
+    subjects: &[Subject],
+) -> Result<(), BoxError> {
     match judge {
         Judge::Floor { floor, warm_vs_floor } => {
             let ratio = Summary::of(&m.warm).median / Summary::of(&m.floor).median;
-            ratio_row(out, &format!("{name} warm"), warm_vs_floor, &format!("({})", floor.describe()), ratio)
+            ratio_row(out, &format!("{name} warm"), warm_vs_floor, &format!("({})", floor.describe()), ratio)?;
         }
         Judge::OwnTime { own_p99_ms, .. } => {
             // The same ratio without DynamoDB Local's cost of accepting
@@ -162,9 +188,14 @@ fn judge_verdicts(out: &mut String, name: &str, judge: Judge, first_vs_warm: Lim
                 m.own_negative,
                 m.own.len()
             );
-            row(out, &format!("{name} own time at p99 {own_p99_ms} ms"), &measured, own_p99_ms.is_met(own.p99))
+            row(out, &format!("{name} own time at p99 {own_p99_ms} ms"), &measured, own_p99_ms.is_met(own.p99))?;
+        }
+        Judge::Peer { peer, warm_vs_peer } => {
+            let ratio = Summary::of(&m.warm).median / peer_warm(subjects, peer)?.median;
+            ratio_row(out, &format!("{name} warm"), warm_vs_peer, &format!("{peer}'s warm"), ratio)?;
         }
     }
+    Ok(())
 }
 
 fn resource_verdicts(out: &mut String, name: &str, t: &Targets, m: &Measured) -> fmt::Result {

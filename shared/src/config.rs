@@ -189,13 +189,15 @@ pub fn session_lifetime(env: &Env) -> Result<SessionLifetime, ConfigError> {
 }
 
 /// How long after a refresh its spent token still counts as a retry rather
-/// than theft (`REFRESH_REUSE_GRACE_SECONDS`, at most a minute).
+/// than theft (`REFRESH_REUSE_GRACE_SECONDS`, 1 to 60 seconds).
 pub fn refresh_reuse_grace(env: &Env) -> Result<u64, ConfigError> {
     let grace = env.parsed(vars::REFRESH_REUSE_GRACE_SECONDS, DEFAULT_REFRESH_REUSE_GRACE.as_secs())?;
-    if grace > 60 {
+    // At least a second: with none, two refreshes of one token a second
+    // apart, or on hosts whose clocks differ by one, would count as theft.
+    if !(1..=60).contains(&grace) {
         return Err(ConfigError::Invalid {
             name: vars::REFRESH_REUSE_GRACE_SECONDS,
-            reason: "must be at most 60".into(),
+            reason: "must be between 1 and 60".into(),
         });
     }
     Ok(grace)
@@ -263,6 +265,7 @@ mod tests {
             .is_err());
         assert_eq!(refresh_reuse_grace(&env(&[])).unwrap(), 10);
         assert!(refresh_reuse_grace(&env(&[(vars::REFRESH_REUSE_GRACE_SECONDS, "61")])).is_err());
+        assert!(refresh_reuse_grace(&env(&[(vars::REFRESH_REUSE_GRACE_SECONDS, "0")])).is_err());
     }
 
     #[test]

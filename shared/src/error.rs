@@ -32,6 +32,8 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("no such user")]
     NotFound,
+    #[error("no such session")]
+    SessionNotFound,
     #[error("this username is already taken")]
     UsernameTaken,
     #[error("the request body is larger than {limit} bytes")]
@@ -56,7 +58,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
             ApiError::InvalidRefreshToken => "invalid_refresh_token",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::SessionNotFound => "not_found",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UsernameTaken => "username_taken",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",

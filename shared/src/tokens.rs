@@ -44,16 +44,22 @@ pub struct Claims {
     pub nbf: Option<u64>,
 }
 
-/// A freshly issued token and what the client is told about it.
-#[derive(Debug)]
+/// A freshly issued token and what the client is told about it. Its `Debug`
+/// output is redacted.
 pub struct IssuedToken {
     pub access_token: String,
     pub expires_in: u64,
 }
 
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IssuedToken {{ expires_in: {}, [REDACTED] }}", self.expires_in)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid token key: {0}")]
-pub struct KeyError(String);
+pub struct KeyError(pub(crate) String);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -80,8 +86,20 @@ impl TokenIssuer {
 
     /// A new token for `user_id` in session `session_id`, issued at `now` (Unix seconds).
     pub fn issue(&self, user_id: &UserId, session_id: &SessionId, now: u64) -> Result<IssuedToken, TokenError> {
+        self.issue_within(user_id, session_id, now, u64::MAX)
+    }
+
+    /// [`Self::issue`], for a token that must not outlive `not_after`, the end of
+    /// its session: near that end, the token says so rather than fail early.
+    pub fn issue_within(
+        &self,
+        user_id: &UserId,
+        session_id: &SessionId,
+        now: u64,
+        not_after: u64,
+    ) -> Result<IssuedToken, TokenError> {
         let iat = now;
-        let ttl = self.settings.ttl.as_secs();
+        let ttl = self.settings.ttl.as_secs().min(not_after.saturating_sub(now));
         let claims = Claims {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
@@ -296,6 +314,17 @@ mod tests {
             )
         ));
         assert!(rejected(&verifier, &sign(&keys, &claims(|c| c.exp = now))));
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let (issuer, verifier, _) = pair();
+        let now = now_unix();
+        let token = issuer.issue_within(&UserId::new_random(), &SessionId::new_random(), now, now + 100).unwrap();
+        assert_eq!(token.expires_in, 100);
+        assert_eq!(verifier.verify(&token.access_token, now).unwrap().exp, now + 100);
+        let far = issuer.issue_within(&UserId::new_random(), &SessionId::new_random(), now, u64::MAX).unwrap();
+        assert_eq!(far.expires_in, 900);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn with_signing_key(env: &Env, signing_key_pem: &str) -> Result<Refresh<Dyna
     Ok(Refresh {
         store: startup::dynamo_store(env)?,
         issuer: startup::token_issuer(env, signing_key_pem)?,
-        key: RefreshKey::from_signing_key_pem(signing_key_pem),
+        key: RefreshKey::from_signing_key_pem(signing_key_pem)?,
         policy,
         clock: clock::system(),
     })
@@ -63,7 +63,7 @@ mod tests {
         let app = Refresh {
             store: alice.store.clone(),
             issuer: alice.keys.issuer(),
-            key: RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem),
+            key: RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap(),
             policy: RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 },
             clock: clock::system(),
         };

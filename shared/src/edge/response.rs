@@ -18,7 +18,7 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::InvalidCredentials | ApiError::InvalidToken | ApiError::InvalidRefreshToken => {
             StatusCode::UNAUTHORIZED
         }
-        ApiError::NotFound => StatusCode::NOT_FOUND,
+        ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::UsernameTaken => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

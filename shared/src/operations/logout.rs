@@ -33,7 +33,7 @@ pub async fn logout(
     let ended = match scope {
         LogoutScope::Local => vec![caller.session_id.clone()],
         LogoutScope::Others | LogoutScope::Global => {
-            let all = sessions.sessions(&caller.user_id).await?.into_iter().map(|session| session.id);
+            let all = sessions.session_ids(&caller.user_id).await?.into_iter();
             all.filter(|id| scope == LogoutScope::Global || *id != caller.session_id).collect()
         }
     };

@@ -34,11 +34,16 @@ pub struct Caller {
 }
 
 /// A new access token and the session's current refresh token: what login
-/// and refresh answer.
-#[derive(Debug)]
+/// and refresh answer. Its `Debug` output is redacted.
 pub struct IssuedSession {
     pub access: IssuedToken,
     pub refresh_token: String,
+}
+
+impl std::fmt::Debug for IssuedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IssuedSession {{ expires_in: {}, [REDACTED] }}", self.access.expires_in)
+    }
 }
 
 /// The caller an access token names, if it is genuine and unexpired at `now`.

@@ -19,8 +19,10 @@ pub struct RefreshPolicy {
 const ROTATION_ATTEMPTS: usize = 3;
 
 /// The longest lineage searched for a reused token's ancestry: a refresh
-/// every 15 minutes for a year; each step costs one HMAC.
-const LONGEST_LINEAGE: u64 = 4 * 24 * 366;
+/// every 15 minutes for a month, the default session lifetime; each step
+/// costs one HMAC, about a microsecond. An older ancestor is refused without
+/// ending the session.
+const LONGEST_LINEAGE: u64 = 4 * 24 * 31;
 
 /// Exchanges a refresh token for a new access token and the session's next
 /// refresh token (OAuth 2.0 Security BCP, RFC 9700, 4.14.2):
@@ -51,13 +53,14 @@ pub async fn refresh(
         match session.judge(&token.hash(), now, policy.reuse_grace) {
             Presented::Current => {
                 let next = key.successor(&token);
-                if sessions.rotate(&session.rotated(next.hash(), policy.lifetime, now)).await? {
-                    return issue(issuer, &next, now);
+                let rotated = session.rotated(next.hash(), policy.lifetime, now);
+                if sessions.rotate(&rotated).await? {
+                    return issue(issuer, &next, &rotated, now);
                 }
                 // Another refresh rotated first: judge the token again.
             }
             Presented::JustSpent => match descendant_matching(key, &token, &session, |hash| *hash == session.current) {
-                Some(current) => return issue(issuer, &current, now),
+                Some(current) => return issue(issuer, &current, &session, now),
                 None => return Err(ApiError::InvalidRefreshToken),
             },
             Presented::SpentLongAgo => return end_stolen(sessions, &session).await,
@@ -97,18 +100,20 @@ fn descendant_matching(
 /// session's tokens. End it, so the newest refresh token and every access
 /// token of the session stop working at once.
 async fn end_stolen(sessions: &impl SessionStore, session: &Session) -> Result<IssuedSession, ApiError> {
-    sessions.end_session(&session.user_id, &session.id).await?;
+    // Logged first: the event must not be lost if ending the session fails.
     tracing::warn!(
         security_event = "refresh_token_reuse",
         user_id = %session.user_id,
         session_id = %session.id,
-        "a spent refresh token was presented after its grace interval: session ended"
+        "a spent refresh token was presented after its grace interval: ending the session"
     );
+    sessions.end_session(&session.user_id, &session.id).await?;
     Err(ApiError::InvalidRefreshToken)
 }
 
-fn issue(issuer: &TokenIssuer, refresh: &RefreshToken, now: u64) -> Result<IssuedSession, ApiError> {
-    let access = issuer.issue(&refresh.user_id, &refresh.session_id, now)?;
+/// An access token that ends with the session at the latest, and `refresh`.
+fn issue(issuer: &TokenIssuer, refresh: &RefreshToken, session: &Session, now: u64) -> Result<IssuedSession, ApiError> {
+    let access = issuer.issue_within(&refresh.user_id, &refresh.session_id, now, session.ends_at)?;
     Ok(IssuedSession { access, refresh_token: refresh.encode() })
 }
 
@@ -135,7 +140,7 @@ mod tests {
     async fn setup() -> Setup {
         let store = MemoryStore::default();
         let keys = TestKeys::generate();
-        let key = RefreshKey::from_signing_key_pem(&keys.pair.private_key_pem);
+        let key = RefreshKey::from_signing_key_pem(&keys.pair.private_key_pem).unwrap();
         let token = RefreshToken::first(UserId::new_random(), SessionId::new_random()).unwrap();
         let session = Session::start(
             token.session_id.clone(),

@@ -15,9 +15,9 @@ pub async fn revoke_session(
     raw_id: &str,
 ) -> Result<(), ApiError> {
     let caller = authenticate(sessions, verifier, now, token).await?;
-    let id = SessionId::parse(raw_id).ok_or(ApiError::NotFound)?;
+    let id = SessionId::parse(raw_id).ok_or(ApiError::SessionNotFound)?;
     if !sessions.end_session(&caller.user_id, &id).await? {
-        return Err(ApiError::NotFound);
+        return Err(ApiError::SessionNotFound);
     }
     tracing::info!(user_id = %caller.user_id, session_id = %id, "session revoked");
     Ok(())

@@ -67,6 +67,10 @@ impl SessionStore for MemoryStore {
         Ok(self.lock().sessions.values().filter(|session| session.user_id == *user_id).cloned().collect())
     }
 
+    async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+        Ok(self.sessions(user_id).await?.into_iter().map(|session| session.id).collect())
+    }
+
     async fn rotate(&self, rotated: &Session) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         match inner.sessions.get_mut(&(rotated.user_id.clone(), rotated.id.clone())) {

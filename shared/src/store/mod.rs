@@ -106,6 +106,10 @@ pub trait SessionStore: Send + Sync {
     /// Every session of the user, ended ones included until they are removed.
     fn sessions(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
 
+    /// The ids of every session of the user, read without decoding the rest
+    /// of each item: ending them all must not fail on one bad item.
+    fn session_ids(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
+
     /// Replaces the session with `rotated` if it still exists and is still at
     /// `rotated.generation - 1`; `false` when another refresh got there first
     /// or the session has ended.

@@ -7,7 +7,9 @@
 //! fast hash is enough, and a leaked table holds no usable token.
 //!
 //! A refresh's new token is derived from the one it spends with a keyed hash
-//! (HMAC-SHA-256 under a key derived from the signing key). So the service
+//! (HMAC-SHA-256 under a key derived from the signing key: the SHA-256 of its
+//! deterministic Ed25519 signature of a fixed label, so the same key however
+//! its PEM is written gives the same derivation). So the service
 //! can give a concurrent refresh or a retry the very token the first refresh
 //! returned without storing it, while nobody without the key can compute a
 //! token's successor from a stolen one, and a stolen token's whole lineage
@@ -15,8 +17,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use ring::signature::Ed25519KeyPair;
 use ring::{digest, hmac, rand};
 
+use super::KeyError;
 use crate::domain::{RefreshHash, SessionId, UserId};
 
 const SECRET_BYTES: usize = 32;
@@ -91,13 +95,18 @@ impl RefreshToken {
 pub struct RefreshKey(hmac::Key);
 
 impl RefreshKey {
-    /// Derived from the signing key's PEM, which only the functions that
-    /// issue tokens hold, under a label of its own: no second secret to keep.
-    pub fn from_signing_key_pem(private_key_pem: &str) -> Self {
-        let mut context = digest::Context::new(&digest::SHA256);
-        context.update(b"user-auth refresh token derivation v1\0");
-        context.update(private_key_pem.trim().as_bytes());
-        RefreshKey(hmac::Key::new(hmac::HMAC_SHA256, context.finish().as_ref()))
+    /// Derived from the signing key (PKCS#8 PEM), which only the functions
+    /// that issue tokens hold: no second secret to keep.
+    pub fn from_signing_key_pem(private_key_pem: &str) -> Result<Self, KeyError> {
+        let der: String = private_key_pem.lines().filter(|line| !line.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(der.trim())
+            .map_err(|_| KeyError("the signing key is not PEM".into()))?;
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+            .map_err(|_| KeyError("the signing key is not an Ed25519 PKCS#8 key".into()))?;
+        let signature = pair.sign(b"user-auth refresh token derivation v1");
+        let seed = digest::digest(&digest::SHA256, signature.as_ref());
+        Ok(RefreshKey(hmac::Key::new(hmac::HMAC_SHA256, seed.as_ref())))
     }
 
     /// The token that replaces `parent` in its session's lineage.
@@ -115,6 +124,7 @@ impl RefreshKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::SigningKeyPair;
 
     fn token() -> RefreshToken {
         RefreshToken::first(UserId::new_random(), SessionId::new_random()).unwrap()
@@ -127,7 +137,11 @@ mod tests {
         assert_eq!(encoded.len(), 86);
         assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{encoded}");
         assert_eq!(RefreshToken::parse(&encoded), Some(token.clone()));
-        assert!(!format!("{token:?}").contains(&encoded[40..]));
+        assert_eq!(format!("{token:?}"), format!("RefreshToken({}, [REDACTED])", token.session_id));
+    }
+
+    fn another_key() -> RefreshKey {
+        RefreshKey::from_signing_key_pem(&SigningKeyPair::generate().unwrap().private_key_pem).unwrap()
     }
 
     #[test]
@@ -148,16 +162,18 @@ mod tests {
 
     #[test]
     fn successors_are_deterministic_under_one_key_only() {
-        let key = RefreshKey::from_signing_key_pem("key one");
+        let pem = SigningKeyPair::generate().unwrap().private_key_pem;
+        let key = RefreshKey::from_signing_key_pem(&pem).unwrap();
         let parent = token();
         let child = key.successor(&parent);
         assert_eq!(child, key.successor(&parent), "a retry gets the same token");
         assert_ne!(child.hash(), parent.hash());
-        assert_eq!(
-            (child.user_id.clone(), child.session_id.clone()),
-            (parent.user_id.clone(), parent.session_id.clone())
-        );
-        assert_ne!(RefreshKey::from_signing_key_pem("key two").successor(&parent), child);
+        assert_eq!((&child.user_id, &child.session_id), (&parent.user_id, &parent.session_id));
+        assert_ne!(another_key().successor(&parent), child, "another key, another lineage");
         assert_ne!(key.successor(&child), child);
+        // The same key written otherwise (CRLF line ends) derives the same lineage.
+        let rewritten = RefreshKey::from_signing_key_pem(&pem.replace('\n', "\r\n")).unwrap();
+        assert_eq!(rewritten.successor(&parent), child);
+        assert!(RefreshKey::from_signing_key_pem("not a key").is_err());
     }
 }

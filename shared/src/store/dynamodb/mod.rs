@@ -38,6 +38,33 @@ impl DynamoStore {
         DynamoStore::new(client(sdk), tables)
     }
 
+    /// Every item of the user's sessions (strongly consistent, page by page),
+    /// or only the attribute `only` of each.
+    async fn query_sessions(&self, user_id: &UserId, only: Option<&str>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.tables.sessions)
+                .key_condition_expression("#user = :user")
+                .expression_attribute_names("#user", sessions::USER_ID)
+                .expression_attribute_values(":user", s(user_id.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            if let Some(attribute) = only {
+                query = query.projection_expression("#only").expression_attribute_names("#only", attribute);
+            }
+            let page = query.send().await.map_err(classify)?;
+            found.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+
     /// The item of `table` under `key`, if any.
     async fn read(&self, table: &str, key: Item, consistency: Consistency) -> Result<Option<Item>, StoreError> {
         let read = self.client.get_item().table_name(table).set_key(Some(key));
@@ -211,16 +238,22 @@ impl LoginAttemptStore for DynamoStore {
 
 impl SessionStore for DynamoStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.client
+        let created = self
+            .client
             .put_item()
             .table_name(&self.tables.sessions)
             .set_item(Some(session_item(session)))
             .condition_expression("attribute_not_exists(#sid)")
             .expression_attribute_names("#sid", sessions::SID)
             .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // The id is new and random: if it exists, it is this very put,
+            // landed once already and retried by the SDK after a lost answer.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
     }
 
     async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
@@ -229,34 +262,19 @@ impl SessionStore for DynamoStore {
     }
 
     async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.sessions)
-                .key_condition_expression("#user = :user")
-                .expression_attribute_names("#user", sessions::USER_ID)
-                .expression_attribute_values(":user", s(user_id.as_str()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in page.items() {
-                found.push(Session::try_from(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => return Ok(found),
-            }
-        }
+        let items = self.query_sessions(user_id, None).await?;
+        items.iter().map(Session::try_from).collect()
+    }
+
+    async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+        let items = self.query_sessions(user_id, Some(sessions::SID)).await?;
+        let id = |item: &Item| item.get(sessions::SID)?.as_s().ok().and_then(|id| SessionId::parse(id));
+        Ok(items.iter().filter_map(id).collect())
     }
 
     async fn rotate(&self, rotated: &Session) -> Result<bool, StoreError> {
         let Some((spent, spent_at)) = &rotated.previous else {
-            return Err(StoreError::Failed("a rotated session has a spent token".into()));
+            return Err(StoreError::Failed("a rotated session must have a spent token".into()));
         };
         let updated = self
             .client
