@@ -45,8 +45,9 @@ pub fn token_issuer(env: &Env, signing_key_pem: &str) -> Result<TokenIssuer, Sta
     Ok(TokenIssuer::from_pem(signing_key_pem, config::token_settings(env)?)?)
 }
 
-/// The state of a function that serves only holders of a valid, unrevoked
-/// access token (get-user, logout): the store, and what checks the token.
+/// The state of a function that serves only holders of a valid access token
+/// of an active session (get-user, list-sessions, revoke-session, logout):
+/// the store, and what checks the token.
 pub struct Authenticated<S> {
     pub store: S,
     pub verifier: TokenVerifier,

@@ -137,8 +137,8 @@ impl TokenVerifier {
     }
 
     /// Checks signature, algorithm, issuer, audience, and expiry as of `now`
-    /// (Unix seconds). Revocation is checked by the caller, against the
-    /// revocation store.
+    /// (Unix seconds). Whether the token's session is still active is the
+    /// caller's to check, against the session store.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
             return Err(TokenError::Invalid);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use user_auth_core::domain::{Client, RefreshHash, Session, SessionId, UserId};
+use user_auth_core::domain::{Client, RefreshHash, Rotation, Session, SessionId, UserId};
 use user_auth_core::store::dynamodb::schema::sessions;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::SessionStore;
@@ -164,22 +164,26 @@ async fn an_ended_session_is_never_brought_back_and_a_retried_start_is_one_sessi
     let app = TestApp::spawn().await;
     let store = DynamoStore::new(app.client.clone(), app.tables.clone());
     let user = UserId::new_random();
-    let session = Session::start(
-        SessionId::new_random(),
-        user.clone(),
-        Client::default(),
-        RefreshHash("a".into()),
-        LIFETIME,
-        1000,
-    );
+    let hash = |name: &str| RefreshHash(name.to_owned());
+    let session = Session::start(SessionId::new_random(), user.clone(), Client::default(), hash("a"), LIFETIME, 1000);
     store.create_session(&session).await.unwrap();
     store.create_session(&session).await.expect("a retried put of the same new session is fine");
-    let rotated = session.rotated(RefreshHash("b".into()), LIFETIME, 1010);
-    assert!(store.rotate(&rotated).await.unwrap());
-    assert!(!store.rotate(&rotated).await.unwrap(), "the same generation twice");
-    assert_eq!(store.session(&user, &session.id).await.unwrap(), Some(rotated.clone()));
+    let rotation = |spent: &str, next: &str, at| Rotation {
+        user_id: user.clone(),
+        session_id: session.id.clone(),
+        spent: hash(spent),
+        next: hash(next),
+        at,
+        idle: LIFETIME.idle,
+    };
+    let rotated = store.rotate(&rotation("a", "b", 1010)).await.unwrap();
+    assert_eq!(rotated, Some(session.rotated(hash("b"), LIFETIME.idle, 1010)), "as the domain rule says");
+    assert_eq!(store.rotate(&rotation("a", "b", 1011)).await.unwrap(), None, "the same token twice");
+    assert_eq!(store.session(&user, &session.id).await.unwrap(), rotated);
+    let idle_end = rotated.as_ref().unwrap().idle_ends_at;
+    assert_eq!(store.rotate(&rotation("b", "c", idle_end)).await.unwrap(), None, "an idle session");
     assert!(store.end_session(&user, &session.id).await.unwrap());
-    assert!(!store.rotate(&rotated.rotated(RefreshHash("c".into()), LIFETIME, 1020)).await.unwrap());
+    assert_eq!(store.rotate(&rotation("b", "c", 1020)).await.unwrap(), None);
     assert_eq!(store.session(&user, &session.id).await.unwrap(), None, "a rotation recreated an ended session");
     assert!(!store.end_session(&user, &session.id).await.unwrap());
 }
@@ -194,7 +198,7 @@ async fn a_corrupt_session_item_does_not_stop_a_global_logout() {
         .table_name(&app.tables.sessions)
         .item(sessions::USER_ID, AttributeValue::S(id.clone()))
         .item(sessions::SID, AttributeValue::S(corrupt.to_string()))
-        .item(sessions::ENDS_AT, AttributeValue::S("not a number".into()))
+        .item(sessions::IDLE_ENDS_AT, AttributeValue::S("not a number".into()))
         .send()
         .await
         .unwrap();

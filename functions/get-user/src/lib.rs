@@ -1,5 +1,5 @@
-//! `GET /users/{id}`: any holder of a valid, unrevoked token may read a
-//! user's public profile.
+//! `GET /users/{id}`: any holder of a valid token of an active session may
+//! read a user's public profile.
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;

@@ -1,4 +1,5 @@
-//! `POST /auth/logout`: revokes the presented token for every function, at once.
+//! `POST /auth/logout`: ends the caller's session, every other one of theirs, or
+//! all of them, and with them every token they issued.
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;

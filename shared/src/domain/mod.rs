@@ -9,6 +9,6 @@ mod user;
 mod username;
 
 pub use password::{Password, PasswordError, PASSWORD_MAX_LENGTH};
-pub use session::{Client, Presented, RefreshHash, Session, SessionId, SessionLifetime, SessionView};
+pub use session::{Client, Presented, RefreshHash, Rotation, Session, SessionId, SessionLifetime, SessionView};
 pub use user::{User, UserId, UserView};
 pub use username::{Username, UsernameError};

@@ -31,10 +31,10 @@ pub struct SessionLifetime {
 }
 
 impl SessionLifetime {
-    /// When a session refreshed (or started) at `now` ends, at the latest
-    /// `expires_at`.
-    pub fn ends_at(&self, expires_at: u64, now: u64) -> u64 {
-        self.idle.map_or(expires_at, |idle| expires_at.min(now.saturating_add(idle)))
+    /// When a session refreshed (or started) at `now` ends if left idle;
+    /// without an idle limit, at its absolute end `expires_at`.
+    pub fn idle_ends_at(&self, expires_at: u64, now: u64) -> u64 {
+        self.idle.map_or(expires_at, |idle| now.saturating_add(idle))
     }
 }
 
@@ -59,8 +59,8 @@ pub struct Session {
     pub last_refreshed_at: u64,
     /// The absolute end.
     pub expires_at: u64,
-    /// The end as things stand: the absolute end, or sooner if left idle.
-    pub ends_at: u64,
+    /// The end if it is not refreshed before.
+    pub idle_ends_at: u64,
     /// How many refreshes the lineage has had; each write checks it.
     pub generation: u64,
     pub current: RefreshHash,
@@ -99,16 +99,21 @@ impl Session {
             created_at: now,
             last_refreshed_at: now,
             expires_at,
-            ends_at: lifetime.ends_at(expires_at, now),
+            idle_ends_at: lifetime.idle_ends_at(expires_at, now),
             generation: 0,
             current: first,
             previous: None,
         }
     }
 
+    /// The end as things stand: the absolute end, or sooner if left idle.
+    pub fn ends_at(&self) -> u64 {
+        self.expires_at.min(self.idle_ends_at)
+    }
+
     /// Whether the session still lets its tokens in at `now`.
     pub fn is_active(&self, now: u64) -> bool {
-        now < self.ends_at
+        now < self.ends_at()
     }
 
     pub fn judge(&self, presented: &RefreshHash, now: u64, reuse_grace: u64) -> Presented {
@@ -122,16 +127,38 @@ impl Session {
         }
     }
 
-    /// The session after its current token is spent at `now` for `child`.
-    pub fn rotated(&self, child: RefreshHash, lifetime: SessionLifetime, now: u64) -> Self {
+    /// The session after its current token is spent at `now` for `child`;
+    /// `idle` as in [`SessionLifetime`].
+    pub fn rotated(&self, child: RefreshHash, idle: Option<u64>, now: u64) -> Self {
         Session {
             last_refreshed_at: now,
-            ends_at: lifetime.ends_at(self.expires_at, now),
+            idle_ends_at: SessionLifetime { absolute: 0, idle }.idle_ends_at(self.expires_at, now),
             generation: self.generation + 1,
             previous: Some((self.current.clone(), now)),
             current: child,
             ..self.clone()
         }
+    }
+}
+
+/// What a refresh changes in its session, applied only if `spent` is still
+/// the session's current token and the session has not ended at `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub spent: RefreshHash,
+    pub next: RefreshHash,
+    pub at: u64,
+    /// Seconds without a refresh before the session ends; `None`: never.
+    pub idle: Option<u64>,
+}
+
+impl Session {
+    /// The session after `rotation`, if it applies to it.
+    pub fn after(&self, rotation: &Rotation) -> Option<Session> {
+        let applies = self.current == rotation.spent && self.is_active(rotation.at);
+        applies.then(|| self.rotated(rotation.next.clone(), rotation.idle, rotation.at))
     }
 }
 
@@ -157,7 +184,7 @@ impl SessionView {
             id: session.id.to_string(),
             created_at: rfc3339(session.created_at),
             last_refreshed_at: rfc3339(session.last_refreshed_at),
-            expires_at: rfc3339(session.ends_at),
+            expires_at: rfc3339(session.ends_at()),
             user_agent: session.client.user_agent.clone(),
             current: session.id == *current,
         }
@@ -183,26 +210,26 @@ mod tests {
     fn a_session_ends_when_idle_or_at_its_absolute_end() {
         let start = 1_000_000;
         let session = session(start);
-        assert_eq!(session.ends_at, start + 7 * 86_400, "idle first");
+        assert_eq!(session.ends_at(), start + 7 * 86_400, "idle first");
         assert!(session.is_active(start + 7 * 86_400 - 1));
         assert!(!session.is_active(start + 7 * 86_400));
         // Refreshed every six days, it still ends 30 days after login.
         let mut refreshed = session;
         for day in (6..30).step_by(6) {
-            refreshed = refreshed.rotated(hash(&format!("t{day}")), LIFETIME, start + day * 86_400);
+            refreshed = refreshed.rotated(hash(&format!("t{day}")), LIFETIME.idle, start + day * 86_400);
         }
-        assert_eq!(refreshed.ends_at, start + 30 * 86_400);
+        assert_eq!(refreshed.ends_at(), start + 30 * 86_400);
         assert!(!refreshed.is_active(start + 30 * 86_400));
         let no_idle = SessionLifetime { idle: None, ..LIFETIME };
         let session =
             Session::start(SessionId::new_random(), UserId::new_random(), Client::default(), hash("a"), no_idle, 5);
-        assert_eq!(session.ends_at, 5 + 30 * 86_400);
+        assert_eq!(session.ends_at(), 5 + 30 * 86_400);
     }
 
     #[test]
     fn rotation_spends_the_current_token_and_keeps_when() {
         let session = session(100);
-        let rotated = session.rotated(hash("b"), LIFETIME, 200);
+        let rotated = session.rotated(hash("b"), LIFETIME.idle, 200);
         assert_eq!(rotated.current, hash("b"));
         assert_eq!(rotated.previous, Some((hash("a"), 200)));
         assert_eq!((rotated.generation, rotated.last_refreshed_at), (1, 200));
@@ -211,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_spent_token_is_a_retry_within_the_grace_and_theft_after() {
-        let rotated = session(100).rotated(hash("b"), LIFETIME, 200);
+        let rotated = session(100).rotated(hash("b"), LIFETIME.idle, 200);
         assert_eq!(rotated.judge(&hash("b"), 205, GRACE), Presented::Current);
         assert_eq!(rotated.judge(&hash("a"), 200, GRACE), Presented::JustSpent);
         assert_eq!(rotated.judge(&hash("a"), 210, GRACE), Presented::JustSpent);

@@ -81,7 +81,7 @@ async fn start_session(
     let first = RefreshToken::first(user_id.clone(), id.clone())?;
     let session = Session::start(id, user_id, client, first.hash(), lifetime, now);
     sessions.create_session(&session).await?;
-    let access = issuer.issue_within(&session.user_id, &session.id, now, session.ends_at)?;
+    let access = issuer.issue_within(&session.user_id, &session.id, now, session.ends_at())?;
     Ok(IssuedSession { access, refresh_token: first.encode() })
 }
 

@@ -1,4 +1,4 @@
-use crate::domain::{Presented, Session, SessionLifetime};
+use crate::domain::{Presented, RefreshHash, Rotation, Session, SessionLifetime};
 use crate::store::SessionStore;
 use crate::tokens::refresh::{RefreshKey, RefreshToken};
 use crate::tokens::TokenIssuer;
@@ -14,8 +14,8 @@ pub struct RefreshPolicy {
     pub reuse_grace: u64,
 }
 
-/// How often a refresh reads its session again after another refresh of the
-/// same session rotated it first.
+/// How often a refresh tries again when its session changed between its
+/// write and its read.
 const ROTATION_ATTEMPTS: usize = 3;
 
 /// The longest lineage searched for a reused token's ancestry: a refresh
@@ -47,25 +47,36 @@ pub async fn refresh(
     raw_token: &str,
 ) -> Result<IssuedSession, ApiError> {
     let token = RefreshToken::parse(raw_token).ok_or(ApiError::InvalidRefreshToken)?;
+    let next = key.successor(&token);
     for _ in 0..ROTATION_ATTEMPTS {
+        // The usual case, the current token, in one conditional write.
+        let rotation = Rotation {
+            user_id: token.user_id.clone(),
+            session_id: token.session_id.clone(),
+            spent: token.hash(),
+            next: next.hash(),
+            at: now,
+            idle: policy.lifetime.idle,
+        };
+        if let Some(rotated) = sessions.rotate(&rotation).await? {
+            return issue(issuer, &next, &rotated, now);
+        }
+        // Not the current token, or the session has ended: read it and judge.
         let session = sessions.session(&token.user_id, &token.session_id).await?;
         let session = session.filter(|session| session.is_active(now)).ok_or(ApiError::InvalidRefreshToken)?;
         match session.judge(&token.hash(), now, policy.reuse_grace) {
-            Presented::Current => {
-                let next = key.successor(&token);
-                let rotated = session.rotated(next.hash(), policy.lifetime, now);
-                if sessions.rotate(&rotated).await? {
-                    return issue(issuer, &next, &rotated, now);
-                }
-                // Another refresh rotated first: judge the token again.
+            // Rotated back under us? Impossible in one lineage; try again.
+            Presented::Current => continue,
+            Presented::JustSpent => {
+                let current = descendant_matching(key, &token, &session, |hash| *hash == session.current);
+                return match current {
+                    Some(current) => issue(issuer, &current, &session, now),
+                    None => Err(ApiError::InvalidRefreshToken),
+                };
             }
-            Presented::JustSpent => match descendant_matching(key, &token, &session, |hash| *hash == session.current) {
-                Some(current) => return issue(issuer, &current, &session, now),
-                None => return Err(ApiError::InvalidRefreshToken),
-            },
             Presented::SpentLongAgo => return end_stolen(sessions, &session).await,
             Presented::Unknown => {
-                let is_known = |hash: &_| {
+                let is_known = |hash: &RefreshHash| {
                     *hash == session.current || session.previous.as_ref().is_some_and(|(spent, _)| spent == hash)
                 };
                 if descendant_matching(key, &token, &session, is_known).is_some() {
@@ -84,7 +95,7 @@ fn descendant_matching(
     key: &RefreshKey,
     token: &RefreshToken,
     session: &Session,
-    wanted: impl Fn(&crate::domain::RefreshHash) -> bool,
+    wanted: impl Fn(&RefreshHash) -> bool,
 ) -> Option<RefreshToken> {
     let mut candidate = token.clone();
     for _ in 0..=session.generation.min(LONGEST_LINEAGE) {
@@ -113,7 +124,7 @@ async fn end_stolen(sessions: &impl SessionStore, session: &Session) -> Result<I
 
 /// An access token that ends with the session at the latest, and `refresh`.
 fn issue(issuer: &TokenIssuer, refresh: &RefreshToken, session: &Session, now: u64) -> Result<IssuedSession, ApiError> {
-    let access = issuer.issue_within(&refresh.user_id, &refresh.session_id, now, session.ends_at)?;
+    let access = issuer.issue_within(&refresh.user_id, &refresh.session_id, now, session.ends_at())?;
     Ok(IssuedSession { access, refresh_token: refresh.encode() })
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError, UserStore};
-use crate::domain::{Session, SessionId, User, UserId, Username};
+use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 
@@ -71,15 +71,16 @@ impl SessionStore for MemoryStore {
         Ok(self.sessions(user_id).await?.into_iter().map(|session| session.id).collect())
     }
 
-    async fn rotate(&self, rotated: &Session) -> Result<bool, StoreError> {
+    async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
         let mut inner = self.lock();
-        match inner.sessions.get_mut(&(rotated.user_id.clone(), rotated.id.clone())) {
-            Some(stored) if stored.generation + 1 == rotated.generation => {
-                *stored = rotated.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
+        let Some(stored) = inner.sessions.get_mut(&(rotation.user_id.clone(), rotation.session_id.clone())) else {
+            return Ok(None);
+        };
+        let rotated = stored.after(rotation);
+        if let Some(rotated) = &rotated {
+            *stored = rotated.clone();
         }
+        Ok(rotated)
     }
 
     async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {

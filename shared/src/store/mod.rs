@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::domain::{Session, SessionId, User, UserId, Username};
+use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 
@@ -110,10 +110,10 @@ pub trait SessionStore: Send + Sync {
     /// of each item: ending them all must not fail on one bad item.
     fn session_ids(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 
-    /// Replaces the session with `rotated` if it still exists and is still at
-    /// `rotated.generation - 1`; `false` when another refresh got there first
-    /// or the session has ended.
-    fn rotate(&self, rotated: &Session) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Applies a refresh's rotation in one conditional write, and returns the
+    /// session as it left it; `None` when the spent token is not the current
+    /// one (spent already, or never this session's) or the session has ended.
+    fn rotate(&self, rotation: &Rotation) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Ends the session; `false` if there was none.
     fn end_session(&self, user_id: &UserId, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -95,7 +95,7 @@ impl TryFrom<&Item> for Session {
             created_at: get_n(item, sessions::CREATED_AT)?,
             last_refreshed_at: get_n(item, sessions::LAST_REFRESHED_AT)?,
             expires_at: get_n(item, sessions::EXPIRES_AT)?,
-            ends_at: get_n(item, sessions::ENDS_AT)?,
+            idle_ends_at: get_n(item, sessions::IDLE_ENDS_AT)?,
             generation: get_n(item, sessions::GENERATION)?,
             current: RefreshHash(get_s(item, sessions::REFRESH_HASH)?.to_owned()),
             previous,
@@ -113,7 +113,7 @@ pub fn session_item(session: &Session) -> Item {
         (sessions::CREATED_AT.to_owned(), n(session.created_at)),
         (sessions::LAST_REFRESHED_AT.to_owned(), n(session.last_refreshed_at)),
         (sessions::EXPIRES_AT.to_owned(), n(session.expires_at)),
-        (sessions::ENDS_AT.to_owned(), n(session.ends_at)),
+        (sessions::IDLE_ENDS_AT.to_owned(), n(session.idle_ends_at)),
         (sessions::GENERATION.to_owned(), n(session.generation)),
         (sessions::REFRESH_HASH.to_owned(), s(&session.current.0)),
     ]);
@@ -194,12 +194,12 @@ mod tests {
         let client = Client { user_agent: "curl/8".into(), source_ip: "203.0.113.10".into() };
         let (id, user_id) = (SessionId::new_random(), UserId::new_random());
         let started = Session::start(id, user_id, client, RefreshHash("a".into()), lifetime, 5);
-        let rotated = started.rotated(RefreshHash("b".into()), lifetime, 50);
+        let rotated = started.rotated(RefreshHash("b".into()), lifetime.idle, 50);
         for session in [started, rotated] {
             let item = session_item(&session);
             assert_eq!(Session::try_from(&item).unwrap(), session);
             let mut broken = item.clone();
-            broken.remove(sessions::ENDS_AT);
+            broken.remove(sessions::IDLE_ENDS_AT);
             assert!(matches!(Session::try_from(&broken), Err(StoreError::Failed(_))));
         }
     }

@@ -13,7 +13,7 @@ use self::errors::{classify, is_condition_failure, is_transaction_conflict, user
 use self::item::{get_n, n, s, session_item, AttemptsRecord, Item};
 use self::schema::{login_attempts, sessions, usernames, users};
 use super::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError, TableNames, UserStore};
-use crate::domain::{Session, SessionId, User, UserId, Username};
+use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
 use crate::sdk_settings::{SdkSettings, Service};
@@ -272,42 +272,43 @@ impl SessionStore for DynamoStore {
         Ok(items.iter().filter_map(id).collect())
     }
 
-    async fn rotate(&self, rotated: &Session) -> Result<bool, StoreError> {
-        let Some((spent, spent_at)) = &rotated.previous else {
-            return Err(StoreError::Failed("a rotated session must have a spent token".into()));
+    async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
+        // Without an idle limit, the idle end is the absolute end.
+        let idle_ends_at = match rotation.idle {
+            Some(_) => ":idle_ends_at",
+            None => "#expires",
         };
-        let updated = self
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.tables.sessions)
-            .set_key(Some(session_key(&rotated.user_id, &rotated.id)))
-            .update_expression(
-                "SET #hash = :hash, #previous = :previous, #spent_at = :spent_at, \
-                 #refreshed = :refreshed, #ends = :ends, #generation = :generation",
-            )
-            // Only from the generation this rotation was computed from: of two
-            // refreshes with one token, one rotates and the other sees it did.
-            // On a deleted session the condition fails too: an ended session
-            // is never brought back.
-            .condition_expression("#generation = :expected")
+            .set_key(Some(session_key(&rotation.user_id, &rotation.session_id)))
+            .update_expression(format!(
+                "SET #hash = :next, #previous = :spent, #spent_at = :now, #refreshed = :now, \
+                 #idle_ends = {idle_ends_at} ADD #generation :one"
+            ))
+            // Only from the token it spends, and only while the session lives:
+            // of two refreshes with one token, one rotates and the other sees
+            // it did; an ended (deleted) session is never brought back.
+            .condition_expression("#hash = :spent AND #expires > :now AND #idle_ends > :now")
             .expression_attribute_names("#hash", sessions::REFRESH_HASH)
             .expression_attribute_names("#previous", sessions::PREVIOUS_HASH)
             .expression_attribute_names("#spent_at", sessions::PREVIOUS_SPENT_AT)
             .expression_attribute_names("#refreshed", sessions::LAST_REFRESHED_AT)
-            .expression_attribute_names("#ends", sessions::ENDS_AT)
+            .expression_attribute_names("#idle_ends", sessions::IDLE_ENDS_AT)
+            .expression_attribute_names("#expires", sessions::EXPIRES_AT)
             .expression_attribute_names("#generation", sessions::GENERATION)
-            .expression_attribute_values(":hash", s(&rotated.current.0))
-            .expression_attribute_values(":previous", s(&spent.0))
-            .expression_attribute_values(":spent_at", n(*spent_at))
-            .expression_attribute_values(":refreshed", n(rotated.last_refreshed_at))
-            .expression_attribute_values(":ends", n(rotated.ends_at))
-            .expression_attribute_values(":generation", n(rotated.generation))
-            .expression_attribute_values(":expected", n(rotated.generation.saturating_sub(1)))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
+            .expression_attribute_values(":next", s(&rotation.next.0))
+            .expression_attribute_values(":spent", s(&rotation.spent.0))
+            .expression_attribute_values(":now", n(rotation.at))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew);
+        if let Some(idle) = rotation.idle {
+            update = update.expression_attribute_values(":idle_ends_at", n(rotation.at.saturating_add(idle)));
+        }
+        match update.send().await {
+            Ok(output) => Session::try_from(&output.attributes.unwrap_or_default()).map(Some),
+            Err(err) if is_condition_failure(&err) => Ok(None),
             Err(err) => Err(classify(err)),
         }
     }

@@ -30,16 +30,17 @@ pub mod usernames {
 
 /// `sessions`: one item per session, keyed by its user and its id, so that
 /// a token's session is one `GetItem` and a user's sessions one `Query`.
-/// Ended sessions are deleted; TTL removes those that ran out.
+/// Ended sessions are deleted; TTL removes those that ran out, at the
+/// latest at their absolute end (one left idle is refused before then).
 pub mod sessions {
     pub const USER_ID: &str = "user_id";
     pub const SID: &str = "sid";
     pub const CREATED_AT: &str = "created_at";
     pub const LAST_REFRESHED_AT: &str = "last_refreshed_at";
-    /// Unix seconds: the absolute end.
+    /// Unix seconds: the absolute end; the table's TTL attribute.
     pub const EXPIRES_AT: &str = "expires_at";
-    /// Unix seconds: the end as things stand; the table's TTL attribute.
-    pub const ENDS_AT: &str = "ends_at";
+    /// Unix seconds: the end if not refreshed before.
+    pub const IDLE_ENDS_AT: &str = "idle_ends_at";
     pub const GENERATION: &str = "generation";
     pub const REFRESH_HASH: &str = "refresh_hash";
     /// The hash of the token spent last, and when (both absent before the first refresh).
@@ -73,7 +74,7 @@ pub fn tables(names: &TableNames) -> [Table<'_>; 4] {
         table(names.login_attempts.as_str(), login_attempts::USERNAME, None, Some(login_attempts::EXPIRES_AT)),
         table(names.users.as_str(), users::ID, None, None),
         table(names.usernames.as_str(), usernames::USERNAME, None, None),
-        table(names.sessions.as_str(), sessions::USER_ID, Some(sessions::SID), Some(sessions::ENDS_AT)),
+        table(names.sessions.as_str(), sessions::USER_ID, Some(sessions::SID), Some(sessions::EXPIRES_AT)),
     ]
 }
 
