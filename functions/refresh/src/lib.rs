@@ -98,7 +98,11 @@ mod tests {
         let (app, alice) = setup().await;
         let token = &alice.refresh_token;
         let mut refusals = Vec::new();
-        for bad in ["", "garbage", &token[..token.len() - 1], &format!("{}A", &token[..token.len() - 1])] {
+        // The same token with one character of its secret changed (to another one).
+        let middle = token.len() - 10;
+        let replacement = if &token[middle..=middle] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{replacement}{}", &token[..middle], &token[middle + 1..]);
+        for bad in ["", "garbage", &token[..token.len() - 1], &tampered] {
             let answer = call_json(handle(&app, with_token(bad).request())).await;
             assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_refresh_token")), "{bad:?}");
             refusals.push(answer.json);
