@@ -123,10 +123,13 @@ async fn a_replay_after_the_grace_interval_ends_the_session() {
 async fn a_global_logout_racing_refreshes_leaves_no_live_session() {
     let app = Arc::new(TestApp::spawn().await);
     let (id, access) = app.signed_in_user("quinn").await;
+    // The logout waits until every session has been refreshed once, so that
+    // each refresher is mid-lineage when it lands.
+    let all_refreshed = Arc::new(tokio::sync::Barrier::new(6));
     let mut refreshers = Vec::new();
     for _ in 0..5 {
         let (_, refresh) = log_in(&app, "quinn").await;
-        let app = app.clone();
+        let (app, all_refreshed) = (app.clone(), all_refreshed.clone());
         refreshers.push(tokio::spawn(async move {
             // Keeps refreshing its session until it is refused.
             let mut refresh = refresh;
@@ -138,6 +141,9 @@ async fn a_global_logout_racing_refreshes_leaves_no_live_session() {
                         let (access, next) = tokens(&answer);
                         issued.push(access);
                         refresh = next;
+                        if issued.len() == 1 {
+                            all_refreshed.wait().await;
+                        }
                     }
                     401 => return (issued, refresh),
                     other => panic!("answer {other} while refreshing: {answer:?}"),
@@ -145,7 +151,8 @@ async fn a_global_logout_racing_refreshes_leaves_no_live_session() {
             }
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let wait = tokio::time::timeout(std::time::Duration::from_secs(60), all_refreshed.wait()).await;
+    wait.expect("every session refreshed once within a minute");
     assert_eq!(app.logout_scope(&access, "global").await.status, 204);
     for refresher in refreshers {
         let (issued, last_refresh) = refresher.await.unwrap();
