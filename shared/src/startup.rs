@@ -4,15 +4,15 @@
 //! wiring.
 
 use crate::clock::{self, SharedClock};
-use crate::config::{self, ConfigError, Env, SigningKeySource};
+use crate::config::{self, Env, SigningKeySource};
 use crate::sdk_settings::{SdkSettings, Service};
 use crate::store::dynamodb::DynamoStore;
 use crate::tokens::{TokenIssuer, TokenVerifier};
 use crate::StartError;
 
-/// The DynamoDB store: the SDK's settings and the table names.
-pub fn dynamo_store(env: &Env) -> Result<DynamoStore, ConfigError> {
-    Ok(DynamoStore::from_settings(&SdkSettings::from_env(env)?, config::table_names(env)))
+/// The DynamoDB store over the SDK's settings, with the table names.
+pub fn dynamo_store(env: &Env, sdk: &SdkSettings) -> DynamoStore {
+    DynamoStore::from_settings(sdk, config::table_names(env))
 }
 
 /// The verifier of access tokens: their settings and the public key.
@@ -23,13 +23,13 @@ pub fn token_verifier(env: &Env) -> Result<TokenVerifier, StartError> {
 
 /// The private key that signs access tokens (PKCS#8 PEM), read once, at
 /// start: from its file locally, from Secrets Manager when deployed (only the
-/// functions that issue tokens may read that secret).
-pub async fn signing_key_pem(env: &Env) -> Result<String, StartError> {
+/// functions that issue tokens may read that secret). `sdk` is the settings
+/// the function's store is built with: one HTTPS client per process.
+pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<String, StartError> {
     match config::signing_key_source(env)? {
         SigningKeySource::File(path) => std::fs::read_to_string(&path)
             .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
         SigningKeySource::Secret(arn) => {
-            let sdk = SdkSettings::from_env(env)?;
             let secret = aws_sdk_secretsmanager::Client::new(&sdk.sdk_config(Service::SecretsManager))
                 .get_secret_value()
                 .secret_id(arn)
@@ -56,6 +56,7 @@ pub struct Authenticated<S> {
 
 impl Authenticated<DynamoStore> {
     pub fn from_env(env: &Env) -> Result<Self, StartError> {
-        Ok(Authenticated { store: dynamo_store(env)?, verifier: token_verifier(env)?, clock: clock::system() })
+        let store = dynamo_store(env, &SdkSettings::from_env(env)?);
+        Ok(Authenticated { store, verifier: token_verifier(env)?, clock: clock::system() })
     }
 }

@@ -5,6 +5,7 @@ use user_auth_core::config::{self, Env};
 use user_auth_core::domain::UserView;
 use user_auth_core::edge::{created, json_body, CredentialsBody};
 use user_auth_core::passwords::{self, SharedHasher};
+use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::UserStore;
 use user_auth_core::{operations, startup, ApiError, StartError};
@@ -19,7 +20,8 @@ pub struct CreateUser<S> {
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, StartError> {
     let password_min_length = config::password_min_length(env)?;
-    Ok(CreateUser { store: startup::dynamo_store(env)?, passwords: passwords::argon2id(), password_min_length })
+    let store = startup::dynamo_store(env, &SdkSettings::from_env(env)?);
+    Ok(CreateUser { store, passwords: passwords::argon2id(), password_min_length })
 }
 
 pub async fn handle<S: UserStore>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError> {

@@ -7,6 +7,7 @@ use user_auth_core::domain::SessionLifetime;
 use user_auth_core::edge::{client, json_body, ok, CredentialsBody, TokenResponse};
 use user_auth_core::operations::{self, LoginAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
+use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore};
 use user_auth_core::tokens::TokenIssuer;
@@ -23,16 +24,17 @@ pub struct Login<S> {
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Login<DynamoStore>, StartError> {
-    with_signing_key(env, &startup::signing_key_pem(env).await?)
+    let sdk = SdkSettings::from_env(env)?;
+    with_signing_key(env, &sdk, &startup::signing_key_pem(env, &sdk).await?)
 }
 
 /// All of [`build`] but fetching the signing key: what the template checks
 /// can run without reaching Secrets Manager.
-pub fn with_signing_key(env: &Env, signing_key_pem: &str) -> Result<Login<DynamoStore>, StartError> {
+pub fn with_signing_key(env: &Env, sdk: &SdkSettings, signing_key_pem: &str) -> Result<Login<DynamoStore>, StartError> {
     let issuer = startup::token_issuer(env, signing_key_pem)?;
     let lifetime = config::session_lifetime(env)?;
     Ok(Login {
-        store: startup::dynamo_store(env)?,
+        store: startup::dynamo_store(env, sdk),
         passwords: passwords::argon2id(),
         issuer,
         lifetime,

@@ -7,6 +7,7 @@ use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
 use user_auth_core::edge::{json_body, ok, RefreshBody, TokenResponse};
 use user_auth_core::operations::{self, RefreshPolicy};
+use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::SessionStore;
 use user_auth_core::tokens::refresh::RefreshKey;
@@ -25,16 +26,21 @@ pub struct Refresh<S> {
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Refresh<DynamoStore>, StartError> {
-    with_signing_key(env, &startup::signing_key_pem(env).await?)
+    let sdk = SdkSettings::from_env(env)?;
+    with_signing_key(env, &sdk, &startup::signing_key_pem(env, &sdk).await?)
 }
 
 /// All of [`build`] but fetching the signing key: what the template checks
 /// can run without reaching Secrets Manager.
-pub fn with_signing_key(env: &Env, signing_key_pem: &str) -> Result<Refresh<DynamoStore>, StartError> {
+pub fn with_signing_key(
+    env: &Env,
+    sdk: &SdkSettings,
+    signing_key_pem: &str,
+) -> Result<Refresh<DynamoStore>, StartError> {
     let policy =
         RefreshPolicy { lifetime: config::session_lifetime(env)?, reuse_grace: config::refresh_reuse_grace(env)? };
     Ok(Refresh {
-        store: startup::dynamo_store(env)?,
+        store: startup::dynamo_store(env, sdk),
         issuer: startup::token_issuer(env, signing_key_pem)?,
         key: RefreshKey::from_signing_key_pem(signing_key_pem)?,
         policy,

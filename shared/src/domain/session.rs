@@ -30,12 +30,10 @@ pub struct SessionLifetime {
     pub idle: Option<u64>,
 }
 
-impl SessionLifetime {
-    /// When a session refreshed (or started) at `now` ends if left idle;
-    /// without an idle limit, at its absolute end `expires_at`.
-    pub fn idle_ends_at(&self, expires_at: u64, now: u64) -> u64 {
-        self.idle.map_or(expires_at, |idle| now.saturating_add(idle))
-    }
+/// When a session refreshed (or started) at `now` ends if left idle for
+/// `idle` seconds; without an idle limit, at its absolute end `expires_at`.
+fn idle_ends_at(idle: Option<u64>, expires_at: u64, now: u64) -> u64 {
+    idle.map_or(expires_at, |idle| now.saturating_add(idle))
 }
 
 /// Who started the session, as API Gateway saw the login request.
@@ -99,7 +97,7 @@ impl Session {
             created_at: now,
             last_refreshed_at: now,
             expires_at,
-            idle_ends_at: lifetime.idle_ends_at(expires_at, now),
+            idle_ends_at: idle_ends_at(lifetime.idle, expires_at, now),
             generation: 0,
             current: first,
             previous: None,
@@ -132,12 +130,18 @@ impl Session {
     pub fn rotated(&self, child: RefreshHash, idle: Option<u64>, now: u64) -> Self {
         Session {
             last_refreshed_at: now,
-            idle_ends_at: SessionLifetime { absolute: 0, idle }.idle_ends_at(self.expires_at, now),
+            idle_ends_at: idle_ends_at(idle, self.expires_at, now),
             generation: self.generation + 1,
             previous: Some((self.current.clone(), now)),
             current: child,
             ..self.clone()
         }
+    }
+
+    /// The session after `rotation`, if it applies to it.
+    pub fn after(&self, rotation: &Rotation) -> Option<Session> {
+        let applies = self.current == rotation.spent && self.is_active(rotation.at);
+        applies.then(|| self.rotated(rotation.next.clone(), rotation.idle, rotation.at))
     }
 }
 
@@ -152,14 +156,6 @@ pub struct Rotation {
     pub at: u64,
     /// Seconds without a refresh before the session ends; `None`: never.
     pub idle: Option<u64>,
-}
-
-impl Session {
-    /// The session after `rotation`, if it applies to it.
-    pub fn after(&self, rotation: &Rotation) -> Option<Session> {
-        let applies = self.current == rotation.spent && self.is_active(rotation.at);
-        applies.then(|| self.rotated(rotation.next.clone(), rotation.idle, rotation.at))
-    }
 }
 
 /// The public JSON form of a session, for its user's list.

@@ -14,10 +14,6 @@ pub struct RefreshPolicy {
     pub reuse_grace: u64,
 }
 
-/// How often a refresh tries again when its session changed between its
-/// write and its read.
-const ROTATION_ATTEMPTS: usize = 3;
-
 /// The longest lineage searched for a reused token's ancestry: a refresh
 /// every 15 minutes for a month, the default session lifetime; each step
 /// costs one HMAC, about a microsecond. An older ancestor is refused without
@@ -47,46 +43,42 @@ pub async fn refresh(
     raw_token: &str,
 ) -> Result<IssuedSession, ApiError> {
     let token = RefreshToken::parse(raw_token).ok_or(ApiError::InvalidRefreshToken)?;
-    let next = key.successor(&token);
-    for _ in 0..ROTATION_ATTEMPTS {
-        // The usual case, the current token, in one conditional write.
-        let rotation = Rotation {
-            user_id: token.user_id.clone(),
-            session_id: token.session_id.clone(),
-            spent: token.hash(),
-            next: next.hash(),
-            at: now,
-            idle: policy.lifetime.idle,
-        };
-        if let Some(rotated) = sessions.rotate(&rotation).await? {
-            return issue(issuer, &next, &rotated, now);
-        }
-        // Not the current token, or the session has ended: read it and judge.
-        let session = sessions.session(&token.user_id, &token.session_id).await?;
-        let session = session.filter(|session| session.is_active(now)).ok_or(ApiError::InvalidRefreshToken)?;
-        match session.judge(&token.hash(), now, policy.reuse_grace) {
-            // Rotated back under us? Impossible in one lineage; try again.
-            Presented::Current => continue,
-            Presented::JustSpent => {
-                let current = descendant_matching(key, &token, &session, |hash| *hash == session.current);
-                return match current {
-                    Some(current) => issue(issuer, &current, &session, now),
-                    None => Err(ApiError::InvalidRefreshToken),
-                };
-            }
-            Presented::SpentLongAgo => return end_stolen(sessions, &session).await,
-            Presented::Unknown => {
-                let is_known = |hash: &RefreshHash| {
-                    *hash == session.current || session.previous.as_ref().is_some_and(|(spent, _)| spent == hash)
-                };
-                if descendant_matching(key, &token, &session, is_known).is_some() {
-                    return end_stolen(sessions, &session).await;
-                }
-                return Err(ApiError::InvalidRefreshToken);
+    let (presented, next) = (token.hash(), key.successor(&token));
+    // The usual case, the current token, in one conditional write.
+    let rotation = Rotation {
+        user_id: token.user_id.clone(),
+        session_id: token.session_id.clone(),
+        spent: presented.clone(),
+        next: next.hash(),
+        at: now,
+        idle: policy.lifetime.idle,
+    };
+    if let Some(rotated) = sessions.rotate(&rotation).await? {
+        return issue(issuer, &next, &rotated, now);
+    }
+    // Not the current token, or the session has ended: read it and judge.
+    let session = sessions.session(&token.user_id, &token.session_id).await?;
+    let session = session.filter(|session| session.is_active(now)).ok_or(ApiError::InvalidRefreshToken)?;
+    match session.judge(&presented, now, policy.reuse_grace) {
+        // The write found another token current, the read this one: the
+        // lineage never goes back, so only a store that changed in between
+        // could say so. A retry will see it settled.
+        Presented::Current => Err(ApiError::ServiceUnavailable("the session changed under this refresh".into())),
+        Presented::JustSpent => match descendant_matching(key, &token, &session, |hash| *hash == session.current) {
+            Some(current) => issue(issuer, &current, &session, now),
+            None => Err(ApiError::InvalidRefreshToken),
+        },
+        Presented::SpentLongAgo => end_stolen(sessions, &session).await,
+        Presented::Unknown => {
+            let is_known = |hash: &RefreshHash| {
+                *hash == session.current || session.previous.as_ref().is_some_and(|(spent, _)| spent == hash)
+            };
+            match descendant_matching(key, &token, &session, is_known) {
+                Some(_) => end_stolen(sessions, &session).await,
+                None => Err(ApiError::InvalidRefreshToken),
             }
         }
     }
-    Err(ApiError::ServiceUnavailable("the session kept changing under this refresh".into()))
 }
 
 /// The first successor of `token`, within the session's lineage, whose hash
