@@ -219,6 +219,13 @@ pub async fn call_json(handler: impl std::future::Future<Output = Result<Respons
     answer
 }
 
+/// A further session of a [`SignedIn`] user.
+pub struct OtherSession {
+    pub session_id: SessionId,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
 /// A user who has logged in, over a memory store, for the handler tests of
 /// the functions that serve token holders.
 pub struct SignedIn {
@@ -264,9 +271,18 @@ impl SignedIn {
 
     /// Starts another session of the same user; its id.
     pub async fn log_in_again(&self) -> SessionId {
+        self.another_session().await.session_id
+    }
+
+    /// Starts another session of the same user; its id and tokens.
+    pub async fn another_session(&self) -> OtherSession {
         let issued = self.login().await;
         let claims = self.keys.verifier().verify(&issued.access.access_token, now()).expect("a valid token");
-        SessionId::parse(&claims.sid).expect("a session id")
+        OtherSession {
+            session_id: SessionId::parse(&claims.sid).expect("a session id"),
+            access_token: issued.access.access_token,
+            refresh_token: issued.refresh_token,
+        }
     }
 
     /// Another user, signed in on the same store with the same keys.

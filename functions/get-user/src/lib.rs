@@ -1,14 +1,15 @@
 //! `GET /users/{id}`: any holder of a valid token of an active session may
-//! read a user's public profile.
+//! read a user's public profile. `GET /users/me`: the caller's own.
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;
 use user_auth_core::domain::UserView;
 use user_auth_core::edge::{bearer_token, ok, path_parameter};
+use user_auth_core::operations::{self, Whose};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
-use user_auth_core::{operations, ApiError, StartError};
+use user_auth_core::{ApiError, StartError};
 
 /// What every request uses, built once per process: the store, and what
 /// checks tokens.
@@ -24,10 +25,13 @@ where
     S: UserStore + SessionStore,
 {
     let token = bearer_token(&request)?;
-    // No id in the path reads as an id that matches no user: 404 once the
-    // token has been checked.
+    // `/users/me` has a route of its own, before `/users/{id}`; read from the
+    // path, it is the segment `me`, which no user id can be. No id in the
+    // path reads as an id that matches no user: 404 once the token has been
+    // checked.
     let id = path_parameter(&request, "id", "/users/").unwrap_or_default();
-    let user = operations::get_user(&app.store, &app.verifier, app.clock.now(), token, &id).await?;
+    let whose = if id == "me" { Whose::Caller } else { Whose::Id(&id) };
+    let user = operations::get_user(&app.store, &app.verifier, app.clock.now(), token, whose).await?;
     Ok(ok(&UserView::from(&user)))
 }
 
@@ -88,5 +92,25 @@ mod tests {
         let answer = call_json(handle(&alice.authenticated(), without_parameters.request())).await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.json["id"], id);
+    }
+
+    #[tokio::test]
+    async fn me_is_the_callers_own_profile_on_its_own_route_and_as_a_path() {
+        let alice = SignedIn::new("alice").await;
+        let bob = alice.another_user("bob").await;
+        let own_route = Fixture::parse(include_str!("../fixtures/get-user-me.json")).bearer(&bob.access_token);
+        assert!(own_route.0.get("pathParameters").is_none());
+        // The local router may give `me` as the `{id}` of `/users/{id}`.
+        let as_parameter = event("me", &bob.access_token);
+        for event in [own_route, as_parameter] {
+            let answer = call_json(handle(&alice.authenticated(), event.request())).await;
+            assert_eq!(answer.status, 200, "{answer:?}");
+            assert_eq!(
+                (answer.json["id"].as_str(), answer.json["username"].as_str()),
+                (Some(bob.user_id.as_str()), Some("bob"))
+            );
+        }
+        let answer = call_json(handle(&alice.authenticated(), event("me", "garbage").request())).await;
+        assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
     }
 }

@@ -8,7 +8,7 @@ use user_auth_core::domain::SessionView;
 use user_auth_core::edge::{bearer_token, ok};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::SessionStore;
+use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::{operations, ApiError, StartError};
 
 /// What every request uses, built once per process: the session store, and
@@ -25,7 +25,10 @@ struct SessionList {
     sessions: Vec<SessionView>,
 }
 
-pub async fn handle<S: SessionStore>(app: &ListSessions<S>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S>(app: &ListSessions<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let token = bearer_token(&request)?;
     let sessions = operations::list_sessions(&app.store, &app.verifier, app.clock.now(), token).await?;
     Ok(ok(&SessionList { sessions }))

@@ -6,7 +6,7 @@ use user_auth_core::config::Env;
 use user_auth_core::edge::{bearer_token, no_content, optional_json_body, LogoutBody};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::SessionStore;
+use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::{operations, ApiError, StartError};
 
 /// What every request uses, built once per process: the session store, and
@@ -18,7 +18,10 @@ pub async fn build(env: &Env) -> Result<Logout<DynamoStore>, StartError> {
     Authenticated::from_env(env)
 }
 
-pub async fn handle<S: SessionStore>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let token = bearer_token(&request)?;
     let scope = optional_json_body::<LogoutBody>(&request)?.unwrap_or_default().scope;
     operations::logout(&app.store, &app.verifier, app.clock.now(), token, scope).await?;

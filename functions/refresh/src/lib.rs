@@ -9,7 +9,7 @@ use user_auth_core::edge::{json_body, ok, RefreshBody, TokenResponse};
 use user_auth_core::operations::{self, RefreshPolicy};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::SessionStore;
+use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshKey;
 use user_auth_core::tokens::TokenIssuer;
 use user_auth_core::{startup, ApiError, StartError};
@@ -48,7 +48,10 @@ pub fn with_signing_key(
     })
 }
 
-pub async fn handle<S: SessionStore>(app: &Refresh<S>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S>(app: &Refresh<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let body: RefreshBody = json_body(&request)?;
     let token = body.refresh_token.expose_secret();
     let issued = operations::refresh(&app.store, &app.issuer, &app.key, app.policy, app.clock.now(), token).await?;

@@ -6,7 +6,7 @@ use user_auth_core::config::Env;
 use user_auth_core::edge::{bearer_token, no_content, path_parameter};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::SessionStore;
+use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::{operations, ApiError, StartError};
 
 /// What every request uses, built once per process: the session store, and
@@ -18,7 +18,10 @@ pub async fn build(env: &Env) -> Result<RevokeSession<DynamoStore>, StartError> 
     Authenticated::from_env(env)
 }
 
-pub async fn handle<S: SessionStore>(app: &RevokeSession<S>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S>(app: &RevokeSession<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let token = bearer_token(&request)?;
     // No id in the path reads as an id that matches no session: 404.
     let id = path_parameter(&request, "id", "/auth/sessions/").unwrap_or_default();

@@ -26,6 +26,8 @@ pub enum PasswordError {
     TooLong,
     #[error("this password is too common: it appears in lists of leaked passwords")]
     Common,
+    #[error("the new password must differ from the current one")]
+    Unchanged,
 }
 
 /// A password that meets the sign-up policy. Kept secret: its `Debug` output is

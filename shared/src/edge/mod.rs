@@ -11,8 +11,8 @@ pub mod response;
 pub mod serve;
 
 pub use request::{
-    bearer_token, client, json_body, optional_json_body, path_parameter, CredentialsBody, JsonBody, LogoutBody,
-    RefreshBody, MAX_BODY_BYTES,
+    bearer_token, client, json_body, optional_json_body, path_parameter, AccountDeletionBody, CredentialsBody,
+    JsonBody, LogoutBody, PasswordChangeBody, RefreshBody, MAX_BODY_BYTES,
 };
 pub use response::{created, error_response, json_response, no_content, ok, status_of, TokenResponse};
 pub use serve::{respond, serve};

@@ -42,6 +42,29 @@ impl JsonBody for RefreshBody {
     const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"refresh_token\"";
 }
 
+/// The body of `POST /users/me/password` (its `Debug` redacts both passwords).
+#[derive(Debug, Deserialize)]
+pub struct PasswordChangeBody {
+    pub current_password: SecretString,
+    pub new_password: SecretString,
+}
+
+impl JsonBody for PasswordChangeBody {
+    const EXPECTED: &'static str =
+        "the request body must be a JSON object with the string fields \"current_password\" and \"new_password\"";
+}
+
+/// The body of `DELETE /users/me`: the password, asked again for a
+/// destructive act (its `Debug` redacts it).
+#[derive(Debug, Deserialize)]
+pub struct AccountDeletionBody {
+    pub password: SecretString,
+}
+
+impl JsonBody for AccountDeletionBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"password\"";
+}
+
 /// The optional body of `POST /auth/logout`.
 #[derive(Debug, Default, Deserialize)]
 pub struct LogoutBody {

@@ -1,14 +1,13 @@
 use secrecy::SecretString;
 
 use crate::domain::{Client, Session, SessionId, SessionLifetime, UserId, Username};
-use crate::lockout::{self, LockoutError};
 use crate::passwords::PasswordHasher;
 use crate::store::{CredentialStore, LoginAttemptStore, SessionStore};
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
 
-use super::IssuedSession;
+use super::{check_password, IssuedSession};
 
 /// A login request: the credentials, and who sends them.
 #[derive(Debug)]
@@ -23,7 +22,7 @@ pub struct LoginAttempt {
 /// username costs the same argon2 work as a wrong password and gets the same
 /// answer, so the answer does not tell whether a user exists. Failures are
 /// counted per username, known or not, and a locked username is refused
-/// before any argon2 work ([`crate::lockout`]).
+/// before any argon2 work ([`check_password`], [`crate::lockout`]).
 pub async fn login<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
@@ -42,31 +41,10 @@ where
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);
     };
-    // Both reads at once: one round trip of latency instead of two, for one
-    // wasted read unit when the name is locked. The lock is judged first, so
-    // a failed credentials read never turns a 429 into a 503.
-    let (admitted, credentials) = tokio::join!(lockout::admit(store, &username, now), store.credentials(&username));
-    let attempts = admitted.inspect_err(|err| {
-        if matches!(err, LockoutError::Locked { .. }) {
-            tracing::info!("login refused: username locked");
-        }
-    })?;
-    let credentials = credentials?;
-    let user_id = credentials.as_ref().map(|found| found.user_id.clone());
-    let matches = passwords.verify(password, credentials.map(|found| found.password_hash)).await?;
-    match user_id {
-        Some(user_id) if matches => {
-            lockout::record_success(store, &username, attempts).await?;
-            let issued = start_session(store, issuer, lifetime, now, user_id.clone(), client).await?;
-            tracing::info!(user_id = %user_id, "login succeeded");
-            Ok(issued)
-        }
-        _ => {
-            let failures = lockout::record_failure(store, &username, now).await?;
-            tracing::info!(failures, "login failed");
-            Err(ApiError::InvalidCredentials)
-        }
-    }
+    let credentials = check_password(store, passwords, now, &username, password).await?;
+    let issued = start_session(store, issuer, lifetime, now, credentials.user_id.clone(), client).await?;
+    tracing::info!(user_id = %credentials.user_id, "login succeeded");
+    Ok(issued)
 }
 
 async fn start_session(

@@ -1,6 +1,6 @@
 use serde::Deserialize;
 
-use crate::store::SessionStore;
+use crate::store::{SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
 
@@ -22,25 +22,29 @@ pub enum LogoutScope {
 /// Ends sessions, and with them every access and refresh token they issued.
 /// A refresh racing this either rotates first, and its tokens die with the
 /// session, or finds the session gone: a rotation never recreates one.
-pub async fn logout(
-    sessions: &impl SessionStore,
+pub async fn logout<S>(
+    sessions: &S,
     verifier: &TokenVerifier,
     now: u64,
     token: &str,
     scope: LogoutScope,
-) -> Result<(), ApiError> {
+) -> Result<(), ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let caller = authenticate(sessions, verifier, now, token).await?;
+    let user_id = &caller.user.id;
     let ended = match scope {
         LogoutScope::Local => vec![caller.session_id.clone()],
         LogoutScope::Others | LogoutScope::Global => {
-            let all = sessions.session_ids(&caller.user_id).await?.into_iter();
+            let all = sessions.session_ids(user_id).await?.into_iter();
             all.filter(|id| scope == LogoutScope::Global || *id != caller.session_id).collect()
         }
     };
-    let endings = ended.iter().map(|id| sessions.end_session(&caller.user_id, id));
+    let endings = ended.iter().map(|id| sessions.end_session(user_id, id));
     for result in futures_util::future::join_all(endings).await {
         result?;
     }
-    tracing::info!(user_id = %caller.user_id, ?scope, sessions = ended.len(), "logged out");
+    tracing::info!(user_id = %user_id, ?scope, sessions = ended.len(), "logged out");
     Ok(())
 }

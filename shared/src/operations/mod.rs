@@ -5,7 +5,9 @@
 //! Every operation takes its ports first, then its settings, then the time
 //! (`now`, from the function's clock), then the caller's input.
 
+mod change_password;
 mod create_user;
+mod delete_user;
 mod get_user;
 mod list_sessions;
 mod login;
@@ -13,23 +15,38 @@ mod logout;
 mod refresh;
 mod revoke_session;
 
+pub use change_password::{change_password, NewPassword};
 pub use create_user::create_user;
-pub use get_user::get_user;
+pub use delete_user::delete_user;
+pub use get_user::{get_user, Whose};
 pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt};
 pub use logout::{logout, LogoutScope};
 pub use refresh::{refresh, RefreshPolicy};
 pub use revoke_session::revoke_session;
 
-use crate::domain::{Session, SessionId, UserId};
-use crate::store::SessionStore;
+use secrecy::SecretString;
+
+use crate::domain::{Session, SessionId, User, UserId, Username};
+use crate::lockout::{self, LockoutError};
+use crate::passwords::PasswordHasher;
+use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, UserStore};
 use crate::tokens::{IssuedToken, TokenVerifier};
 use crate::ApiError;
 
-/// Who presented an access token: its user and its session.
+/// What an access token claims: its user and its session, not yet checked
+/// against the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Claimed {
+    user_id: UserId,
+    session_id: SessionId,
+}
+
+/// Who presented an access token, checked: a user that exists, and its
+/// active session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: UserId,
+    pub user: User,
     pub session_id: SessionId,
 }
 
@@ -46,37 +63,83 @@ impl std::fmt::Debug for IssuedSession {
     }
 }
 
-/// The caller an access token names, if it is genuine and unexpired at `now`.
-/// Its session is not checked: see [`authenticate`].
-fn caller(verifier: &TokenVerifier, now: u64, token: &str) -> Result<Caller, ApiError> {
+/// What an access token claims, if it is genuine and unexpired at `now`.
+/// Neither its session nor its user is checked: see [`authenticate`].
+fn claimed(verifier: &TokenVerifier, now: u64, token: &str) -> Result<Claimed, ApiError> {
     let claims = verifier.verify(token, now)?;
     match (UserId::parse(&claims.sub), SessionId::parse(&claims.sid)) {
-        (Some(user_id), Some(session_id)) => Ok(Caller { user_id, session_id }),
+        (Some(user_id), Some(session_id)) => Ok(Claimed { user_id, session_id }),
         _ => Err(ApiError::InvalidToken),
     }
 }
 
-/// The one refusal of a token whose session has ended, whoever checked it.
-fn refuse_unless_active(caller: &Caller, session: Option<&Session>, now: u64) -> Result<(), ApiError> {
+/// The one refusal of a token whose session has ended, or whose user is
+/// gone, whoever checked it. An account deletion ends every session with the
+/// user, in one transaction; the user is checked as well, so that a session
+/// record that outlived its user (stored by a login racing the deletion, or
+/// by anything else) still opens nothing.
+fn admit_caller(claimed: Claimed, session: Option<&Session>, user: Option<User>, now: u64) -> Result<Caller, ApiError> {
     if !session.is_some_and(|session| session.is_active(now)) {
-        tracing::info!(session_id = %caller.session_id, "access token of an ended session presented");
+        tracing::info!(session_id = %claimed.session_id, "access token of an ended session presented");
         return Err(ApiError::InvalidToken);
     }
-    Ok(())
+    let Some(user) = user.filter(|user| user.id == claimed.user_id) else {
+        tracing::warn!(session_id = %claimed.session_id, "access token of a deleted user presented");
+        return Err(ApiError::InvalidToken);
+    };
+    Ok(Caller { user, session_id: claimed.session_id })
 }
 
-/// Verifies a bearer token at `now` and checks that its session is active:
-/// one strongly consistent read.
-pub async fn authenticate(
-    sessions: &impl SessionStore,
-    verifier: &TokenVerifier,
+/// Verifies a bearer token at `now`, and checks that its session is active
+/// and its user exists: two reads at once, one round trip.
+pub async fn authenticate<S>(store: &S, verifier: &TokenVerifier, now: u64, token: &str) -> Result<Caller, ApiError>
+where
+    S: SessionStore + UserStore,
+{
+    let claimed = claimed(verifier, now, token)?;
+    let (session, user) =
+        tokio::join!(store.session(&claimed.user_id, &claimed.session_id), store.get_user(&claimed.user_id));
+    admit_caller(claimed, session?.as_ref(), user?, now)
+}
+
+/// Checks a password for a username at `now`, under the lockout: a locked
+/// name is refused before any argon2 work, a wrong password is counted, a
+/// right one forgets the failures. An unknown name costs the same argon2 work
+/// and gets the same answer as a wrong password. Login, password change and
+/// account deletion all check passwords here.
+async fn check_password<S>(
+    store: &S,
+    passwords: &dyn PasswordHasher,
     now: u64,
-    token: &str,
-) -> Result<Caller, ApiError> {
-    let caller = caller(verifier, now, token)?;
-    let session = sessions.session(&caller.user_id, &caller.session_id).await?;
-    refuse_unless_active(&caller, session.as_ref(), now)?;
-    Ok(caller)
+    username: &Username,
+    password: SecretString,
+) -> Result<Credentials, ApiError>
+where
+    S: CredentialStore + LoginAttemptStore,
+{
+    // Both reads at once: one round trip of latency instead of two, for one
+    // wasted read unit when the name is locked. The lock is judged first, so
+    // a failed credentials read never turns a 429 into a 503.
+    let (admitted, credentials) = tokio::join!(lockout::admit(store, username, now), store.credentials(username));
+    let attempts = admitted.inspect_err(|err| {
+        if matches!(err, LockoutError::Locked { .. }) {
+            tracing::info!("password check refused: username locked");
+        }
+    })?;
+    let credentials = credentials?;
+    let stored = credentials.as_ref().map(|found| found.password_hash.clone());
+    let matches = passwords.verify(password, stored).await?;
+    match credentials {
+        Some(found) if matches => {
+            lockout::record_success(store, username, attempts).await?;
+            Ok(found)
+        }
+        _ => {
+            let failures = lockout::record_failure(store, username, now).await?;
+            tracing::info!(failures, "password check failed");
+            Err(ApiError::InvalidCredentials)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -104,24 +167,26 @@ mod tests {
 
         let issued = login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("alice")).await.unwrap();
         let bearer = issued.access.access_token.as_str();
-        assert_eq!(get_user(&store, &verifier, now(), bearer, user.id.as_str()).await.unwrap(), user);
-        assert_eq!(get_user(&store, &verifier, now(), bearer, "nope").await.unwrap_err().code(), "not_found");
+        let by_id = |id| Whose::Id(id);
+        assert_eq!(get_user(&store, &verifier, now(), bearer, by_id(user.id.as_str())).await.unwrap(), user);
+        assert_eq!(get_user(&store, &verifier, now(), bearer, Whose::Caller).await.unwrap(), user);
+        assert_eq!(get_user(&store, &verifier, now(), bearer, by_id("nope")).await.unwrap_err().code(), "not_found");
         let missing = UserId::new_random();
-        let err = get_user(&store, &verifier, now(), bearer, missing.as_str()).await.unwrap_err();
+        let err = get_user(&store, &verifier, now(), bearer, by_id(missing.as_str())).await.unwrap_err();
         assert_eq!(err.code(), "not_found");
-        let err = get_user(&store, &verifier, now(), "garbage", user.id.as_str()).await.unwrap_err();
+        let err = get_user(&store, &verifier, now(), "garbage", by_id(user.id.as_str())).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
 
         let caller = authenticate(&store, &verifier, now(), bearer).await.unwrap();
-        assert_eq!(caller.user_id, user.id);
+        assert_eq!(caller.user, user);
 
         logout(&store, &verifier, now(), bearer, LogoutScope::Local).await.unwrap();
         let err = authenticate(&store, &verifier, now(), bearer).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
         // An ended session wins over a missing or malformed id: no 404 for a dead token.
-        for id in [user.id.as_str(), missing.as_str(), "nope"] {
-            let err = get_user(&store, &verifier, now(), bearer, id).await.unwrap_err();
-            assert_eq!(err.code(), "invalid_token", "{id}");
+        for whose in [by_id(user.id.as_str()), by_id(missing.as_str()), by_id("nope"), Whose::Caller] {
+            let err = get_user(&store, &verifier, now(), bearer, whose).await.unwrap_err();
+            assert_eq!(err.code(), "invalid_token", "{whose:?}");
         }
         let err = logout(&store, &verifier, now(), bearer, LogoutScope::Local).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");

@@ -1,5 +1,5 @@
 use crate::domain::{Presented, RefreshHash, Rotation, Session, SessionLifetime};
-use crate::store::SessionStore;
+use crate::store::{SessionStore, UserStore};
 use crate::tokens::refresh::{RefreshKey, RefreshToken};
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
@@ -33,15 +33,20 @@ const LONGEST_LINEAGE: u64 = 4 * 24 * 31;
 /// - anything else is refused, and ends nothing (a wrong secret beside a
 ///   known session id must not let anyone end a stranger's session).
 ///
-/// Never runs argon2 and never touches the lockout.
-pub async fn refresh(
-    sessions: &impl SessionStore,
+/// A session whose user is gone (deleted while a login raced the deletion)
+/// renews nothing, and is ended. Never runs argon2 and never touches the
+/// lockout.
+pub async fn refresh<S>(
+    sessions: &S,
     issuer: &TokenIssuer,
     key: &RefreshKey,
     policy: RefreshPolicy,
     now: u64,
     raw_token: &str,
-) -> Result<IssuedSession, ApiError> {
+) -> Result<IssuedSession, ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let token = RefreshToken::parse(raw_token).ok_or(ApiError::InvalidRefreshToken)?;
     let (presented, next) = (token.hash(), key.successor(&token));
     // The usual case, the current token, in one conditional write.
@@ -53,7 +58,14 @@ pub async fn refresh(
         at: now,
         idle: policy.lifetime.idle,
     };
-    if let Some(rotated) = sessions.rotate(&rotation).await? {
+    // The user is read at the same time: one round trip of latency.
+    let (rotated, user) = tokio::join!(sessions.rotate(&rotation), sessions.get_user(&token.user_id));
+    if user?.is_none() {
+        tracing::warn!(session_id = %token.session_id, "refresh of a deleted user's session: ending it");
+        sessions.end_session(&token.user_id, &token.session_id).await?;
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    if let Some(rotated) = rotated? {
         return issue(issuer, &next, &rotated, now);
     }
     // Not the current token, or the session has ended: read it and judge.
@@ -125,8 +137,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::domain::{Client, SessionId, UserId};
+    use crate::domain::{Client, SessionId, User, Username};
     use crate::operations::authenticate;
+    use crate::passwords::PasswordHash;
     use crate::store::memory::MemoryStore;
     use crate::test_support::{TestKeys, LIFETIME};
 
@@ -144,7 +157,9 @@ mod tests {
         let store = MemoryStore::default();
         let keys = TestKeys::generate();
         let key = RefreshKey::from_signing_key_pem(&keys.pair.private_key_pem).unwrap();
-        let token = RefreshToken::first(UserId::new_random(), SessionId::new_random()).unwrap();
+        let user = User::new(Username::parse("rita").unwrap());
+        store.create_user(&user, &PasswordHash::from_phc("$argon2id$not-checked-here".into())).await.unwrap();
+        let token = RefreshToken::first(user.id.clone(), SessionId::new_random()).unwrap();
         let session = Session::start(
             token.session_id.clone(),
             token.user_id.clone(),

@@ -1,5 +1,5 @@
 use crate::domain::SessionId;
-use crate::store::SessionStore;
+use crate::store::{SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
 
@@ -7,18 +7,21 @@ use super::authenticate;
 
 /// Ends one of the caller's sessions. A session of another user is not
 /// found, as an unknown one is: its key includes the caller's user id.
-pub async fn revoke_session(
-    sessions: &impl SessionStore,
+pub async fn revoke_session<S>(
+    sessions: &S,
     verifier: &TokenVerifier,
     now: u64,
     token: &str,
     raw_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let caller = authenticate(sessions, verifier, now, token).await?;
     let id = SessionId::parse(raw_id).ok_or(ApiError::SessionNotFound)?;
-    if !sessions.end_session(&caller.user_id, &id).await? {
+    if !sessions.end_session(&caller.user.id, &id).await? {
         return Err(ApiError::SessionNotFound);
     }
-    tracing::info!(user_id = %caller.user_id, session_id = %id, "session revoked");
+    tracing::info!(user_id = %caller.user.id, session_id = %id, "session revoked");
     Ok(())
 }

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError, UserStore};
+use super::{
+    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError, UserStore,
+};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
@@ -47,9 +49,34 @@ impl UserStore for MemoryStore {
     }
 }
 
+impl AccountStore for MemoryStore {
+    async fn delete_account(&self, user: &User) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let claimed = inner.usernames.get(&user.username).is_some_and(|claim| claim.user_id == user.id);
+        if !claimed || !inner.users.contains_key(&user.id) {
+            return Ok(false);
+        }
+        inner.users.remove(&user.id);
+        inner.usernames.remove(&user.username);
+        inner.sessions.retain(|(owner, _), _| *owner != user.id);
+        Ok(true)
+    }
+}
+
 impl CredentialStore for MemoryStore {
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
         Ok(self.lock().usernames.get(username).cloned())
+    }
+
+    async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(claim) = inner.usernames.get_mut(&change.username) else { return Ok(false) };
+        if claim.user_id != change.user_id || claim.password_hash != change.from {
+            return Ok(false);
+        }
+        claim.password_hash = change.to.clone();
+        inner.sessions.retain(|(owner, id), _| *owner != change.user_id || *id == change.keep);
+        Ok(true)
     }
 }
 

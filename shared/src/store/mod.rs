@@ -53,6 +53,17 @@ pub struct Credentials {
     pub password_hash: PasswordHash,
 }
 
+/// A new password hash for a user, from the hash it replaces; every session
+/// of the user but `keep` ends with the old password.
+#[derive(Debug)]
+pub struct PasswordChange {
+    pub user_id: UserId,
+    pub username: Username,
+    pub from: PasswordHash,
+    pub to: PasswordHash,
+    pub keep: SessionId,
+}
+
 pub trait UserStore: Send + Sync {
     /// Stores the user and claims the username, both or neither.
     /// Fails with [`StoreError::UsernameTaken`] if the name is claimed.
@@ -61,9 +72,23 @@ pub trait UserStore: Send + Sync {
     fn get_user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
+/// Deleting an account, all of it or none of it.
+pub trait AccountStore: Send + Sync {
+    /// Deletes the user, its username claim (the password hash with it) and
+    /// every session it has, at once; then any session a login racing the
+    /// deletion stored meanwhile. `false`, and nothing deleted, when the
+    /// user or its claim is gone already (a concurrent deletion won).
+    fn delete_account(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 pub trait CredentialStore: Send + Sync {
     /// A strongly consistent read: a user who just signed up can log in.
     fn credentials(&self, username: &Username) -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
+
+    /// Replaces the hash and ends every other session at once. `false`, and
+    /// nothing changed, when the stored hash is no longer `from` (a
+    /// concurrent change won) or the claim is gone.
+    fn change_password(&self, change: &PasswordChange) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Failed logins per username, shared by every login instance. The policy

@@ -40,10 +40,9 @@ fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Vec<Stri
     }
 }
 
-/// The sign-up transaction puts the username claim first: a failed condition
-/// on it means the name is taken.
-pub(super) fn username_claim_failed<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
-    cancellation_codes(err).first().is_some_and(|code| code == "ConditionalCheckFailed")
+/// A transaction cancelled because one of its conditions failed.
+pub(super) fn transaction_condition_failed<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    cancellation_codes(err).iter().any(|code| code == "ConditionalCheckFailed")
 }
 
 pub(super) fn is_transaction_conflict<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {

@@ -6,13 +6,16 @@ pub mod schema;
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-use self::errors::{classify, is_condition_failure, is_transaction_conflict, username_claim_failed};
+use self::errors::{classify, is_condition_failure, is_transaction_conflict, transaction_condition_failed};
 use self::item::{get_n, n, s, session_item, AttemptsRecord, Item};
 use self::schema::{login_attempts, sessions, usernames, users};
-use super::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError, TableNames, UserStore};
+use super::{
+    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError,
+    TableNames, UserStore,
+};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::Attempts;
 use crate::passwords::PasswordHash;
@@ -65,6 +68,62 @@ impl DynamoStore {
         }
     }
 
+    /// Writes the items in one transaction: `false` when a condition refused
+    /// it. Each attempt has its own client request token, so the SDK's
+    /// retry of an attempt whose answer was lost cannot apply it twice, nor
+    /// report as refused what it applied.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(true),
+                Err(err) if transaction_condition_failed(&err) => return Ok(false),
+                Err(err) if is_transaction_conflict(&err) && attempt < TRANSACTION_CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                }
+                Err(err) => return Err(classify(err)),
+            }
+        }
+    }
+
+    /// Ends the sessions that do not fit into one transaction beside `others`
+    /// items, and returns those that do. Ending a session early is safe: the
+    /// account stays whole if the transaction then fails.
+    async fn end_overflow(
+        &self,
+        user_id: &UserId,
+        mut ids: Vec<SessionId>,
+        others: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let room = TRANSACTION_ITEMS - others;
+        if ids.len() > room {
+            let overflow = ids.split_off(room);
+            let endings = overflow.iter().map(|id| self.end_session(user_id, id));
+            for result in futures_util::future::join_all(endings).await {
+                result?;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// A transaction's deletion of one session.
+    fn session_deletion(&self, user_id: &UserId, id: &SessionId) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(session_key(user_id, id)))
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
     /// The item of `table` under `key`, if any.
     async fn read(&self, table: &str, key: Item, consistency: Consistency) -> Result<Option<Item>, StoreError> {
         let read = self.client.get_item().table_name(table).set_key(Some(key));
@@ -91,10 +150,13 @@ enum Consistency {
     Eventual,
 }
 
-/// How often a sign-up is retried when DynamoDB reports a conflicting
-/// concurrent transaction on the same username; the retry then sees the
-/// winner's claim and answers "taken".
+/// How often a transaction is retried when DynamoDB reports a conflicting
+/// concurrent one on the same items (two sign-ups for one name, a logout
+/// during a password change); the retry then sees the winner's writes.
 const TRANSACTION_CONFLICT_RETRIES: u32 = 5;
+
+/// The most items one DynamoDB transaction may write.
+const TRANSACTION_ITEMS: usize = 100;
 
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User, hash: &PasswordHash) -> Result<(), StoreError> {
@@ -117,24 +179,12 @@ impl UserStore for DynamoStore {
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;
 
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(claim.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(profile.clone()).build())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(err) if username_claim_failed(&err) => return Err(StoreError::UsernameTaken),
-                Err(err) if is_transaction_conflict(&err) && attempt < TRANSACTION_CONFLICT_RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
-                }
-                Err(err) => return Err(classify(err)),
-            }
+        let items =
+            vec![TransactWriteItem::builder().put(claim).build(), TransactWriteItem::builder().put(profile).build()];
+        // A refusal can only be the claim's: the user id is new and random.
+        match self.transact(items).await? {
+            true => Ok(()),
+            false => Err(StoreError::UsernameTaken),
         }
     }
 
@@ -145,11 +195,81 @@ impl UserStore for DynamoStore {
     }
 }
 
+impl AccountStore for DynamoStore {
+    async fn delete_account(&self, user: &User) -> Result<bool, StoreError> {
+        let profile = Delete::builder()
+            .table_name(&self.tables.users)
+            .key(users::ID, s(user.id.as_str()))
+            .condition_expression("attribute_exists(#key)")
+            .expression_attribute_names("#key", users::ID)
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        let claim = Delete::builder()
+            .table_name(&self.tables.usernames)
+            .key(usernames::USERNAME, s(user.username.as_str()))
+            .condition_expression("#owner = :user")
+            .expression_attribute_names("#owner", usernames::USER_ID)
+            .expression_attribute_values(":user", s(user.id.as_str()))
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        let sessions = self.end_overflow(&user.id, self.session_ids(&user.id).await?, 2).await?;
+        let mut items = vec![
+            TransactWriteItem::builder().delete(profile).build(),
+            TransactWriteItem::builder().delete(claim).build(),
+        ];
+        for id in &sessions {
+            items.push(self.session_deletion(&user.id, id)?);
+        }
+        if !self.transact(items).await? {
+            return Ok(false);
+        }
+        // A login that read the claim before the deletion may store its
+        // session after the list above was read. User ids are never reused:
+        // every session left under this one is such a straggler.
+        let sweep = async {
+            for id in self.session_ids(&user.id).await? {
+                self.end_session(&user.id, &id).await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        if let Err(err) = sweep.await {
+            // The account is gone; a straggler's tokens are refused all the
+            // same (its user is gone), and its record expires.
+            tracing::warn!(error = %err, "sessions left after an account deletion");
+        }
+        Ok(true)
+    }
+}
+
 impl CredentialStore for DynamoStore {
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
         let key = key(usernames::USERNAME, username.as_str());
         let item = self.read(&self.tables.usernames, key, Consistency::Strong).await?;
         item.as_ref().map(Credentials::try_from).transpose()
+    }
+
+    async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+        let hash = Update::builder()
+            .table_name(&self.tables.usernames)
+            .key(usernames::USERNAME, s(change.username.as_str()))
+            .update_expression("SET #hash = :to")
+            // Only from the hash that was checked: of two changes from one
+            // password, one wins and the other changes nothing.
+            .condition_expression("#owner = :user AND #hash = :from")
+            .expression_attribute_names("#hash", usernames::PASSWORD_HASH)
+            .expression_attribute_names("#owner", usernames::USER_ID)
+            .expression_attribute_values(":user", s(change.user_id.as_str()))
+            .expression_attribute_values(":from", s(change.from.as_phc()))
+            .expression_attribute_values(":to", s(change.to.as_phc()))
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        let others = self.session_ids(&change.user_id).await?.into_iter().filter(|id| *id != change.keep).collect();
+        let ending = self.end_overflow(&change.user_id, others, 1).await?;
+        let mut items = vec![TransactWriteItem::builder().update(hash).build()];
+        for id in &ending {
+            items.push(self.session_deletion(&change.user_id, id)?);
+        }
+        self.transact(items).await
     }
 }
 

@@ -1,0 +1,101 @@
+//! `POST /users/me/password`: changes the caller's password, checked as login
+//! checks it; every other session of the caller ends.
+
+use lambda_http::{Body, Request, Response};
+use user_auth_core::clock::{self, SharedClock};
+use user_auth_core::config::{self, Env};
+use user_auth_core::edge::{bearer_token, json_body, no_content, PasswordChangeBody};
+use user_auth_core::operations::{self, NewPassword};
+use user_auth_core::passwords::{self, SharedHasher};
+use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::store::dynamodb::DynamoStore;
+use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore, UserStore};
+use user_auth_core::tokens::TokenVerifier;
+use user_auth_core::{startup, ApiError, StartError};
+
+/// What every request uses, built once per process.
+pub struct ChangePassword<S> {
+    pub store: S,
+    pub passwords: SharedHasher,
+    pub verifier: TokenVerifier,
+    pub password_min_length: usize,
+    pub clock: SharedClock,
+}
+
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, StartError> {
+    Ok(ChangePassword {
+        store: startup::dynamo_store(env, &SdkSettings::from_env(env)?),
+        passwords: passwords::argon2id(),
+        verifier: startup::token_verifier(env)?,
+        password_min_length: config::password_min_length(env)?,
+        clock: clock::system(),
+    })
+}
+
+pub async fn handle<S>(app: &ChangePassword<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore,
+{
+    let token = bearer_token(&request)?;
+    let body: PasswordChangeBody = json_body(&request)?;
+    let change = NewPassword { current: body.current_password, new: body.new_password };
+    let now = app.clock.now();
+    operations::change_password(&app.store, &app.passwords, &app.verifier, app.password_min_length, now, token, change)
+        .await?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use user_auth_core::test_support::{call, Fixture, SignedIn, MIN_LENGTH, PASSWORD};
+
+    use super::*;
+
+    fn app(alice: &SignedIn) -> ChangePassword<user_auth_core::store::memory::MemoryStore> {
+        ChangePassword {
+            store: alice.store.clone(),
+            passwords: passwords::argon2id(),
+            verifier: alice.keys.verifier(),
+            password_min_length: MIN_LENGTH,
+            clock: clock::system(),
+        }
+    }
+
+    fn event(token: &str, current: &str, new: &str) -> Fixture {
+        let body = json!({ "current_password": current, "new_password": new }).to_string();
+        Fixture::parse(include_str!("../fixtures/change-password.json")).bearer(token).body(&body)
+    }
+
+    #[tokio::test]
+    async fn changes_the_password_and_ends_the_other_sessions() {
+        let alice = SignedIn::new("alice").await;
+        let other = alice.log_in_again().await;
+        let new = "a brand new passphrase to remember";
+        let answer = call(handle(&app(&alice), event(&alice.access_token, PASSWORD, new).request())).await;
+        assert_eq!((answer.status, &answer.json), (204, &serde_json::Value::Null), "{answer:?}");
+        assert!(alice.store.session(&alice.user_id, &other).await.unwrap().is_none(), "the other session lives");
+        assert!(alice.store.session(&alice.user_id, &alice.session_id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn refusals_are_json_errors() {
+        let alice = SignedIn::new("alice").await;
+        let app = app(&alice);
+        let token = alice.access_token.as_str();
+        let new = "a brand new passphrase to remember";
+        let cases = [
+            (event(token, "not the password at all", new), 401, "invalid_credentials"),
+            (event(token, PASSWORD, "short"), 400, "invalid_password"),
+            (event(token, PASSWORD, PASSWORD), 400, "invalid_password"),
+            (event("garbage", PASSWORD, new), 401, "invalid_token"),
+            (event(token, PASSWORD, new).without_header("authorization"), 401, "invalid_token"),
+            (event(token, PASSWORD, new).body(r#"{"new_password":"x"}"#), 400, "invalid_request"),
+        ];
+        for (event, status, code) in cases {
+            let answer = call(handle(&app, event.request())).await;
+            assert_eq!((answer.status, answer.error_code()), (status, Some(code)), "{answer:?}");
+        }
+    }
+}

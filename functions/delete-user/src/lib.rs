@@ -1,0 +1,94 @@
+//! `DELETE /users/me`: deletes the caller's account, the password asked
+//! again; the user, its username and every session go at once.
+
+use lambda_http::{Body, Request, Response};
+use user_auth_core::clock::{self, SharedClock};
+use user_auth_core::config::Env;
+use user_auth_core::edge::{bearer_token, json_body, no_content, AccountDeletionBody};
+use user_auth_core::operations;
+use user_auth_core::passwords::{self, SharedHasher};
+use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::store::dynamodb::DynamoStore;
+use user_auth_core::store::{AccountStore, CredentialStore, LoginAttemptStore, SessionStore, UserStore};
+use user_auth_core::tokens::TokenVerifier;
+use user_auth_core::{startup, ApiError, StartError};
+
+/// What every request uses, built once per process.
+pub struct DeleteUser<S> {
+    pub store: S,
+    pub passwords: SharedHasher,
+    pub verifier: TokenVerifier,
+    pub clock: SharedClock,
+}
+
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<DeleteUser<DynamoStore>, StartError> {
+    Ok(DeleteUser {
+        store: startup::dynamo_store(env, &SdkSettings::from_env(env)?),
+        passwords: passwords::argon2id(),
+        verifier: startup::token_verifier(env)?,
+        clock: clock::system(),
+    })
+}
+
+pub async fn handle<S>(app: &DeleteUser<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore + AccountStore + CredentialStore + LoginAttemptStore,
+{
+    let token = bearer_token(&request)?;
+    let body: AccountDeletionBody = json_body(&request)?;
+    operations::delete_user(&app.store, &app.passwords, &app.verifier, app.clock.now(), token, body.password).await?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use user_auth_core::test_support::{call, Fixture, SignedIn, PASSWORD};
+
+    use super::*;
+
+    fn app(alice: &SignedIn) -> DeleteUser<user_auth_core::store::memory::MemoryStore> {
+        DeleteUser {
+            store: alice.store.clone(),
+            passwords: passwords::argon2id(),
+            verifier: alice.keys.verifier(),
+            clock: clock::system(),
+        }
+    }
+
+    fn event(token: &str, password: &str) -> Fixture {
+        let body = json!({ "password": password }).to_string();
+        Fixture::parse(include_str!("../fixtures/delete-user.json")).bearer(token).body(&body)
+    }
+
+    #[tokio::test]
+    async fn deletes_the_callers_account() {
+        let alice = SignedIn::new("alice").await;
+        let answer = call(handle(&app(&alice), event(&alice.access_token, PASSWORD).request())).await;
+        assert_eq!((answer.status, &answer.json), (204, &serde_json::Value::Null), "{answer:?}");
+        assert!(alice.store.get_user(&alice.user_id).await.unwrap().is_none());
+        // Its token is dead with it.
+        let again = call(handle(&app(&alice), event(&alice.access_token, PASSWORD).request())).await;
+        assert_eq!((again.status, again.error_code()), (401, Some("invalid_token")));
+    }
+
+    #[tokio::test]
+    async fn refusals_are_json_errors_and_delete_nothing() {
+        let alice = SignedIn::new("alice").await;
+        let app = app(&alice);
+        let token = alice.access_token.as_str();
+        let cases = [
+            (event(token, "not the password at all"), 401, "invalid_credentials"),
+            (event("garbage", PASSWORD), 401, "invalid_token"),
+            (event(token, PASSWORD).without_header("authorization"), 401, "invalid_token"),
+            (event(token, PASSWORD).body("{}"), 400, "invalid_request"),
+            (event(token, PASSWORD).body(""), 400, "invalid_request"),
+        ];
+        for (event, status, code) in cases {
+            let answer = call(handle(&app, event.request())).await;
+            assert_eq!((answer.status, answer.error_code()), (status, Some(code)), "{answer:?}");
+        }
+        assert!(alice.store.get_user(&alice.user_id).await.unwrap().is_some());
+    }
+}

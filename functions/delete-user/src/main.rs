@@ -1,0 +1,8 @@
+use user_auth_core::config::Env;
+use user_auth_core::{edge, telemetry};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    telemetry::init(&Env::process());
+    edge::serve(&delete_user::build(&Env::process()).await?, delete_user::handle).await
+}

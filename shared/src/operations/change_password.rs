@@ -1,0 +1,140 @@
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::{Password, PasswordError};
+use crate::passwords::PasswordHasher;
+use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore, UserStore};
+use crate::tokens::TokenVerifier;
+use crate::ApiError;
+
+use super::{authenticate, check_password};
+
+/// A password change: the password in use, and the one to use from now on.
+/// Its `Debug` output is redacted.
+#[derive(Debug)]
+pub struct NewPassword {
+    pub current: SecretString,
+    pub new: SecretString,
+}
+
+/// Changes the caller's password. The current one is checked as login checks
+/// it (the same argon2id, the same lockout: a wrong one counts as a failed
+/// login), the new one against the sign-up policy, before any argon2 work.
+/// The new hash replaces the checked one and every other session of the user
+/// ends, in one transaction: a stolen session does not outlive the password
+/// it was opened with. The caller's own session stays.
+pub async fn change_password<S>(
+    store: &S,
+    passwords: &dyn PasswordHasher,
+    verifier: &TokenVerifier,
+    password_min_length: usize,
+    now: u64,
+    token: &str,
+    change: NewPassword,
+) -> Result<(), ApiError>
+where
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore,
+{
+    let caller = authenticate(store, verifier, now, token).await?;
+    let NewPassword { current, new } = change;
+    if current.expose_secret() == new.expose_secret() {
+        return Err(PasswordError::Unchanged.into());
+    }
+    let new = Password::parse(new, password_min_length)?;
+    let user = &caller.user;
+    let credentials = check_password(store, passwords, now, &user.username, current).await?;
+    if credentials.user_id != user.id {
+        // The name is no longer this user's: the account is gone.
+        return Err(ApiError::InvalidToken);
+    }
+    let change = PasswordChange {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        from: credentials.password_hash,
+        to: passwords.hash(new).await?,
+        keep: caller.session_id,
+    };
+    if !store.change_password(&change).await? {
+        // A concurrent change from the same password won: the password
+        // checked above is not the current one any more.
+        tracing::info!(user_id = %user.id, "password change lost to a concurrent one");
+        return Err(ApiError::InvalidCredentials);
+    }
+    tracing::info!(user_id = %user.id, "password changed; the other sessions ended");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Client;
+    use crate::operations::{authenticate, login, refresh, LoginAttempt, RefreshPolicy};
+    use crate::passwords::Argon2id;
+    use crate::test_support::{now, CountingHasher, SignedIn, LIFETIME, MIN_LENGTH, PASSWORD};
+    use crate::tokens::refresh::RefreshKey;
+
+    const NEW: &str = "a brand new passphrase to remember";
+
+    fn change(current: &str, new: &str) -> NewPassword {
+        NewPassword { current: current.into(), new: new.into() }
+    }
+
+    async fn change_as(alice: &SignedIn, passwords: &dyn PasswordHasher, request: NewPassword) -> Result<(), ApiError> {
+        let verifier = alice.keys.verifier();
+        change_password(&alice.store, passwords, &verifier, MIN_LENGTH, now(), &alice.access_token, request).await
+    }
+
+    async fn log_in(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
+        let attempt = LoginAttempt { username: "alice".into(), password: password.into(), client: Client::default() };
+        login(&alice.store, &Argon2id, &alice.keys.issuer(), LIFETIME, now(), attempt).await.map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn the_new_password_logs_in_and_every_other_session_ends() {
+        let alice = SignedIn::new("alice").await;
+        let other = alice.another_session().await;
+        change_as(&alice, &Argon2id, change(PASSWORD, NEW)).await.unwrap();
+
+        let verifier = alice.keys.verifier();
+        assert!(authenticate(&alice.store, &verifier, now(), &alice.access_token).await.is_ok(), "own session ended");
+        let err = authenticate(&alice.store, &verifier, now(), &other.access_token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+        let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
+        let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
+        let issuer = alice.keys.issuer();
+        let err = refresh(&alice.store, &issuer, &key, policy, now(), &other.refresh_token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_refresh_token");
+        assert!(refresh(&alice.store, &issuer, &key, policy, now(), &alice.refresh_token).await.is_ok());
+
+        assert_eq!(log_in(&alice, PASSWORD).await.unwrap_err().code(), "invalid_credentials");
+        log_in(&alice, NEW).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_new_password_is_checked_before_any_argon2_work() {
+        let alice = SignedIn::new("alice").await;
+        let passwords = CountingHasher::new(Argon2id);
+        for request in [change(PASSWORD, PASSWORD), change(PASSWORD, "short"), change("wrong but long enough", "x")] {
+            let err = change_as(&alice, &passwords, request).await.unwrap_err();
+            assert_eq!(err.code(), "invalid_password");
+        }
+        assert_eq!((passwords.verifications(), passwords.hashes()), (0, 0));
+        log_in(&alice, PASSWORD).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wrong_current_password_counts_toward_the_lockout() {
+        let alice = SignedIn::new("alice").await;
+        let passwords = CountingHasher::new(Argon2id);
+        for _ in 0..5 {
+            let err = change_as(&alice, &passwords, change("not the password at all", NEW)).await.unwrap_err();
+            assert_eq!(err.code(), "invalid_credentials");
+        }
+        // Locked now, for password changes and logins alike, with no argon2.
+        let before = passwords.verifications();
+        let err = change_as(&alice, &passwords, change(PASSWORD, NEW)).await.unwrap_err();
+        assert!(matches!(err, ApiError::TooManyRequests { .. }), "{err:?}");
+        assert_eq!(passwords.verifications(), before, "a locked change ran argon2");
+        assert_eq!(log_in(&alice, PASSWORD).await.unwrap_err().code(), "too_many_requests");
+        assert_eq!(passwords.hashes(), 0);
+    }
+}
