@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
+use change_password::ChangePassword;
 use create_user::CreateUser;
+use delete_user::DeleteUser;
 use get_user::GetUser;
 use lambda_http::http::{Method, Request};
 use lambda_http::{Body, RequestExt};
@@ -116,7 +118,9 @@ impl Drop for DynamoDbLocal {
 /// The service's functions over one DynamoDB Local, built by their own
 /// `build` from an environment, as `main` builds them. Two things are the
 /// test's own: one clock the test moves by hand, and a hasher that counts
-/// the argon2 work it passes on to the real one.
+/// the argon2 work it passes on to the real one. Each handler's future is
+/// boxed: a test that awaits many of them inline overflows its thread's
+/// stack in a debug build.
 pub struct TestApp {
     pub db: DynamoDbLocal,
     pub client: Client,
@@ -132,6 +136,8 @@ pub struct TestApp {
     refresh: Refresh<DynamoStore>,
     list_sessions: ListSessions<DynamoStore>,
     revoke_session: RevokeSession<DynamoStore>,
+    change_password: ChangePassword<DynamoStore>,
+    delete_user: DeleteUser<DynamoStore>,
 }
 
 impl TestApp {
@@ -166,10 +172,14 @@ impl TestApp {
         let mut refresh = refresh::build(&env).await.expect("refresh starts");
         let mut list_sessions = list_sessions::build(&env).await.expect("list-sessions starts");
         let mut revoke_session = revoke_session::build(&env).await.expect("revoke-session starts");
+        let mut change_password = change_password::build(&env).await.expect("change-password starts");
+        let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
         (create_user.passwords, login.passwords) = (passwords.clone(), passwords.clone());
+        (change_password.passwords, delete_user.passwords) = (passwords.clone(), passwords.clone());
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
         (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
+        (change_password.clock, delete_user.clock) = (clock.clone(), clock.clone());
         TestApp {
             db,
             client,
@@ -185,6 +195,8 @@ impl TestApp {
             refresh,
             list_sessions,
             revoke_session,
+            change_password,
+            delete_user,
         }
     }
 
@@ -199,38 +211,57 @@ impl TestApp {
     pub async fn sign_up(&self, username: &str, password: &str) -> ApiResponse {
         let body = json!({ "username": username, "password": password });
         let request = request(Method::POST, "/users", None, Some(body));
-        call(create_user::handle(&self.create_user, request)).await
+        call(Box::pin(create_user::handle(&self.create_user, request))).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> ApiResponse {
         let body = json!({ "username": username, "password": password });
         let request = request(Method::POST, "/auth/login", None, Some(body));
-        call(login::handle(&self.login, request)).await
+        call(Box::pin(login::handle(&self.login, request))).await
     }
 
     pub async fn get_user(&self, id: &str, token: &str) -> ApiResponse {
         get_user_with(&self.get_user, id, token).await
     }
 
+    /// `GET /users/me`, routed as API Gateway routes it: no path parameter.
+    pub async fn me(&self, token: &str) -> ApiResponse {
+        call(Box::pin(get_user::handle(&self.get_user, request(Method::GET, "/users/me", Some(token), None)))).await
+    }
+
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> ApiResponse {
+        let body = json!({ "current_password": current, "new_password": new });
+        let request = request(Method::POST, "/users/me/password", Some(token), Some(body));
+        call(Box::pin(change_password::handle(&self.change_password, request))).await
+    }
+
+    pub async fn delete_user(&self, token: &str, password: &str) -> ApiResponse {
+        let request = request(Method::DELETE, "/users/me", Some(token), Some(json!({ "password": password })));
+        call(Box::pin(delete_user::handle(&self.delete_user, request))).await
+    }
+
     pub async fn logout(&self, token: &str) -> ApiResponse {
         let request = request(Method::POST, "/auth/logout", Some(token), None);
-        call(logout::handle(&self.logout, request)).await
+        call(Box::pin(logout::handle(&self.logout, request))).await
     }
 
     /// A logout of `scope`: "local", "others" or "global".
     pub async fn logout_scope(&self, token: &str, scope: &str) -> ApiResponse {
         let request = request(Method::POST, "/auth/logout", Some(token), Some(json!({ "scope": scope })));
-        call(logout::handle(&self.logout, request)).await
+        call(Box::pin(logout::handle(&self.logout, request))).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> ApiResponse {
         let body = json!({ "refresh_token": refresh_token });
-        call(refresh::handle(&self.refresh, request(Method::POST, "/auth/refresh", None, Some(body)))).await
+        call(Box::pin(refresh::handle(&self.refresh, request(Method::POST, "/auth/refresh", None, Some(body))))).await
     }
 
     pub async fn list_sessions(&self, token: &str) -> ApiResponse {
-        call(list_sessions::handle(&self.list_sessions, request(Method::GET, "/auth/sessions", Some(token), None)))
-            .await
+        call(Box::pin(list_sessions::handle(
+            &self.list_sessions,
+            request(Method::GET, "/auth/sessions", Some(token), None),
+        )))
+        .await
     }
 
     pub async fn revoke_session(&self, token: &str, id: &str) -> ApiResponse {
@@ -238,7 +269,7 @@ impl TestApp {
         let request = request(Method::DELETE, &path, Some(token), None).with_path_parameters(
             [("id".to_owned(), id.to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
         );
-        call(revoke_session::handle(&self.revoke_session, request)).await
+        call(Box::pin(revoke_session::handle(&self.revoke_session, request))).await
     }
 
     /// Signs up and logs in; returns the user id and an access token.
@@ -255,7 +286,7 @@ pub async fn get_user_with(function: &GetUser<DynamoStore>, id: &str, token: &st
     let request = request(Method::GET, &format!("/users/{id}"), Some(token), None).with_path_parameters(
         [("id".to_owned(), id.to_owned())].into_iter().collect::<std::collections::HashMap<_, _>>(),
     );
-    call(get_user::handle(function, request)).await
+    call(Box::pin(get_user::handle(function, request))).await
 }
 
 fn request(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> lambda_http::Request {

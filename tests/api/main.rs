@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account;
 mod concurrency;
 mod end_to_end;
 mod faults;

@@ -98,8 +98,17 @@ fn logical_id_of(value: &Value) -> String {
     }
 }
 
-const BINARIES: [&str; 7] =
-    ["create-user", "get-user", "list-sessions", "login", "logout", "refresh", "revoke-session"];
+const BINARIES: [&str; 9] = [
+    "change-password",
+    "create-user",
+    "delete-user",
+    "get-user",
+    "list-sessions",
+    "login",
+    "logout",
+    "refresh",
+    "revoke-session",
+];
 
 #[test]
 fn every_function_is_a_workspace_binary_and_the_reverse() {
@@ -144,7 +153,10 @@ fn routes_match_the_local_router() {
         }
     }
     assert_eq!(deployed, local);
-    assert_eq!(deployed.len(), BINARIES.len());
+    // Every function has one route, but get-user, which also serves `/users/me`.
+    assert_eq!(deployed.len(), BINARIES.len() + 1);
+    let me = ("GET".to_owned(), "/users/me".to_owned(), "get-user".to_owned());
+    assert!(deployed.contains(&me), "{deployed:?}");
 }
 
 /// Reads what each function's `main` reads: the logging controls
@@ -153,7 +165,9 @@ fn routes_match_the_local_router() {
 async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError> {
     LogSettings::from_env(env);
     match binary {
+        "change-password" => change_password::build(env).await.map(drop),
         "create-user" => create_user::build(env).await.map(drop),
+        "delete-user" => delete_user::build(env).await.map(drop),
         "get-user" => get_user::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
@@ -249,37 +263,64 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 /// `DeleteItem`; login's lockout reads (`attempts`), counts (`UpdateItem`, or
 /// `PutItem` for a new window), locks (`UpdateItem`) and resets (`DeleteItem`).
 /// Every function that takes an access token reads its session (list-sessions
-/// finds it in its `Query`).
+/// finds it in its `Query`) and its user (`GetItem`). A password change is a
+/// transaction of the claim's `UpdateItem` and sessions' `DeleteItem`s, after
+/// a `Query` of them; a deletion, of `DeleteItem`s of the user, the claim and
+/// the sessions. Both check the password under login's lockout.
 fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
-    let grant = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, t)| (a.to_string(), t.to_string())).collect();
-    let sessions =
-        |actions: &[&'static str]| actions.iter().map(|action| (*action, "SessionsTable")).collect::<Vec<_>>();
-    let signing_key = ("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn");
+    let on =
+        |table: &'static str, actions: &[&'static str]| actions.iter().map(move |a| (*a, table)).collect::<Vec<_>>();
+    let grant = |groups: &[Vec<(&str, &str)>]| {
+        groups.concat().into_iter().map(|(a, t)| (a.to_string(), t.to_string())).collect::<BTreeSet<_>>()
+    };
+    let signing_key = vec![("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn")];
+    let token_holder = [on("UsersTable", &["dynamodb:GetItem"]), on("SessionsTable", &["dynamodb:GetItem"])].concat();
+    let lockout = on(
+        "LoginAttemptsTable",
+        &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+    );
     BTreeMap::from([
-        ("create-user", grant(&[("dynamodb:PutItem", "UsersTable"), ("dynamodb:PutItem", "UsernamesTable")])),
-        ("get-user", grant(&[("dynamodb:GetItem", "UsersTable"), ("dynamodb:GetItem", "SessionsTable")])),
+        ("create-user", grant(&[on("UsersTable", &["dynamodb:PutItem"]), on("UsernamesTable", &["dynamodb:PutItem"])])),
+        ("get-user", grant(&[token_holder.clone()])),
         (
             "login",
             grant(&[
-                ("dynamodb:GetItem", "UsernamesTable"),
-                ("dynamodb:GetItem", "LoginAttemptsTable"),
-                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
-                ("dynamodb:PutItem", "LoginAttemptsTable"),
-                ("dynamodb:DeleteItem", "LoginAttemptsTable"),
-                ("dynamodb:PutItem", "SessionsTable"),
-                signing_key,
+                on("UsernamesTable", &["dynamodb:GetItem"]),
+                lockout.clone(),
+                on("SessionsTable", &["dynamodb:PutItem"]),
+                signing_key.clone(),
             ]),
         ),
         (
             "refresh",
-            grant(
-                &[sessions(&["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]), vec![signing_key]]
-                    .concat(),
-            ),
+            grant(&[
+                token_holder.clone(),
+                on("SessionsTable", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+                signing_key,
+            ]),
         ),
-        ("logout", grant(&sessions(&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"]))),
-        ("list-sessions", grant(&sessions(&["dynamodb:Query"]))),
-        ("revoke-session", grant(&sessions(&["dynamodb:GetItem", "dynamodb:DeleteItem"]))),
+        ("logout", grant(&[token_holder.clone(), on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"])])),
+        ("list-sessions", grant(&[on("UsersTable", &["dynamodb:GetItem"]), on("SessionsTable", &["dynamodb:Query"])])),
+        ("revoke-session", grant(&[token_holder.clone(), on("SessionsTable", &["dynamodb:DeleteItem"])])),
+        (
+            "change-password",
+            grant(&[
+                token_holder.clone(),
+                on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                lockout.clone(),
+                on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+            ]),
+        ),
+        (
+            "delete-user",
+            grant(&[
+                token_holder,
+                on("UsersTable", &["dynamodb:DeleteItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
+                lockout,
+                on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+            ]),
+        ),
     ])
 }
 

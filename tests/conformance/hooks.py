@@ -26,15 +26,27 @@ CONFORMANCE_USERNAME and CONFORMANCE_PASSWORD. Then:
   a token these hooks obtained: without it, a service refusing every token
   would pass, as 401 is an answer the description allows everywhere;
 - generated logins never use the conformance username: five wrong passwords
-  would lock it, and these hooks' own logins with it.
+  would lock it, and these hooks' own logins with it;
+- the routes that check the caller's password (`POST /users/me/password`,
+  `DELETE /users/me`) run as a throwaway user instead, signed up and logged
+  in for each request: their wrong passwords count toward the lock of that
+  user's name, not the conformance user's, and a right one changes or
+  deletes nobody else. Three in four bodies with a string in the password
+  field carry the user's password instead of the generated one, so that
+  changes and deletions succeed; the others are sent as generated. For these
+  routes, the check `conformance_token_accepted` allows 401
+  `invalid_credentials` for a wrong password only, and fails on a 429 (the
+  user has had one try at most).
 """
 
 import json
 import os
+import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 import zlib
 
 import schemathesis
@@ -51,6 +63,8 @@ USER_AGENT = "api-conformance-hooks"
 LOGIN_ATTEMPTS = 5
 LOGIN_TIMEOUT_SECONDS = 60
 MAX_RETRY_AFTER_SECONDS = 30
+# The routes that check the caller's password -> the body field that holds it.
+PASSWORD_FIELDS = {("POST", "/users/me/password"): "current_password", ("DELETE", "/users/me"): "password"}
 
 
 def _setting(name):
@@ -71,14 +85,13 @@ def _retry_after(headers):
     return min(max(seconds, 1), MAX_RETRY_AFTER_SECONDS)
 
 
-def login():
-    """A new session of the conformance user: the login answer as a dict."""
+def _post(path, payload, expected):
+    """POSTs JSON to the service, retrying 429 (locked) and 503 after their Retry-After: the answer's body."""
     base_url = _setting(BASE_URL_VARIABLE).rstrip("/")
-    username = _setting(USERNAME_VARIABLE)
-    body = json.dumps({"username": username, "password": _setting(PASSWORD_VARIABLE)}).encode()
+    body = json.dumps(payload).encode()
     for attempt in range(1, LOGIN_ATTEMPTS + 1):
         request = urllib.request.Request(
-            f"{base_url}/auth/login",
+            f"{base_url}{path}",
             data=body,
             method="POST",
             headers={"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT},
@@ -91,26 +104,47 @@ def login():
             if status in (429, 503) and attempt < LOGIN_ATTEMPTS:
                 time.sleep(_retry_after(err.headers))
                 continue
-        if status != 200:
+        if status not in expected:
             raise RuntimeError(
-                f"POST {base_url}/auth/login as {username!r} answered {status}: {answer[:300]!r}"
+                f"POST {base_url}{path} as {payload['username']!r} answered {status}: {answer[:300]!r}"
             )
-        try:
-            tokens = json.loads(answer)
-        except ValueError:
-            tokens = None
-        if not (
-            isinstance(tokens, dict)
-            and isinstance(tokens.get("access_token"), str)
-            and isinstance(tokens.get("refresh_token"), str)
-        ):
-            raise RuntimeError(
-                f"POST {base_url}/auth/login answered 200 without a string access_token and refresh_token: "
-                f"{answer[:300]!r}"
-            )
-        _SESSIONS.issued(tokens["access_token"])
-        return tokens
+        return answer
     raise AssertionError("unreachable")
+
+
+def _login(username, password):
+    answer = _post("/auth/login", {"username": username, "password": password}, (200,))
+    try:
+        tokens = json.loads(answer)
+    except ValueError:
+        tokens = None
+    if not (
+        isinstance(tokens, dict)
+        and isinstance(tokens.get("access_token"), str)
+        and isinstance(tokens.get("refresh_token"), str)
+    ):
+        raise RuntimeError(
+            f"POST /auth/login answered 200 without a string access_token and refresh_token: {answer[:300]!r}"
+        )
+    return tokens
+
+
+def login():
+    """A new session of the conformance user: the login answer as a dict."""
+    tokens = _login(_setting(USERNAME_VARIABLE), _setting(PASSWORD_VARIABLE))
+    _SESSIONS.issued(tokens["access_token"])
+    return tokens
+
+
+def throwaway_login():
+    """The access token of a new session of a new user, for one request that checks the caller's password."""
+    username = f"throwaway-{uuid.uuid4().hex[:20]}"
+    password = f"throwaway {secrets.token_urlsafe(24)}"
+    # 409: a sign-up retried after a 503 that had stored the user.
+    _post("/users", {"username": username, "password": password}, (201, 409))
+    token = _login(username, password)["access_token"]
+    _THROWAWAYS.issued(token, password)
+    return token
 
 
 class _Sessions:
@@ -143,6 +177,33 @@ class _Sessions:
 _SESSIONS = _Sessions()
 
 
+class _Throwaways:
+    """The access tokens of throwaway users, each user's password, and which tokens were sent."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._passwords = {}
+        self._sent = set()
+
+    def issued(self, token, password):
+        with self._lock:
+            self._passwords[token] = password
+
+    def password(self, token):
+        with self._lock:
+            return self._passwords.get(token)
+
+    def first_sending(self, token):
+        """Whether the token is sent for the first time; it counts as sent from now on."""
+        with self._lock:
+            first = token not in self._sent
+            self._sent.add(token)
+            return first
+
+
+_THROWAWAYS = _Throwaways()
+
+
 def _requires_bearer(ctx):
     operation = ctx.operation
     requirements = operation.definition.raw.get("security", operation.schema.raw_schema.get("security", []))
@@ -151,6 +212,10 @@ def _requires_bearer(ctx):
 
 def _is(case, method, path):
     return case.operation.method.upper() == method and case.operation.path == path
+
+
+def _password_field(case):
+    return PASSWORD_FIELDS.get((case.operation.method.upper(), case.operation.path))
 
 
 def _ends_sessions(case):
@@ -176,6 +241,8 @@ class FreshSession:
     """A fresh login for each request to a bearer route (no caching: a token may die with its session)."""
 
     def get(self, case, context):
+        if _password_field(case) is not None:
+            return throwaway_login()
         return login()["access_token"]
 
     def set(self, case, data, context):
@@ -192,9 +259,23 @@ def _is_negative(case):
     return meta is not None and not meta.generation.mode.is_positive
 
 
-def _keeps_generated_refresh_token(token):
+def _keeps_generated(value):
     # One in four, chosen by the generated value, so that a replayed case is chosen the same way.
-    return zlib.crc32(token.encode("utf-8", "surrogatepass")) % 4 == 0
+    return zlib.crc32(value.encode("utf-8", "surrogatepass")) % 4 == 0
+
+
+def _sent_json(response):
+    try:
+        return json.loads(response.request.body)
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_code(response):
+    try:
+        return json.loads(response.content)["error"]["code"]
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 @schemathesis.hook
@@ -205,12 +286,32 @@ def before_call(ctx, case, kwargs):
             not _is_negative(case)
             and isinstance(body, dict)
             and isinstance(body.get("refresh_token"), str)
-            and not _keeps_generated_refresh_token(body["refresh_token"])
+            and not _keeps_generated(body["refresh_token"])
         ):
             case.body = {**body, "refresh_token": login()["refresh_token"]}
         return
     key, value = _header(case.headers, "Authorization")
-    if key is not None and _SESSIONS.may_have_ended(_bearer_token(value)):
+    token = _bearer_token(value)
+    field = _password_field(case)
+    password = _THROWAWAYS.password(token)
+    if field is not None and password is not None:
+        # One request per throwaway user, so a case sent again gets a new one.
+        if not _THROWAWAYS.first_sending(token):
+            token = throwaway_login()
+            case.headers[key] = f"Bearer {token}"
+        # Negative cases too: the password field has no rule but its type, so
+        # with a string there the case is negative elsewhere, such as a new
+        # password that breaks the policy, which a wrong current one may hide.
+        body = case.body
+        if (
+            isinstance(body, dict)
+            and isinstance(body.get(field), str)
+            # The old user's password: the case was sent before, with it substituted.
+            and (body[field] == password or not _keeps_generated(body[field]))
+        ):
+            case.body = {**body, field: _THROWAWAYS.password(token)}
+        return
+    if key is not None and _SESSIONS.may_have_ended(token):
         case.headers[key] = f"Bearer {login()['access_token']}"
 
 
@@ -224,9 +325,26 @@ def after_call(ctx, case, response):
 @schemathesis.check
 def conformance_token_accepted(ctx, response, case):
     """A live access token that these hooks obtained is not refused."""
+    token = _bearer_token(response.request.headers.get("Authorization"))
+    password = _THROWAWAYS.password(token)
+    if password is not None:
+        # 401 `invalid_credentials` refuses a wrong password, not the token;
+        # the right one, or `invalid_token`, would refuse a live token.
+        sent = _sent_json(response)
+        given = sent.get(_password_field(case)) if isinstance(sent, dict) else None
+        if response.status_code == 401 and not (
+            isinstance(given, str) and given != password and _error_code(response) == "invalid_credentials"
+        ):
+            raise AssertionError(
+                f"The service refused (401 {_error_code(response)}) a live access token of a fresh throwaway user"
+                f"{' with its right password' if given == password else ''}: authenticated requests are not tested"
+            )
+        # Five wrong passwords are free, and each throwaway user gets one request.
+        if response.status_code == 429:
+            raise AssertionError("The service locked (429) a fresh throwaway user, who had no earlier failure")
+        return None
     if response.status_code != 401:
         return None
-    token = _bearer_token(response.request.headers.get("Authorization"))
     if token is not None and _SESSIONS.ours(token):
         raise AssertionError(
             "The service refused (401) a live access token of a fresh login of the conformance user: "

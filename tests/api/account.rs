@@ -1,0 +1,195 @@
+//! The account on a real DynamoDB Local: reading yourself, changing the
+//! password (the other sessions end), deleting the account (everything goes,
+//! every token dies, the name is free), and the lockout on both.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use user_auth_core::store::dynamodb::schema::{sessions, usernames, users};
+
+use crate::helpers::{ApiResponse, TestApp, PASSWORD};
+
+const NEW_PASSWORD: &str = "a brand new passphrase to remember";
+
+/// The access and refresh tokens of a login.
+async fn log_in(app: &TestApp, username: &str, password: &str) -> (String, String) {
+    let login = app.login(username, password).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    (login.json["access_token"].as_str().unwrap().to_owned(), login.json["refresh_token"].as_str().unwrap().to_owned())
+}
+
+fn refused(answer: &ApiResponse, code: &str) {
+    assert_eq!((answer.status, answer.error_code()), (401, Some(code)), "{answer:?}");
+}
+
+/// Every function that takes an access token refuses this one.
+async fn every_function_refuses(app: &TestApp, id: &str, access: &str, refresh: &str) {
+    refused(&app.get_user(id, access).await, "invalid_token");
+    refused(&app.me(access).await, "invalid_token");
+    refused(&app.list_sessions(access).await, "invalid_token");
+    refused(&app.revoke_session(access, "00000000-0000-4000-8000-000000000000").await, "invalid_token");
+    refused(&app.change_password(access, PASSWORD, NEW_PASSWORD).await, "invalid_token");
+    refused(&app.delete_user(access, PASSWORD).await, "invalid_token");
+    refused(&app.logout(access).await, "invalid_token");
+    refused(&app.refresh(refresh).await, "invalid_refresh_token");
+}
+
+async fn items_of(app: &TestApp, table: &str, attribute: &str, value: &str) -> usize {
+    let scan = app.client.scan().table_name(table).consistent_read(true).send().await.unwrap();
+    scan.items().iter().filter(|item| item.get(attribute) == Some(&AttributeValue::S(value.into()))).count()
+}
+
+#[tokio::test]
+async fn read_yourself_change_the_password_then_delete_the_account() {
+    let app = TestApp::spawn().await;
+    let (id, first) = app.signed_in_user("alice").await;
+    let (here, here_refresh) = log_in(&app, "alice", PASSWORD).await;
+    let (there, there_refresh) = log_in(&app, "alice", PASSWORD).await;
+    let (_, bob) = app.signed_in_user("bob").await;
+
+    let me = app.me(&here).await;
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.json, app.get_user(&id, &bob).await.json);
+    assert_eq!(me.json["username"], "alice");
+
+    // The password changes from one session: the others die, this one lives.
+    let changed = app.change_password(&here, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!((changed.status, &changed.json), (204, &serde_json::Value::Null), "{changed:?}");
+    for other in [&first, &there] {
+        refused(&app.get_user(&id, other).await, "invalid_token");
+        refused(&app.me(other).await, "invalid_token");
+    }
+    refused(&app.refresh(&there_refresh).await, "invalid_refresh_token");
+    assert_eq!(app.me(&here).await.status, 200);
+    assert_eq!(app.list_sessions(&here).await.json["sessions"].as_array().unwrap().len(), 1);
+    let refreshed = app.refresh(&here_refresh).await;
+    assert_eq!(refreshed.status, 200, "the caller's own session ended: {refreshed:?}");
+    let here_refresh = refreshed.json["refresh_token"].as_str().unwrap().to_owned();
+    refused(&app.login("alice", PASSWORD).await, "invalid_credentials");
+    log_in(&app, "alice", NEW_PASSWORD).await;
+
+    // Deleted: the profile, the name and its hash, every session, every token.
+    let deleted = app.delete_user(&here, NEW_PASSWORD).await;
+    assert_eq!((deleted.status, &deleted.json), (204, &serde_json::Value::Null), "{deleted:?}");
+    let gone = app.get_user(&id, &bob).await;
+    assert_eq!((gone.status, gone.error_code()), (404, Some("not_found")));
+    every_function_refuses(&app, &id, &here, &here_refresh).await;
+    refused(&app.login("alice", NEW_PASSWORD).await, "invalid_credentials");
+    assert_eq!(items_of(&app, &app.tables.users, users::ID, &id).await, 0);
+    assert_eq!(items_of(&app, &app.tables.usernames, usernames::USERNAME, "alice").await, 0, "a hash left behind");
+    assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 0);
+
+    // The name is free for somebody new; bob lost nothing.
+    let again = app.sign_up("alice", PASSWORD).await;
+    assert_eq!(again.status, 201, "{again:?}");
+    assert_ne!(again.json["id"], id.as_str());
+    assert_eq!(app.me(&bob).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_wrong_password_to_change_or_delete_counts_toward_the_lockout() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.signed_in_user("carol").await;
+    for attempt in 0..5 {
+        let answer = if attempt % 2 == 0 {
+            app.change_password(&token, "not the password at all", NEW_PASSWORD).await
+        } else {
+            app.delete_user(&token, "not the password at all").await
+        };
+        refused(&answer, "invalid_credentials");
+    }
+    // Locked: the right password gets 429 everywhere, before any argon2 work.
+    let verifications = app.passwords.verifications();
+    for answer in [
+        app.change_password(&token, PASSWORD, NEW_PASSWORD).await,
+        app.delete_user(&token, PASSWORD).await,
+        app.login("carol", PASSWORD).await,
+    ] {
+        assert_eq!((answer.status, answer.error_code()), (429, Some("too_many_requests")), "{answer:?}");
+        assert!(answer.headers.contains_key("retry-after"));
+    }
+    assert_eq!(app.passwords.verifications(), verifications, "a locked request ran argon2");
+    assert_eq!(app.get_user(&id, &token).await.status, 200, "nothing was deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_simultaneous_changes_from_one_password_one_wins() {
+    let app = Arc::new(TestApp::spawn().await);
+    let (_, token) = app.signed_in_user("dave").await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let changes: Vec<_> = ["first new passphrase here", "second new passphrase here"]
+        .into_iter()
+        .map(|new| {
+            let (app, barrier, token) = (app.clone(), barrier.clone(), token.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (new, app.change_password(&token, PASSWORD, new).await)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for change in changes {
+        let (new, answer) = change.await.unwrap();
+        match answer.status {
+            204 => winners.push(new),
+            401 => refused(&answer, "invalid_credentials"),
+            other => panic!("answer {other}: {answer:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "both changes applied, or neither");
+    let loser = ["first new passphrase here", "second new passphrase here"].into_iter().find(|p| *p != winners[0]);
+    log_in(&app, "dave", winners[0]).await;
+    refused(&app.login("dave", loser.unwrap()).await, "invalid_credentials");
+    refused(&app.login("dave", PASSWORD).await, "invalid_credentials");
+}
+
+/// Copies of the caller's session under new ids, written straight to the
+/// table: more sessions than one transaction can hold, without as many
+/// argon2 runs.
+async fn add_sessions(app: &TestApp, user_id: &str, count: usize) {
+    let scan = app.client.scan().table_name(&app.tables.sessions).consistent_read(true).send().await.unwrap();
+    let template =
+        scan.items().iter().find(|item| item[sessions::USER_ID] == AttributeValue::S(user_id.into())).unwrap().clone();
+    for _ in 0..count {
+        let mut item = template.clone();
+        item.insert(sessions::SID.into(), AttributeValue::S(uuid_v4()));
+        app.client.put_item().table_name(&app.tables.sessions).set_item(Some(item)).send().await.unwrap();
+    }
+}
+
+fn uuid_v4() -> String {
+    user_auth_core::domain::SessionId::new_random().to_string()
+}
+
+#[tokio::test]
+async fn more_sessions_than_one_transaction_holds_all_end() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.signed_in_user("erin").await;
+    add_sessions(&app, &id, 150).await;
+    assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 151);
+
+    assert_eq!(app.change_password(&token, PASSWORD, NEW_PASSWORD).await.status, 204);
+    assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 1, "only the caller's is left");
+
+    add_sessions(&app, &id, 150).await;
+    assert_eq!(app.delete_user(&token, NEW_PASSWORD).await.status, 204);
+    assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 0);
+    assert_eq!(items_of(&app, &app.tables.users, users::ID, &id).await, 0);
+}
+
+#[tokio::test]
+async fn a_session_record_that_outlived_its_user_opens_nothing() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app.signed_in_user("fred").await;
+    let (access, refresh) = log_in(&app, "fred", PASSWORD).await;
+    let scan = app.client.scan().table_name(&app.tables.sessions).consistent_read(true).send().await.unwrap();
+    let survivors: Vec<_> = scan.items().to_vec();
+    assert_eq!(app.delete_user(&access, PASSWORD).await.status, 204);
+    // As a login racing the deletion could leave them: written back.
+    for item in survivors {
+        app.client.put_item().table_name(&app.tables.sessions).set_item(Some(item)).send().await.unwrap();
+    }
+    assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 2);
+    every_function_refuses(&app, &id, &access, &refresh).await;
+    assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 1, "refresh ended its session");
+}
