@@ -70,3 +70,89 @@ async fn database_killed_during_a_burst() {
     eprintln!("{created} successes and {unavailable} JSON 503s during the fault");
     drop(restarted);
 }
+
+const ACCOUNTS: usize = 24;
+
+/// DynamoDB killed in the middle of a burst of account deletions: each
+/// account is whole (profile, name and sessions, and its owner can log in)
+/// or gone (none of them), never in between; the rest can be deleted once
+/// the database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn database_killed_during_a_burst_of_deletions() {
+    let data = scratch_dir("deletion-faults");
+    let port = free_port();
+    let app = Arc::new(TestApp::spawn_with(DynamoDbLocal::start_on(port, Some(&data)).await).await);
+    let mut accounts = Vec::new();
+    for i in 0..ACCOUNTS {
+        let name = format!("doomed-{i}");
+        let (id, token) = app.signed_in_user(&name).await;
+        accounts.push((name, id, token));
+    }
+
+    // The database dies once a few deletions have landed: some before, some
+    // in flight, some not yet started.
+    let done = Arc::new(tokio::sync::Semaphore::new(0));
+    let burst: Vec<_> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, token))| {
+            let (app, token, done) = (app.clone(), token.clone(), done.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
+                let answer = app.delete_user(&token, PASSWORD).await;
+                done.add_permits(1);
+                answer
+            })
+        })
+        .collect();
+    drop(done.acquire_many(3).await.unwrap());
+    app.db.stop();
+
+    let (mut deleted, mut unavailable) = (0, 0);
+    for task in burst {
+        let answer = task.await.unwrap();
+        match answer.status {
+            204 => deleted += 1,
+            503 => {
+                assert_eq!(answer.error_code(), Some("service_unavailable"), "{answer:?}");
+                unavailable += 1;
+            }
+            other => panic!("answer {other} during the fault: {answer:?}"),
+        }
+    }
+    assert!(deleted >= 3 && unavailable > 0, "{deleted} deleted, {unavailable} unavailable: the fault missed");
+
+    let restarted = DynamoDbLocal::start_on(port, Some(&data)).await;
+    let scan = |table: &str| app.client.scan().table_name(table).consistent_read(true).send();
+    let (profiles, claims, sessions) = (
+        scan(&app.tables.users).await.unwrap(),
+        scan(&app.tables.usernames).await.unwrap(),
+        scan(&app.tables.sessions).await.unwrap(),
+    );
+    let (mut whole, mut gone) = (0, 0);
+    for (name, id, token) in &accounts {
+        let has = |items: &[std::collections::HashMap<String, AttributeValue>], attribute: &str, value: &str| {
+            items.iter().any(|item| item.get(attribute) == Some(&AttributeValue::S(value.to_owned())))
+        };
+        let parts = [
+            has(profiles.items(), users::ID, id),
+            has(claims.items(), usernames::USER_ID, id),
+            has(sessions.items(), "user_id", id),
+        ];
+        match parts {
+            [true, true, true] => {
+                whole += 1;
+                assert_eq!(app.login(name, PASSWORD).await.status, 200, "{name} is whole but cannot log in");
+                assert_eq!(app.delete_user(token, PASSWORD).await.status, 204, "{name} cannot be deleted after");
+            }
+            [false, false, false] => {
+                gone += 1;
+                assert_eq!(app.login(name, PASSWORD).await.status, 401, "{name} is gone but logs in");
+            }
+            partial => panic!("{name} is half-deleted: profile, claim, sessions = {partial:?}"),
+        }
+    }
+    assert!(whole > 0 && gone >= deleted, "{whole} whole, {gone} gone, {deleted} answered deleted");
+    eprintln!("{deleted} deletions answered 204 and {unavailable} JSON 503s; afterwards {gone} gone, {whole} whole");
+    drop(restarted);
+}
