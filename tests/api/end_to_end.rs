@@ -141,7 +141,7 @@ async fn every_route_through_cargo_lambda_watch() {
     assert_ne!(refresh_token, first_refresh_token);
 
     // A second session, listed beside this one, then revoked from this one.
-    let (_, other) = api.send(Method::POST, "/auth/login", None, Some(credentials)).await;
+    let (_, other) = api.send(Method::POST, "/auth/login", None, Some(credentials.clone())).await;
     let (status, listed) = api.send(Method::GET, "/auth/sessions", Some(&access_token), None).await;
     assert_eq!(status, StatusCode::OK, "{listed}\n{}", watch.log());
     let sessions = listed["sessions"].as_array().unwrap();
@@ -159,6 +159,26 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, error) = api.send(Method::GET, &format!("/users/{id}"), None, None).await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_token")));
 
+    // Yourself, on the literal route before /users/{id}.
+    let (status, me) = api.send(Method::GET, "/users/me", Some(&access_token), None).await;
+    assert_eq!((status, &me), (StatusCode::OK, &user), "{}", watch.log());
+
+    // A password change from this session ends the other one (already
+    // revoked above, so log in again first) and keeps this one.
+    let (_, third) = api.send(Method::POST, "/auth/login", None, Some(credentials.clone())).await;
+    let third_access = third["access_token"].as_str().unwrap().to_owned();
+    let new_password = "a brand new passphrase to remember";
+    let change = json!({ "current_password": PASSWORD, "new_password": new_password });
+    let (status, body) = api.send(Method::POST, "/users/me/password", Some(&access_token), Some(change)).await;
+    assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
+    let (status, _) = api.send(Method::GET, "/users/me", Some(&third_access), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a session outlived the password change");
+    let (status, error) = api.send(Method::POST, "/auth/login", None, Some(credentials.clone())).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
+    let new_credentials = json!({ "username": "frank", "password": new_password });
+    let (status, _) = api.send(Method::POST, "/auth/login", None, Some(new_credentials.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+
     let scope = json!({ "scope": "global" });
     let (status, body) = api.send(Method::POST, "/auth/logout", Some(&access_token), Some(scope)).await;
     assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
@@ -171,10 +191,27 @@ async fn every_route_through_cargo_lambda_watch() {
         .await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
 
+    // The account deleted, the password asked again: then nothing is left.
+    let (status, token) = api.send(Method::POST, "/auth/login", None, Some(new_credentials.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let last_access = token["access_token"].as_str().unwrap().to_owned();
+    let wrong = json!({ "password": "wrong wrong wrong" });
+    let (status, error) = api.send(Method::DELETE, "/users/me", Some(&last_access), Some(wrong)).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
+    let right = json!({ "password": new_password });
+    let (status, body) = api.send(Method::DELETE, "/users/me", Some(&last_access), Some(right)).await;
+    assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
+    let (status, _) = api.send(Method::GET, "/users/me", Some(&last_access), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = api.send(Method::POST, "/auth/login", None, Some(new_credentials)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = api.send(Method::POST, "/users", None, Some(credentials)).await;
+    assert_eq!(status, StatusCode::CREATED, "the name is not free again");
+
     // Log hygiene: the functions log JSON lines that carry the request id, and
     // no password, token, hash or key ever reaches the log.
     let log = watch.log();
-    assert!(!log.contains(PASSWORD), "a password reached the log");
+    assert!(!log.contains(PASSWORD) && !log.contains(new_password), "a password reached the log");
     assert!(!log.contains(&access_token), "a token reached the log");
     assert!(!log.contains(&refresh_token) && !log.contains(&first_refresh_token), "a refresh token reached the log");
     assert!(!log.contains("$argon2id$"), "a password hash reached the log");
