@@ -28,7 +28,7 @@ pub enum ApiError {
     /// Unknown, spent, expired or of an ended session: no hint which.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
-    #[error("too many failed logins for this username; retry after {retry_after} seconds")]
+    #[error("too many failed password checks for this username; retry after {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
     #[error("no such user")]
     NotFound,

@@ -1,87 +1,220 @@
-//! Brute-force defence for login, after Amazon Cognito's scheme: five failed
-//! logins for a username are free; each further one locks that username for
-//! 2^(n-5) seconds, at most 15 minutes (plus up to a second, as the clock
-//! counts whole seconds). Unknown usernames are counted and locked the same
-//! way, so a lock says nothing about whether a user exists. A success forgets
-//! the failures; so does a quiet window of 15 minutes.
+//! Brute-force defence for every password check: login, password change and
+//! account deletion all go through it. Two counts, both claimed before any
+//! argon2 work, so that guesses sent at once cannot pass a check that has
+//! not counted them yet:
 //!
-//! The whole policy is here: the login operation asks [`admit`] before any
-//! argon2 work, then reports the outcome with [`record_failure`] or
-//! [`record_success`]. Time is the caller's clock reading.
+//! - per username and source address, after Amazon Cognito's scheme: five
+//!   failures are free; each further one locks that pair for 2^(n-5) seconds,
+//!   at most 15 minutes (plus up to a second, as the clock counts whole
+//!   seconds); the failures are forgotten 15 minutes after the last one, or
+//!   after its lock ends;
+//! - per username alone, from every address that has not logged in to that
+//!   name: at 100 failures without a success between them (NIST SP 800-63B-4,
+//!   3.2.2) the name is closed to such addresses until a login succeeds, or
+//!   30 days pass without a failure.
+//!
+//! A success forgets both counts and makes its address known to the name for
+//! 90 days. An attacker elsewhere can neither lock the owner's known
+//! addresses (each pair counts on its own) nor close them (the name's cap
+//! does not apply to them); an attacker spread over any number of addresses
+//! gets at most 100 guesses between two successes. Unknown usernames are
+//! counted and locked the same way, so a lock says nothing about whether a
+//! user exists.
+//!
+//! Each attempt is counted as a failure when it is claimed, and forgotten if
+//! it succeeds; so a guess whose outcome is never written still counts, and a
+//! claim that cannot be written stops the check before argon2 (503). A claim
+//! is conditional on the address's count being the one just read and on no
+//! lock holding: of concurrent attempts from one address, one is claimed and
+//! the others are refused (429, retry after a second), and a claim can never
+//! shorten a lock. The time is the caller's clock reading.
 
 use crate::domain::Username;
 use crate::store::{LoginAttemptStore, StoreError};
 
-/// Failures allowed before the first lock.
+/// Failures from one address allowed before its first lock.
 pub const FREE_FAILURES: u64 = 5;
-/// Failures are forgotten this long after the last one (or after a lock ends).
+/// An address's failures are forgotten this long after the last one (or after its lock ends).
 pub const WINDOW_SECONDS: u64 = 15 * 60;
-/// The longest lock.
+/// The longest lock of an address.
 pub const MAX_LOCK_SECONDS: u64 = 15 * 60;
+/// Failures from unknown addresses, without a success between them, that close a name to them.
+pub const MAX_CONSECUTIVE_FAILURES: u64 = 100;
+/// A name's count is forgotten this long after its last failure.
+pub const NAME_WINDOW_SECONDS: u64 = 30 * 24 * 60 * 60;
+/// An address that logged in to a name stays known to it this long.
+pub const KNOWN_ADDRESS_SECONDS: u64 = 90 * 24 * 60 * 60;
 
-/// Failed logins of one username in the current window.
+/// Failed checks from one address at one name, as of a moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Attempts {
+pub struct AddressAttempts {
+    /// Failures in the current window; 0 once it has ended.
     pub failures: u64,
-    /// Unix second until which logins are refused; 0 when never locked.
+    /// Unix second until which checks from the address are refused; 0 when never locked.
     pub locked_until: u64,
+    /// Unix second until which the address counts as known to the name; 0 when it never logged in.
+    pub known_until: u64,
+    /// The count as stored, window or not, which the next claim must find
+    /// unchanged; `None` when there is no record.
+    pub stored: Option<u64>,
+}
+
+/// Failed checks at one name from addresses unknown to it, as of a moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameAttempts {
+    /// Failures since the last success; 0 once the window has ended.
+    pub failures: u64,
+    /// When the window ends: 30 days after the last failure.
+    pub expires_at: u64,
+    /// A record is stored whose window has ended: the next claim starts it anew.
+    pub stale: bool,
+}
+
+/// Both counts that bear on one check, read before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub address: AddressAttempts,
+    pub name: NameAttempts,
+}
+
+/// What claiming an attempt at `at` writes for its address: the count with
+/// this attempt counted as a failure, the lock that failure sets, and the end
+/// of the window; on the condition that the stored count is still `expected`
+/// and no lock holds at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressClaim {
+    pub at: u64,
+    pub expected: Option<u64>,
+    pub failures: u64,
+    pub locked_until: u64,
+    pub expires_at: u64,
+}
+
+/// What claiming an attempt at `at` from an unknown address writes for its
+/// name: one more failure, while fewer than `cap`, kept until `expires_at`;
+/// or, when the stored count's window has ended, a count of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameClaim {
+    pub at: u64,
+    pub restart: bool,
+    pub cap: u64,
+    pub expires_at: u64,
+}
+
+/// An attempt that was claimed, to be forgotten if it succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    /// The address's failures, this attempt included.
+    pub failures: u64,
+    /// The name's count holds failures to forget on a success.
+    name_counted: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockoutError {
-    #[error("the username is locked for {retry_after} more seconds")]
+    #[error("password checks for this username are refused for {retry_after} more seconds")]
     Locked { retry_after: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// How long to lock a username after its `failures`-th failure, if at all.
+/// How long to lock an address after its `failures`-th failure, if at all.
 pub fn lock_seconds(failures: u64) -> Option<u64> {
     let beyond = failures.checked_sub(FREE_FAILURES)?;
     let seconds = 1u64.checked_shl(beyond.min(63) as u32).unwrap_or(u64::MAX);
     Some(seconds.min(MAX_LOCK_SECONDS))
 }
 
-/// Until when the `failures`-th failure at `now` locks the username, if at all.
+/// Until when the `failures`-th failure at `now` locks the address, if at all.
 /// `now` is whole seconds, rounded down: one more second so that a lock lasts
 /// at least its full length, never a fraction of it.
 pub fn locked_until(failures: u64, now: u64) -> Option<u64> {
     lock_seconds(failures).map(|seconds| now + seconds + 1)
 }
 
-/// Whether a login may be tried at `now`; refused while the username is locked.
-pub fn judge(attempts: Attempts, now: u64) -> Result<Attempts, LockoutError> {
-    if attempts.locked_until > now {
-        return Err(LockoutError::Locked { retry_after: attempts.locked_until - now });
+/// Whether a check may be tried at `now`: refused while the address is
+/// locked, or while the name is closed to an address it does not know.
+pub fn judge(standing: &Standing, now: u64) -> Result<(), LockoutError> {
+    let address = &standing.address;
+    if address.locked_until > now {
+        return Err(LockoutError::Locked { retry_after: address.locked_until - now });
     }
-    Ok(attempts)
-}
-
-/// Reads the username's failures and judges them at `now`.
-pub async fn admit(store: &impl LoginAttemptStore, username: &Username, now: u64) -> Result<Attempts, LockoutError> {
-    judge(store.attempts(username, now).await?, now)
-}
-
-/// Counts a failure at `now`, locking the username if it is one too many.
-/// Returns the failures in the window.
-pub async fn record_failure(store: &impl LoginAttemptStore, username: &Username, now: u64) -> Result<u64, StoreError> {
-    let failures = store.record_failure(username, now, WINDOW_SECONDS).await?;
-    if let Some(until) = locked_until(failures, now) {
-        store.lock(username, until, WINDOW_SECONDS).await?;
+    let known = address.known_until > now;
+    if !known && standing.name.failures >= MAX_CONSECUTIVE_FAILURES {
+        return Err(LockoutError::Locked { retry_after: standing.name.expires_at.saturating_sub(now).max(1) });
     }
-    Ok(failures)
+    Ok(())
 }
 
-/// Forgets the failures after a successful login (no write when there were none).
+/// The claim of the next attempt from an address at `now`. The window slides
+/// with every failure, and never ends before the address stops being known.
+pub fn next_claim(address: &AddressAttempts, now: u64) -> AddressClaim {
+    let failures = address.failures + 1;
+    let locked_until = locked_until(failures, now).unwrap_or(0);
+    let expires_at = (now.max(locked_until) + WINDOW_SECONDS).max(address.known_until);
+    AddressClaim { at: now, expected: address.stored, failures, locked_until, expires_at }
+}
+
+/// The claim of the next attempt from an unknown address at a name, at `now`.
+pub fn next_name_claim(name: &NameAttempts, now: u64) -> NameClaim {
+    NameClaim { at: now, restart: name.stale, cap: MAX_CONSECUTIVE_FAILURES, expires_at: now + NAME_WINDOW_SECONDS }
+}
+
+/// Reads both counts for a check from `address` at `username`.
+pub async fn standing(
+    store: &impl LoginAttemptStore,
+    username: &Username,
+    address: &str,
+    now: u64,
+) -> Result<Standing, StoreError> {
+    store.standing(username, address, now).await
+}
+
+/// Judges the standing and claims the attempt, before any argon2 work. A
+/// claim that a concurrent attempt beat is refused like a lock, for a second.
+pub async fn claim(
+    store: &impl LoginAttemptStore,
+    username: &Username,
+    address: &str,
+    standing: &Standing,
+    now: u64,
+) -> Result<Claimed, LockoutError> {
+    judge(standing, now)?;
+    let known = standing.address.known_until > now;
+    let address_claim = next_claim(&standing.address, now);
+    let name_claim = async {
+        match known {
+            true => Ok(true),
+            false => store.claim_name(username, &next_name_claim(&standing.name, now)).await,
+        }
+    };
+    let (address_claimed, name_claimed) =
+        tokio::join!(store.claim_address(username, address, &address_claim), name_claim);
+    if !(address_claimed? && name_claimed?) {
+        return Err(LockoutError::Locked { retry_after: 1 });
+    }
+    Ok(Claimed { failures: address_claim.failures, name_counted: !known || standing.name.failures > 0 })
+}
+
+/// Forgets a claimed attempt that succeeded, with the failures before it,
+/// and makes the address known to the name.
 pub async fn record_success(
     store: &impl LoginAttemptStore,
     username: &Username,
-    attempts: Attempts,
+    address: &str,
+    claimed: Claimed,
+    now: u64,
 ) -> Result<(), StoreError> {
-    if attempts.failures > 0 {
-        store.reset(username).await?;
-    }
-    Ok(())
+    let forget_name = async {
+        match claimed.name_counted {
+            true => store.forget_name(username).await,
+            false => Ok(()),
+        }
+    };
+    let (known, forgotten) =
+        tokio::join!(store.mark_known(username, address, now + KNOWN_ADDRESS_SECONDS), forget_name);
+    known?;
+    forgotten
 }
 
 #[cfg(test)]
@@ -109,37 +242,105 @@ mod tests {
     fn a_lock_lasts_at_least_its_full_length() {
         assert_eq!(locked_until(4, 1000), None);
         assert_eq!(locked_until(5, 1000), Some(1002));
-        let attempts = Attempts { failures: 5, locked_until: 1002 };
-        assert!(matches!(judge(attempts, 1000), Err(LockoutError::Locked { retry_after: 2 })));
-        assert!(matches!(judge(attempts, 1001), Err(LockoutError::Locked { retry_after: 1 })));
-        assert_eq!(judge(attempts, 1002).unwrap(), attempts);
+        let standing = |locked_until| Standing {
+            address: AddressAttempts { failures: 5, locked_until, ..AddressAttempts::default() },
+            ..Standing::default()
+        };
+        assert!(matches!(judge(&standing(1002), 1000), Err(LockoutError::Locked { retry_after: 2 })));
+        assert!(matches!(judge(&standing(1002), 1001), Err(LockoutError::Locked { retry_after: 1 })));
+        assert!(judge(&standing(1002), 1002).is_ok());
+    }
+
+    #[test]
+    fn the_window_slides_with_every_failure_and_outlasts_the_lock() {
+        let address = AddressAttempts { failures: 3, stored: Some(3), ..AddressAttempts::default() };
+        assert_eq!(next_claim(&address, 5000).expires_at, 5000 + WINDOW_SECONDS);
+        let address = AddressAttempts { failures: 9, stored: Some(9), ..AddressAttempts::default() };
+        let claim = next_claim(&address, 5000);
+        assert_eq!((claim.failures, claim.locked_until), (10, 5000 + 32 + 1));
+        assert_eq!(claim.expires_at, claim.locked_until + WINDOW_SECONDS);
+        assert_eq!(claim.expected, Some(9));
+    }
+
+    #[test]
+    fn a_closed_name_refuses_unknown_addresses_only() {
+        let name = NameAttempts { failures: MAX_CONSECUTIVE_FAILURES, expires_at: 9000, stale: false };
+        let unknown = Standing { name, ..Standing::default() };
+        assert!(matches!(judge(&unknown, 1000), Err(LockoutError::Locked { retry_after: 8000 })));
+        let known = Standing { address: AddressAttempts { known_until: 2000, ..AddressAttempts::default() }, name };
+        assert!(judge(&known, 1000).is_ok());
+        assert!(judge(&known, 2000).is_err(), "known no longer");
+    }
+
+    /// One check from `address` at `name`, failed.
+    async fn fail(store: &MemoryStore, name: &Username, address: &str, now: u64) -> Result<Claimed, LockoutError> {
+        let standing = standing(store, name, address, now).await?;
+        claim(store, name, address, &standing, now).await
     }
 
     #[tokio::test]
-    async fn failures_lock_and_a_success_forgets_them() {
+    async fn failures_lock_the_address_and_a_success_forgets_them() {
         let store = MemoryStore::default();
         let name = Username::parse("ivan").unwrap();
         for expected in 1..=4 {
-            assert_eq!(record_failure(&store, &name, 1000).await.unwrap(), expected);
-            assert!(admit(&store, &name, 1000).await.is_ok());
+            assert_eq!(fail(&store, &name, "198.51.100.1", 1000).await.unwrap().failures, expected);
         }
-        record_failure(&store, &name, 1000).await.unwrap();
-        assert!(matches!(admit(&store, &name, 1001).await, Err(LockoutError::Locked { retry_after: 1 })));
-        let attempts = admit(&store, &name, 1002).await.unwrap();
-        assert_eq!(attempts.failures, 5);
-        record_success(&store, &name, attempts).await.unwrap();
-        assert_eq!(admit(&store, &name, 1002).await.unwrap(), Attempts::default());
+        fail(&store, &name, "198.51.100.1", 1000).await.unwrap();
+        let locked = fail(&store, &name, "198.51.100.1", 1001).await;
+        assert!(matches!(locked, Err(LockoutError::Locked { retry_after: 1 })), "{locked:?}");
+        // Another address is not locked by this one.
+        assert_eq!(fail(&store, &name, "198.51.100.2", 1001).await.unwrap().failures, 1);
+        let standing = standing(&store, &name, "198.51.100.1", 1002).await.unwrap();
+        let claimed = claim(&store, &name, "198.51.100.1", &standing, 1002).await.unwrap();
+        record_success(&store, &name, "198.51.100.1", claimed, 1002).await.unwrap();
+        let after = self::standing(&store, &name, "198.51.100.1", 1002).await.unwrap();
+        assert_eq!((after.address.failures, after.address.locked_until, after.name.failures), (0, 0, 0));
+        assert_eq!(after.address.known_until, 1002 + KNOWN_ADDRESS_SECONDS);
     }
 
     #[tokio::test]
-    async fn failures_are_forgotten_after_a_quiet_window() {
+    async fn failures_are_forgotten_a_quiet_window_after_the_last_one() {
         let store = MemoryStore::default();
         let name = Username::parse("judy").unwrap();
-        for _ in 0..4 {
-            record_failure(&store, &name, 1000).await.unwrap();
+        // Four failures spread over more than one window: the window slides.
+        for at in [1000, 1300, 1600, 1850] {
+            fail(&store, &name, "198.51.100.1", at).await.unwrap();
         }
-        assert_eq!(admit(&store, &name, 1000 + WINDOW_SECONDS - 1).await.unwrap().failures, 4);
-        assert_eq!(admit(&store, &name, 1000 + WINDOW_SECONDS).await.unwrap(), Attempts::default());
-        assert_eq!(record_failure(&store, &name, 1000 + WINDOW_SECONDS).await.unwrap(), 1);
+        assert_eq!(fail(&store, &name, "198.51.100.1", 1000 + WINDOW_SECONDS + 100).await.unwrap().failures, 5);
+        let quiet = 1000 + WINDOW_SECONDS + 100 + 1 + WINDOW_SECONDS + 1;
+        assert_eq!(fail(&store, &name, "198.51.100.1", quiet).await.unwrap().failures, 1);
+    }
+
+    #[tokio::test]
+    async fn a_claim_beaten_by_a_concurrent_one_is_refused() {
+        let store = MemoryStore::default();
+        let name = Username::parse("kim").unwrap();
+        let read = standing(&store, &name, "198.51.100.1", 1000).await.unwrap();
+        claim(&store, &name, "198.51.100.1", &read, 1000).await.unwrap();
+        // The same reading again: the count has moved since.
+        let beaten = claim(&store, &name, "198.51.100.1", &read, 1000).await;
+        assert!(matches!(beaten, Err(LockoutError::Locked { retry_after: 1 })), "{beaten:?}");
+    }
+
+    #[tokio::test]
+    async fn a_hundred_failures_from_everywhere_close_the_name_but_not_to_a_known_address() {
+        let store = MemoryStore::default();
+        let name = Username::parse("lena").unwrap();
+        let standing_at = |address: &'static str| {
+            let (store, name) = (store.clone(), name.clone());
+            async move { standing(&store, &name, address, 1000).await.unwrap() }
+        };
+        let owner = "192.0.2.7";
+        let claimed = claim(&store, &name, owner, &standing_at(owner).await, 1000).await.unwrap();
+        record_success(&store, &name, owner, claimed, 1000).await.unwrap();
+        for i in 0..MAX_CONSECUTIVE_FAILURES {
+            fail(&store, &name, &format!("203.0.113.{}", i % 250), 1000 + i).await.unwrap();
+        }
+        let closed = fail(&store, &name, "198.51.100.99", 2000).await;
+        assert!(matches!(closed, Err(LockoutError::Locked { .. })), "{closed:?}");
+        // The owner's address is known: it is let through, and its success reopens the name.
+        let claimed = claim(&store, &name, owner, &standing_at(owner).await, 2000).await.unwrap();
+        record_success(&store, &name, owner, claimed, 2000).await.unwrap();
+        assert_eq!(fail(&store, &name, "198.51.100.99", 2000).await.unwrap().failures, 1);
     }
 }

@@ -157,6 +157,12 @@ impl Fixture {
         self
     }
 
+    /// The client's address, as API Gateway gives it.
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.0["requestContext"]["http"]["sourceIp"] = ip.into();
+        self
+    }
+
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }

@@ -117,16 +117,19 @@ async fn of_two_simultaneous_changes_from_one_password_one_wins() {
     let app = Arc::new(TestApp::spawn().await);
     let (_, token) = app.signed_in_user("dave").await;
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
-    let changes: Vec<_> = ["first new passphrase here", "second new passphrase here"]
-        .into_iter()
-        .map(|new| {
-            let (app, barrier, token) = (app.clone(), barrier.clone(), token.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                (new, app.change_password(&token, PASSWORD, new).await)
+    // From two addresses: each claims its own lockout count, so both reach
+    // the write, where the condition on the hash decides.
+    let changes: Vec<_> =
+        [("first new passphrase here", "198.51.100.1"), ("second new passphrase here", "198.51.100.2")]
+            .into_iter()
+            .map(|(new, address)| {
+                let (app, barrier, token) = (app.clone(), barrier.clone(), token.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (new, app.change_password_from(address, &token, PASSWORD, new).await)
+                })
             })
-        })
-        .collect();
+            .collect();
     let mut winners = Vec::new();
     for change in changes {
         let (new, answer) = change.await.unwrap();

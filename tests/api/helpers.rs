@@ -25,7 +25,7 @@ use user_auth_core::passwords::SharedHasher;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
-use user_auth_core::test_support::{call, CountingHasher, ManualClock, TestKeys};
+use user_auth_core::test_support::{call, CountingHasher, Fixture, ManualClock, TestKeys};
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 
 pub fn free_port() -> u16 {
@@ -220,6 +220,14 @@ impl TestApp {
         call(Box::pin(login::handle(&self.login, request))).await
     }
 
+    /// A login from `source_ip`, as API Gateway gives it.
+    pub async fn login_from(&self, source_ip: &str, username: &str, password: &str) -> ApiResponse {
+        let body = json!({ "username": username, "password": password }).to_string();
+        let event = Fixture::parse(include_str!("../../functions/login/fixtures/login.json"));
+        let request = event.body(&body).source_ip(source_ip).request();
+        call(Box::pin(login::handle(&self.login, request))).await
+    }
+
     pub async fn get_user(&self, id: &str, token: &str) -> ApiResponse {
         get_user_with(&self.get_user, id, token).await
     }
@@ -232,6 +240,14 @@ impl TestApp {
     pub async fn change_password(&self, token: &str, current: &str, new: &str) -> ApiResponse {
         let body = json!({ "current_password": current, "new_password": new });
         let request = request(Method::POST, "/users/me/password", Some(token), Some(body));
+        call(Box::pin(change_password::handle(&self.change_password, request))).await
+    }
+
+    /// A password change from `source_ip`, as API Gateway gives it.
+    pub async fn change_password_from(&self, source_ip: &str, token: &str, current: &str, new: &str) -> ApiResponse {
+        let body = json!({ "current_password": current, "new_password": new }).to_string();
+        let event = Fixture::parse(include_str!("../../functions/change-password/fixtures/change-password.json"));
+        let request = event.body(&body).bearer(token).source_ip(source_ip).request();
         call(Box::pin(change_password::handle(&self.change_password, request))).await
     }
 

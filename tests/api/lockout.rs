@@ -1,5 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use user_auth_core::clock::Clock;
+use user_auth_core::lockout;
 use user_auth_core::store::dynamodb::schema::login_attempts;
 
 use crate::helpers::{ApiResponse, TestApp, PASSWORD};
@@ -10,8 +11,9 @@ fn retry_after(answer: &ApiResponse) -> u64 {
     answer.headers["retry-after"].to_str().unwrap().parse().unwrap()
 }
 
-/// Fails a login and checks the lock it leaves in DynamoDB: `seconds` from
-/// the second of the failure, plus one for the rounding down of that second.
+/// Fails a login (from no address: the helpers' requests carry none) and
+/// checks the lock it leaves in DynamoDB: `seconds` from the second of the
+/// failure, plus one for the rounding down of that second.
 async fn fail_and_expect_lock(app: &TestApp, username: &str, seconds: u64) {
     let before = app.clock.now();
     fail(app, username).await;
@@ -20,7 +22,7 @@ async fn fail_and_expect_lock(app: &TestApp, username: &str, seconds: u64) {
         .client
         .get_item()
         .table_name(&app.tables.login_attempts)
-        .key(login_attempts::USERNAME, AttributeValue::S(username.into()))
+        .key(login_attempts::USERNAME, AttributeValue::S(format!("{username}#")))
         .consistent_read(true)
         .send()
         .await
@@ -81,4 +83,101 @@ async fn the_lock_doubles_and_a_success_resets_the_count() {
         fail(&app, "heidi").await;
     }
     assert_eq!(app.login("heidi", PASSWORD).await.status, 200);
+}
+
+const CONCURRENT_GUESSES: usize = 50;
+
+/// Guesses sent at once cannot pass a check that has not counted them yet:
+/// each is claimed before argon2, and of claims from one reading one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_wrong_guesses_run_argon2_at_most_six_times() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.sign_up("ivy", PASSWORD).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(CONCURRENT_GUESSES));
+    let guesses: Vec<_> = (0..CONCURRENT_GUESSES)
+        .map(|_| {
+            let (app, barrier) = (app.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                app.login_from("198.51.100.20", "ivy", "not the password at all").await
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for guess in guesses {
+        let answer = guess.await.unwrap();
+        match answer.status {
+            401 => {}
+            429 => refused += 1,
+            other => panic!("answer {other}: {answer:?}"),
+        }
+    }
+    let runs = app.passwords.verifications();
+    eprintln!("{CONCURRENT_GUESSES} concurrent wrong guesses: {runs} argon2 runs, {refused} refused with 429");
+    assert!(runs <= lockout::FREE_FAILURES + 1, "{runs} argon2 runs");
+    assert_eq!(runs + refused, CONCURRENT_GUESSES as u64);
+}
+
+/// The window slides: four failures spread over more than 15 minutes, then a
+/// fifth, still lock (a window fixed at the first failure would have
+/// forgotten them).
+#[tokio::test]
+async fn the_window_slides_with_every_failure() {
+    let app = TestApp::spawn().await;
+    app.sign_up("jade", PASSWORD).await;
+    for gap in [0, 300, 300, 250, 150] {
+        app.clock.advance(gap);
+        fail(&app, "jade").await;
+    }
+    let locked = app.login("jade", PASSWORD).await;
+    assert_eq!((locked.status, locked.error_code()), (429, Some("too_many_requests")), "{locked:?}");
+}
+
+/// NIST SP 800-63B-4 3.2.2: an attacker spread over many addresses gets at
+/// most 100 guesses between two successes; and cannot lock the owner out of
+/// an address the owner has logged in from.
+#[tokio::test]
+async fn many_addresses_get_a_hundred_guesses_and_the_owner_keeps_a_known_address() {
+    let app = TestApp::spawn().await;
+    app.sign_up("kate", PASSWORD).await;
+    let owner = "192.0.2.7";
+    assert_eq!(app.login_from(owner, "kate", PASSWORD).await.status, 200);
+
+    let mut guessed = 0;
+    for i in 0..130 {
+        let address = format!("203.0.113.{}", i % 250);
+        let answer = app.login_from(&address, "kate", "not the password at all").await;
+        match answer.status {
+            401 => guessed += 1,
+            429 => {}
+            other => panic!("answer {other}: {answer:?}"),
+        }
+        app.clock.advance(1);
+    }
+    assert_eq!(guessed, lockout::MAX_CONSECUTIVE_FAILURES, "guesses between two successes");
+    let elsewhere = app.login_from("198.51.100.77", "kate", PASSWORD).await;
+    assert_eq!(elsewhere.status, 429, "a new address while the name is closed: {elsewhere:?}");
+
+    // The owner's known address is let through, and its success reopens the name.
+    assert_eq!(app.login_from(owner, "kate", PASSWORD).await.status, 200);
+    assert_eq!(app.login_from("198.51.100.77", "kate", PASSWORD).await.status, 200);
+}
+
+/// Five wrong guesses from elsewhere, over and over, lock only their own
+/// address: the owner logs in from a known one all along.
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn().await;
+    app.sign_up("lily", PASSWORD).await;
+    let owner = "192.0.2.8";
+    assert_eq!(app.login_from(owner, "lily", PASSWORD).await.status, 200);
+    for _ in 0..4 {
+        for _ in 0..6 {
+            app.login_from("203.0.113.66", "lily", "not the password at all").await;
+        }
+        let attacker = app.login_from("203.0.113.66", "lily", PASSWORD).await;
+        assert_eq!(attacker.status, 429, "{attacker:?}");
+        assert_eq!(app.login_from(owner, "lily", PASSWORD).await.status, 200);
+        app.clock.advance(15 * 60);
+    }
 }

@@ -4,8 +4,8 @@
 use lambda_http::{Body, Request, Response};
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::edge::{bearer_token, json_body, no_content, PasswordChangeBody};
-use user_auth_core::operations::{self, NewPassword};
+use user_auth_core::edge::{bearer_token, client, json_body, no_content, PasswordChangeBody};
+use user_auth_core::operations::{self, PasswordChangeAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
@@ -39,10 +39,22 @@ where
 {
     let token = bearer_token(&request)?;
     let body: PasswordChangeBody = json_body(&request)?;
-    let change = NewPassword { current: body.current_password, new: body.new_password };
+    let attempt = PasswordChangeAttempt {
+        current: body.current_password,
+        new: body.new_password,
+        source_ip: client(&request).source_ip,
+    };
     let now = app.clock.now();
-    operations::change_password(&app.store, &app.passwords, &app.verifier, app.password_min_length, now, token, change)
-        .await?;
+    operations::change_password(
+        &app.store,
+        &app.passwords,
+        &app.verifier,
+        app.password_min_length,
+        now,
+        token,
+        attempt,
+    )
+    .await?;
     Ok(no_content())
 }
 

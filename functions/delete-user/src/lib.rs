@@ -4,8 +4,8 @@
 use lambda_http::{Body, Request, Response};
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
-use user_auth_core::edge::{bearer_token, json_body, no_content, AccountDeletionBody};
-use user_auth_core::operations;
+use user_auth_core::edge::{bearer_token, client, json_body, no_content, AccountDeletionBody};
+use user_auth_core::operations::{self, DeletionAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
@@ -37,7 +37,8 @@ where
 {
     let token = bearer_token(&request)?;
     let body: AccountDeletionBody = json_body(&request)?;
-    operations::delete_user(&app.store, &app.passwords, &app.verifier, app.clock.now(), token, body.password).await?;
+    let attempt = DeletionAttempt { password: body.password, source_ip: client(&request).source_ip };
+    operations::delete_user(&app.store, &app.passwords, &app.verifier, app.clock.now(), token, attempt).await?;
     Ok(no_content())
 }
 

@@ -8,12 +8,14 @@ use crate::ApiError;
 
 use super::{authenticate, check_password};
 
-/// A password change: the password in use, and the one to use from now on.
-/// Its `Debug` output is redacted.
+/// A password change request: the password in use, the one to use from now
+/// on, and the address it comes from (for the lockout). Its `Debug` output
+/// redacts both passwords.
 #[derive(Debug)]
-pub struct NewPassword {
+pub struct PasswordChangeAttempt {
     pub current: SecretString,
     pub new: SecretString,
+    pub source_ip: String,
 }
 
 /// Changes the caller's password. The current one is checked as login checks
@@ -29,19 +31,19 @@ pub async fn change_password<S>(
     password_min_length: usize,
     now: u64,
     token: &str,
-    change: NewPassword,
+    attempt: PasswordChangeAttempt,
 ) -> Result<(), ApiError>
 where
     S: SessionStore + UserStore + CredentialStore + LoginAttemptStore,
 {
     let caller = authenticate(store, verifier, now, token).await?;
-    let NewPassword { current, new } = change;
+    let PasswordChangeAttempt { current, new, source_ip } = attempt;
     if current.expose_secret() == new.expose_secret() {
         return Err(PasswordError::Unchanged.into());
     }
     let new = Password::parse(new, password_min_length)?;
     let user = &caller.user;
-    let credentials = check_password(store, passwords, now, &user.username, current).await?;
+    let credentials = check_password(store, passwords, now, &user.username, &source_ip, current).await?;
     if credentials.user_id != user.id {
         // The name is no longer this user's: the account is gone.
         return Err(ApiError::InvalidToken);
@@ -73,18 +75,25 @@ mod tests {
     use crate::tokens::refresh::RefreshKey;
 
     const NEW: &str = "a brand new passphrase to remember";
+    /// Where every request of these tests comes from.
+    const ADDRESS: &str = "203.0.113.10";
 
-    fn change(current: &str, new: &str) -> NewPassword {
-        NewPassword { current: current.into(), new: new.into() }
+    fn change(current: &str, new: &str) -> PasswordChangeAttempt {
+        PasswordChangeAttempt { current: current.into(), new: new.into(), source_ip: ADDRESS.into() }
     }
 
-    async fn change_as(alice: &SignedIn, passwords: &dyn PasswordHasher, request: NewPassword) -> Result<(), ApiError> {
+    async fn change_as(
+        alice: &SignedIn,
+        passwords: &dyn PasswordHasher,
+        request: PasswordChangeAttempt,
+    ) -> Result<(), ApiError> {
         let verifier = alice.keys.verifier();
         change_password(&alice.store, passwords, &verifier, MIN_LENGTH, now(), &alice.access_token, request).await
     }
 
     async fn log_in(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
-        let attempt = LoginAttempt { username: "alice".into(), password: password.into(), client: Client::default() };
+        let client = Client { user_agent: String::new(), source_ip: ADDRESS.into() };
+        let attempt = LoginAttempt { username: "alice".into(), password: password.into(), client };
         login(&alice.store, &Argon2id, &alice.keys.issuer(), LIFETIME, now(), attempt).await.map(|_| ())
     }
 

@@ -7,6 +7,14 @@ use crate::ApiError;
 
 use super::{authenticate, check_password};
 
+/// An account deletion request: the password, asked again, and the address
+/// it comes from (for the lockout). Its `Debug` output redacts the password.
+#[derive(Debug)]
+pub struct DeletionAttempt {
+    pub password: SecretString,
+    pub source_ip: String,
+}
+
 /// Deletes the caller's account, after checking the password as login checks
 /// it (a destructive act asks for it again; a wrong one counts as a failed
 /// login). The user, its username claim with the password hash, and every
@@ -18,14 +26,15 @@ pub async fn delete_user<S>(
     verifier: &TokenVerifier,
     now: u64,
     token: &str,
-    password: SecretString,
+    attempt: DeletionAttempt,
 ) -> Result<(), ApiError>
 where
     S: SessionStore + UserStore + AccountStore + CredentialStore + LoginAttemptStore,
 {
     let caller = authenticate(store, verifier, now, token).await?;
     let user = &caller.user;
-    let credentials = check_password(store, passwords, now, &user.username, password).await?;
+    let credentials =
+        check_password(store, passwords, now, &user.username, &attempt.source_ip, attempt.password).await?;
     // A claim of another user, or none: a concurrent deletion won.
     if credentials.user_id != user.id || !store.delete_account(user).await? {
         return Err(ApiError::InvalidToken);
@@ -45,7 +54,8 @@ mod tests {
 
     async fn delete_as(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
         let verifier = alice.keys.verifier();
-        delete_user(&alice.store, &Argon2id, &verifier, now(), &alice.access_token, password.into()).await
+        let attempt = DeletionAttempt { password: password.into(), source_ip: "203.0.113.10".into() };
+        delete_user(&alice.store, &Argon2id, &verifier, now(), &alice.access_token, attempt).await
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ where
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);
     };
-    let credentials = check_password(store, passwords, now, &username, password).await?;
+    let credentials = check_password(store, passwords, now, &username, &client.source_ip, password).await?;
     let issued = start_session(store, issuer, lifetime, now, credentials.user_id.clone(), client).await?;
     tracing::info!(user_id = %credentials.user_id, "login succeeded");
     Ok(issued)
@@ -67,9 +67,12 @@ async fn start_session(
 mod tests {
     use super::*;
     use crate::domain::Client;
+    use crate::domain::Rotation;
+    use crate::lockout::{AddressClaim, NameClaim, Standing};
     use crate::operations::create_user;
     use crate::passwords::Argon2id;
     use crate::store::memory::MemoryStore;
+    use crate::store::{Credentials, PasswordChange, StoreError};
     use crate::test_support::{now, CountingHasher, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
 
     fn attempt(username: &str, password: &str) -> LoginAttempt {
@@ -136,5 +139,66 @@ mod tests {
             assert_eq!(err.code(), "invalid_credentials");
         }
         try_login(PASSWORD).await.unwrap();
+    }
+
+    /// A store whose lockout claims cannot be written: the database throttles them.
+    struct ClaimsFail(MemoryStore);
+
+    impl LoginAttemptStore for ClaimsFail {
+        async fn standing(&self, name: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
+            self.0.standing(name, address, now).await
+        }
+        async fn claim_address(&self, _: &Username, _: &str, _: &AddressClaim) -> Result<bool, StoreError> {
+            Err(StoreError::Unavailable("throttled".into()))
+        }
+        async fn claim_name(&self, name: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
+            self.0.claim_name(name, claim).await
+        }
+        async fn mark_known(&self, name: &Username, address: &str, until: u64) -> Result<(), StoreError> {
+            self.0.mark_known(name, address, until).await
+        }
+        async fn forget_name(&self, name: &Username) -> Result<(), StoreError> {
+            self.0.forget_name(name).await
+        }
+    }
+
+    impl CredentialStore for ClaimsFail {
+        async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
+            self.0.credentials(name).await
+        }
+        async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+            self.0.change_password(change).await
+        }
+    }
+
+    impl SessionStore for ClaimsFail {
+        async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+            self.0.create_session(session).await
+        }
+        async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
+            self.0.session(user_id, id).await
+        }
+        async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
+            self.0.sessions(user_id).await
+        }
+        async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+            self.0.session_ids(user_id).await
+        }
+        async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
+            self.0.rotate(rotation).await
+        }
+        async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
+            self.0.end_session(user_id, id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_cannot_be_counted_is_not_checked() {
+        let store = ClaimsFail(store_with("gus").await);
+        let passwords = CountingHasher::new(Argon2id);
+        let issuer = TestKeys::generate().issuer();
+        let err = login(&store, &passwords, &issuer, LIFETIME, now(), attempt("gus", PASSWORD)).await.unwrap_err();
+        assert_eq!(err.code(), "service_unavailable");
+        assert_eq!(passwords.verifications(), 0, "argon2 ran for a guess that was never counted");
     }
 }

@@ -15,9 +15,9 @@ mod logout;
 mod refresh;
 mod revoke_session;
 
-pub use change_password::{change_password, NewPassword};
+pub use change_password::{change_password, PasswordChangeAttempt};
 pub use create_user::create_user;
-pub use delete_user::delete_user;
+pub use delete_user::{delete_user, DeletionAttempt};
 pub use get_user::{get_user, Whose};
 pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt};
@@ -102,16 +102,19 @@ where
     admit_caller(claimed, session?.as_ref(), user?, now)
 }
 
-/// Checks a password for a username at `now`, under the lockout: a locked
-/// name is refused before any argon2 work, a wrong password is counted, a
-/// right one forgets the failures. An unknown name costs the same argon2 work
-/// and gets the same answer as a wrong password. Login, password change and
-/// account deletion all check passwords here.
+/// Checks a password for a username at `now`, from a source address, under
+/// the lockout ([`crate::lockout`]): the attempt is claimed (counted as a
+/// failure) before any argon2 work, refused while its address is locked or
+/// the name is closed to it, and forgotten if the password is right. An
+/// unknown name costs the same argon2 work and gets the same answer as a
+/// wrong password. Login, password change and account deletion all check
+/// passwords here.
 async fn check_password<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
     now: u64,
     username: &Username,
+    address: &str,
     password: SecretString,
 ) -> Result<Credentials, ApiError>
 where
@@ -120,10 +123,11 @@ where
     // Both reads at once: one round trip of latency instead of two, for one
     // wasted read unit when the name is locked. The lock is judged first, so
     // a failed credentials read never turns a 429 into a 503.
-    let (admitted, credentials) = tokio::join!(lockout::admit(store, username, now), store.credentials(username));
-    let attempts = admitted.inspect_err(|err| {
-        if matches!(err, LockoutError::Locked { .. }) {
-            tracing::info!("password check refused: username locked");
+    let (standing, credentials) =
+        tokio::join!(lockout::standing(store, username, address, now), store.credentials(username));
+    let claimed = lockout::claim(store, username, address, &standing?, now).await.inspect_err(|err| {
+        if let LockoutError::Locked { retry_after } = err {
+            tracing::info!(source_ip = address, retry_after, "password check refused: locked");
         }
     })?;
     let credentials = credentials?;
@@ -131,12 +135,11 @@ where
     let matches = passwords.verify(password, stored).await?;
     match credentials {
         Some(found) if matches => {
-            lockout::record_success(store, username, attempts).await?;
+            lockout::record_success(store, username, address, claimed, now).await?;
             Ok(found)
         }
         _ => {
-            let failures = lockout::record_failure(store, username, now).await?;
-            tracing::info!(failures, "password check failed");
+            tracing::info!(source_ip = address, failures = claimed.failures, "password check failed");
             Err(ApiError::InvalidCredentials)
         }
     }

@@ -8,7 +8,7 @@ use super::{
     AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError, UserStore,
 };
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::Attempts;
+use crate::lockout::{AddressAttempts, AddressClaim, NameAttempts, NameClaim, Standing};
 use crate::passwords::PasswordHash;
 
 /// Clones share their data, as clones of the DynamoDB store share the tables.
@@ -22,8 +22,17 @@ struct Inner {
     users: HashMap<UserId, User>,
     usernames: HashMap<Username, Credentials>,
     sessions: HashMap<(UserId, SessionId), Session>,
-    /// failures, window end, locked until
-    attempts: HashMap<Username, (u64, u64, u64)>,
+    addresses: HashMap<(Username, String), AddressRecord>,
+    /// failures, window end
+    names: HashMap<Username, (u64, u64)>,
+}
+
+#[derive(Clone, Copy)]
+struct AddressRecord {
+    failures: u64,
+    locked_until: u64,
+    known_until: u64,
+    expires_at: u64,
 }
 
 impl MemoryStore {
@@ -116,34 +125,74 @@ impl SessionStore for MemoryStore {
 }
 
 impl LoginAttemptStore for MemoryStore {
-    async fn attempts(&self, username: &Username, now: u64) -> Result<Attempts, StoreError> {
-        Ok(match self.lock().attempts.get(username) {
-            Some(&(failures, window_end, locked_until)) if window_end > now => Attempts { failures, locked_until },
-            _ => Attempts::default(),
-        })
+    async fn standing(&self, username: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
+        let inner = self.lock();
+        let address = match inner.addresses.get(&(username.clone(), address.to_owned())) {
+            Some(record) => {
+                let live = record.expires_at > now;
+                AddressAttempts {
+                    failures: if live { record.failures } else { 0 },
+                    locked_until: if live { record.locked_until } else { 0 },
+                    known_until: record.known_until,
+                    stored: Some(record.failures),
+                }
+            }
+            None => AddressAttempts::default(),
+        };
+        let name = match inner.names.get(username) {
+            Some(&(failures, expires_at)) if expires_at > now => NameAttempts { failures, expires_at, stale: false },
+            Some(&(_, expires_at)) => NameAttempts { failures: 0, expires_at, stale: true },
+            None => NameAttempts::default(),
+        };
+        Ok(Standing { address, name })
     }
 
-    async fn record_failure(&self, username: &Username, now: u64, window: u64) -> Result<u64, StoreError> {
+    async fn claim_address(
+        &self,
+        username: &Username,
+        address: &str,
+        claim: &AddressClaim,
+    ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let entry = inner.attempts.entry(username.clone()).or_insert((0, 0, 0));
-        if entry.1 <= now {
-            *entry = (0, 0, 0);
+        let key = (username.clone(), address.to_owned());
+        let stored = inner.addresses.get(&key).copied();
+        if stored.map(|record| record.failures) != claim.expected
+            || stored.is_some_and(|record| record.locked_until > claim.at)
+        {
+            return Ok(false);
         }
-        entry.0 += 1;
-        entry.1 = entry.1.max(now + window);
-        Ok(entry.0)
+        let known_until = stored.map_or(0, |record| record.known_until);
+        let record = AddressRecord {
+            failures: claim.failures,
+            locked_until: claim.locked_until,
+            known_until,
+            expires_at: claim.expires_at,
+        };
+        inner.addresses.insert(key, record);
+        Ok(true)
     }
 
-    async fn lock(&self, username: &Username, until: u64, window: u64) -> Result<(), StoreError> {
+    async fn claim_name(&self, username: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let entry = inner.attempts.entry(username.clone()).or_insert((0, 0, 0));
-        entry.2 = until;
-        entry.1 = entry.1.max(until + window);
+        let stored = inner.names.get(username).copied();
+        let failures = match (claim.restart, stored) {
+            (true, Some((_, expires_at))) if expires_at > claim.at => return Ok(false),
+            (true, _) | (false, None) => 1,
+            (false, Some((failures, expires_at))) if failures < claim.cap && expires_at > claim.at => failures + 1,
+            (false, Some(_)) => return Ok(false),
+        };
+        inner.names.insert(username.clone(), (failures, claim.expires_at));
+        Ok(true)
+    }
+
+    async fn mark_known(&self, username: &Username, address: &str, known_until: u64) -> Result<(), StoreError> {
+        let record = AddressRecord { failures: 0, locked_until: 0, known_until, expires_at: known_until };
+        self.lock().addresses.insert((username.clone(), address.to_owned()), record);
         Ok(())
     }
 
-    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
-        self.lock().attempts.remove(username);
+    async fn forget_name(&self, username: &Username) -> Result<(), StoreError> {
+        self.lock().names.remove(username);
         Ok(())
     }
 }

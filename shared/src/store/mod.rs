@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::Attempts;
+use crate::lockout::{AddressClaim, NameClaim, Standing};
 use crate::passwords::PasswordHash;
 
 pub mod dynamodb;
@@ -91,29 +91,50 @@ pub trait CredentialStore: Send + Sync {
     fn change_password(&self, change: &PasswordChange) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// Failed logins per username, shared by every login instance. The policy
-/// over these counts is [`crate::lockout`]'s.
+/// Password checks per username and source address, and per username
+/// alone, shared by every instance. The policy over these counts is
+/// [`crate::lockout`]'s; every read is strongly consistent, every write
+/// conditional or idempotent.
 pub trait LoginAttemptStore: Send + Sync {
-    /// The failures counted for this name and its lock, as of `now` (Unix
-    /// seconds): a window that has ended counts as none.
-    fn attempts(&self, username: &Username, now: u64) -> impl Future<Output = Result<Attempts, StoreError>> + Send;
-
-    /// Counts a failure atomically and returns the failures in the current
-    /// window; `now` and the window are Unix seconds.
-    fn record_failure(
+    /// Both counts for a check from `address` at `username`, as of `now`
+    /// (Unix seconds): a window that has ended counts as none.
+    fn standing(
         &self,
         username: &Username,
+        address: &str,
         now: u64,
-        window: u64,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Standing, StoreError>> + Send;
 
-    /// Refuses logins for this name until `until` (Unix seconds); the count
-    /// is kept for `window` seconds after that.
-    fn lock(&self, username: &Username, until: u64, window: u64)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes the claim if the address's stored count is still the one it
+    /// expects and no lock holds at its time; `false`, and nothing written,
+    /// otherwise.
+    fn claim_address(
+        &self,
+        username: &Username,
+        address: &str,
+        claim: &AddressClaim,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Forgets the failures: after a successful login.
-    fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Counts a failure for the name as the claim says; `false`, and nothing
+    /// written, when the name is at its cap (or its count changed under a
+    /// fresh start).
+    fn claim_name(
+        &self,
+        username: &Username,
+        claim: &NameClaim,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// After a success: the address's failures forgotten, and the address
+    /// known to the name until `known_until`.
+    fn mark_known(
+        &self,
+        username: &Username,
+        address: &str,
+        known_until: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// After a success: the name's count forgotten.
+    fn forget_name(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Sessions, keyed by their user and their id. Every read is strongly

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::schema::{login_attempts, sessions, usernames, users};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
-use crate::lockout::Attempts;
+use crate::lockout::{AddressAttempts, NameAttempts};
 use crate::passwords::PasswordHash;
 use crate::store::{Credentials, StoreError};
 
@@ -124,34 +124,69 @@ pub fn session_item(session: &Session) -> Item {
     item
 }
 
-/// A `login-attempts` item: the failures, the lock, and when the window ends.
+/// A `login-attempts` item of one address at one name, written whole every
+/// time: the failures, the lock, until when the address is known, and when
+/// the window ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttemptsRecord {
-    pub attempts: Attempts,
+pub struct AddressRecord {
+    pub failures: u64,
+    pub locked_until: u64,
+    pub known_until: u64,
     pub expires_at: u64,
 }
 
-impl AttemptsRecord {
+impl AddressRecord {
     /// The attempts as of `now`: a window that has ended counts as none (TTL
-    /// deletion is late).
-    pub fn as_of(self, now: u64) -> Attempts {
-        if self.expires_at > now {
-            self.attempts
-        } else {
-            Attempts::default()
+    /// deletion is late), but the stored count is what the next claim expects.
+    pub fn as_of(self, now: u64) -> AddressAttempts {
+        let live = self.expires_at > now;
+        AddressAttempts {
+            failures: if live { self.failures } else { 0 },
+            locked_until: if live { self.locked_until } else { 0 },
+            known_until: self.known_until,
+            stored: Some(self.failures),
         }
     }
 }
 
-impl TryFrom<&Item> for AttemptsRecord {
+impl TryFrom<&Item> for AddressRecord {
     type Error = StoreError;
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
-        Ok(AttemptsRecord {
-            attempts: Attempts {
-                failures: get_n(item, login_attempts::FAILURES)?,
-                locked_until: get_n(item, login_attempts::LOCKED_UNTIL)?,
-            },
+        Ok(AddressRecord {
+            failures: get_n(item, login_attempts::FAILURES)?,
+            locked_until: get_n(item, login_attempts::LOCKED_UNTIL)?,
+            known_until: get_n(item, login_attempts::KNOWN_UNTIL)?,
+            expires_at: get_n(item, login_attempts::EXPIRES_AT)?,
+        })
+    }
+}
+
+/// A `login-attempts` item of a name alone: its failures from unknown
+/// addresses, and when its window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameRecord {
+    pub failures: u64,
+    pub expires_at: u64,
+}
+
+impl NameRecord {
+    /// The attempts as of `now`: a window that has ended counts as none, and
+    /// marks the record stale.
+    pub fn as_of(self, now: u64) -> NameAttempts {
+        match self.expires_at > now {
+            true => NameAttempts { failures: self.failures, expires_at: self.expires_at, stale: false },
+            false => NameAttempts { failures: 0, expires_at: self.expires_at, stale: true },
+        }
+    }
+}
+
+impl TryFrom<&Item> for NameRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(NameRecord {
+            failures: get_n(item, login_attempts::FAILURES)?,
             expires_at: get_n(item, login_attempts::EXPIRES_AT)?,
         })
     }
@@ -161,31 +196,32 @@ impl TryFrom<&Item> for AttemptsRecord {
 mod tests {
     use super::*;
 
-    fn attempts_item(locked_until: AttributeValue) -> Item {
+    fn address_item(locked_until: AttributeValue) -> Item {
         Item::from([
             (login_attempts::FAILURES.to_owned(), n(6)),
             (login_attempts::LOCKED_UNTIL.to_owned(), locked_until),
+            (login_attempts::KNOWN_UNTIL.to_owned(), n(0)),
             (login_attempts::EXPIRES_AT.to_owned(), n(2000)),
         ])
     }
 
     #[test]
     fn a_well_formed_attempts_item_decodes() {
-        let record = AttemptsRecord::try_from(&attempts_item(n(1500))).unwrap();
-        assert_eq!(record.attempts, Attempts { failures: 6, locked_until: 1500 });
-        assert_eq!(record.as_of(1999), record.attempts);
-        assert_eq!(record.as_of(2000), Attempts::default());
+        let record = AddressRecord::try_from(&address_item(n(1500))).unwrap();
+        let live = AddressAttempts { failures: 6, locked_until: 1500, known_until: 0, stored: Some(6) };
+        assert_eq!(record.as_of(1999), live);
+        assert_eq!(record.as_of(2000), AddressAttempts { stored: Some(6), ..AddressAttempts::default() });
     }
 
     #[test]
     fn a_corrupt_lock_is_a_failure_not_an_unlock() {
         for bad in [AttributeValue::N("soon".into()), AttributeValue::N("-1".into()), s("1500")] {
-            let err = AttemptsRecord::try_from(&attempts_item(bad.clone())).unwrap_err();
+            let err = AddressRecord::try_from(&address_item(bad.clone())).unwrap_err();
             assert!(matches!(err, StoreError::Failed(_)), "{bad:?}: {err:?}");
         }
-        let mut missing = attempts_item(n(1500));
+        let mut missing = address_item(n(1500));
         missing.remove(login_attempts::LOCKED_UNTIL);
-        assert!(matches!(AttemptsRecord::try_from(&missing), Err(StoreError::Failed(_))));
+        assert!(matches!(AddressRecord::try_from(&missing), Err(StoreError::Failed(_))));
     }
 
     #[test]

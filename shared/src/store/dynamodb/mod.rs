@@ -10,14 +10,14 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Updat
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, transaction_condition_failed};
-use self::item::{get_n, n, s, session_item, AttemptsRecord, Item};
+use self::item::{n, s, session_item, AddressRecord, Item, NameRecord};
 use self::schema::{login_attempts, sessions, usernames, users};
 use super::{
     AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError,
     TableNames, UserStore,
 };
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::Attempts;
+use crate::lockout::{AddressAttempts, AddressClaim, NameAttempts, NameClaim, Standing};
 use crate::passwords::PasswordHash;
 use crate::sdk_settings::{SdkSettings, Service};
 
@@ -274,77 +274,109 @@ impl CredentialStore for DynamoStore {
 }
 
 impl LoginAttemptStore for DynamoStore {
-    async fn attempts(&self, username: &Username, now: u64) -> Result<Attempts, StoreError> {
-        let key = key(login_attempts::USERNAME, username.as_str());
-        match self.read(&self.tables.login_attempts, key, Consistency::Strong).await? {
-            Some(item) => Ok(AttemptsRecord::try_from(&item)?.as_of(now)),
-            None => Ok(Attempts::default()),
-        }
+    async fn standing(&self, username: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
+        let table = &self.tables.login_attempts;
+        let address_key = key(login_attempts::USERNAME, &login_attempts::address_key(username, address));
+        let name_key = key(login_attempts::USERNAME, username.as_str());
+        let (address, name) = tokio::join!(
+            self.read(table, address_key, Consistency::Strong),
+            self.read(table, name_key, Consistency::Strong)
+        );
+        let address = match address? {
+            Some(item) => AddressRecord::try_from(&item)?.as_of(now),
+            None => AddressAttempts::default(),
+        };
+        let name = match name? {
+            Some(item) => NameRecord::try_from(&item)?.as_of(now),
+            None => NameAttempts::default(),
+        };
+        Ok(Standing { address, name })
     }
 
-    async fn record_failure(&self, username: &Username, now: u64, window: u64) -> Result<u64, StoreError> {
-        // An atomic counter while the window lasts; a fresh record after it.
-        // Every record has all three attributes, so that reading it needs no
-        // default.
-        let counted = self
+    async fn claim_address(
+        &self,
+        username: &Username,
+        address: &str,
+        claim: &AddressClaim,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.tables.login_attempts)
-            .key(login_attempts::USERNAME, s(username.as_str()))
+            .key(login_attempts::USERNAME, s(&login_attempts::address_key(username, address)))
             .update_expression(
-                "ADD #failures :one SET #expires = if_not_exists(#expires, :expires), \
-                 #locked = if_not_exists(#locked, :never)",
+                "SET #failures = :failures, #locked = :locked, #expires = :expires, \
+                 #known = if_not_exists(#known, :never)",
             )
-            .condition_expression("attribute_not_exists(#expires) OR #expires > :now")
             .expression_attribute_names("#failures", login_attempts::FAILURES)
-            .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
             .expression_attribute_names("#locked", login_attempts::LOCKED_UNTIL)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":expires", n(now + window))
-            .expression_attribute_values(":never", n(0))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match counted {
-            Ok(output) => {
-                let updated = output.attributes.unwrap_or_default();
-                get_n(&updated, login_attempts::FAILURES)
-            }
-            Err(err) if is_condition_failure(&err) => {
-                self.client
-                    .put_item()
-                    .table_name(&self.tables.login_attempts)
-                    .item(login_attempts::USERNAME, s(username.as_str()))
-                    .item(login_attempts::FAILURES, n(1))
-                    .item(login_attempts::LOCKED_UNTIL, n(0))
-                    .item(login_attempts::EXPIRES_AT, n(now + window))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok(1)
-            }
+            .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
+            .expression_attribute_names("#known", login_attempts::KNOWN_UNTIL)
+            .expression_attribute_values(":failures", n(claim.failures))
+            .expression_attribute_values(":locked", n(claim.locked_until))
+            .expression_attribute_values(":expires", n(claim.expires_at))
+            .expression_attribute_values(":never", n(0));
+        // Only over the count just read, and never during a lock: of two
+        // claims from one reading, one is written; no lock is ever shortened.
+        update = match claim.expected {
+            None => update.condition_expression("attribute_not_exists(#failures)"),
+            Some(expected) => update
+                .condition_expression("#failures = :expected AND #locked <= :at")
+                .expression_attribute_values(":expected", n(expected))
+                .expression_attribute_values(":at", n(claim.at)),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }
     }
 
-    async fn lock(&self, username: &Username, until: u64, window: u64) -> Result<(), StoreError> {
-        self.client
+    async fn claim_name(&self, username: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
+        let update = self
+            .client
             .update_item()
             .table_name(&self.tables.login_attempts)
             .key(login_attempts::USERNAME, s(username.as_str()))
-            .update_expression("SET #locked = :until, #expires = :expires")
-            .expression_attribute_names("#locked", login_attempts::LOCKED_UNTIL)
+            .expression_attribute_names("#failures", login_attempts::FAILURES)
             .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":expires", n(until + window))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(claim.expires_at))
+            .expression_attribute_values(":at", n(claim.at));
+        let update = match claim.restart {
+            // The window ended: a count of one, unless another claim restarted it first.
+            true => update
+                .update_expression("SET #failures = :one, #expires = :expires")
+                .condition_expression("attribute_not_exists(#failures) OR #expires <= :at"),
+            // An atomic counter that stops at the cap.
+            false => update
+                .update_expression("ADD #failures :one SET #expires = :expires")
+                .condition_expression("attribute_not_exists(#failures) OR (#failures < :cap AND #expires > :at)")
+                .expression_attribute_values(":cap", n(claim.cap)),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn mark_known(&self, username: &Username, address: &str, known_until: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.login_attempts)
+            .item(login_attempts::USERNAME, s(&login_attempts::address_key(username, address)))
+            .item(login_attempts::FAILURES, n(0))
+            .item(login_attempts::LOCKED_UNTIL, n(0))
+            .item(login_attempts::KNOWN_UNTIL, n(known_until))
+            .item(login_attempts::EXPIRES_AT, n(known_until))
             .send()
             .await
             .map_err(classify)?;
         Ok(())
     }
 
-    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
+    async fn forget_name(&self, username: &Username) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.tables.login_attempts)

@@ -50,13 +50,23 @@ pub mod sessions {
     pub const SOURCE_IP: &str = "source_ip";
 }
 
-/// `login-attempts`: failed logins per username (known or not), for lockout.
+/// `login-attempts`: failed password checks, for the lockout. Two kinds of
+/// item share the key `username`: a name alone (known or not) holds its
+/// failures from unknown addresses; `{name}#{address}` holds one address's
+/// failures at that name, its lock and whether it is known (no username
+/// contains `#`).
 pub mod login_attempts {
     pub const USERNAME: &str = "username";
     pub const FAILURES: &str = "failures";
     pub const LOCKED_UNTIL: &str = "locked_until";
+    pub const KNOWN_UNTIL: &str = "known_until";
     /// Unix seconds: the end of the counting window; the table's TTL attribute.
     pub const EXPIRES_AT: &str = "expires_at";
+
+    /// The key of an address's item at a name.
+    pub fn address_key(username: &crate::domain::Username, address: &str) -> String {
+        format!("{}#{address}", username.as_str())
+    }
 }
 
 /// A table's name, its keys (strings) and its TTL attribute.
