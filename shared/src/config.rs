@@ -70,6 +70,8 @@ pub mod vars {
 
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 15;
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+/// The longest access token lifetime a deployment may set: 12 hours.
+pub const MAX_TOKEN_TTL_SECONDS: u64 = 12 * 3600;
 pub const DEFAULT_TOKEN_ISSUER: &str = "user-auth-service";
 pub const DEFAULT_TOKEN_AUDIENCE: &str = "user-auth-service";
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 86_400);
@@ -155,10 +157,12 @@ pub fn password_min_length(env: &Env) -> Result<usize, ConfigError> {
 
 pub fn token_settings(env: &Env) -> Result<TokenSettings, ConfigError> {
     let ttl_seconds: u64 = env.parsed(vars::TOKEN_TTL_SECONDS, DEFAULT_TOKEN_TTL.as_secs())?;
-    if !(60..=24 * 3600).contains(&ttl_seconds) {
+    // At most 12 hours (OWASP ASVS 4.0.3, 3.3.2): an access token cannot be
+    // called back by a service that checks only its signature.
+    if !(60..=MAX_TOKEN_TTL_SECONDS).contains(&ttl_seconds) {
         return Err(ConfigError::Invalid {
             name: vars::TOKEN_TTL_SECONDS,
-            reason: "must be between 60 and 86400".into(),
+            reason: format!("must be between 60 and {MAX_TOKEN_TTL_SECONDS}"),
         });
     }
     Ok(TokenSettings {
@@ -251,6 +255,8 @@ mod tests {
         assert!(password_min_length(&env(&[(vars::PASSWORD_MIN_LENGTH, "x")])).is_err());
         assert_eq!(password_min_length(&env(&[(vars::PASSWORD_MIN_LENGTH, "20")])).unwrap(), 20);
         assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "5")])).is_err());
+        assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "43200")])).is_ok());
+        assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "43201")])).is_err());
         assert!(verifying_key_pem(&env(&[])).is_err());
     }
 

@@ -38,6 +38,10 @@ pub enum ApiError {
     UsernameTaken,
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A body without `Content-Type: application/json`: a page on another
+    /// site could otherwise post one as `text/plain`, without a CORS preflight.
+    #[error("the request body must be sent with Content-Type: application/json")]
+    UnsupportedMediaType,
     #[error("the service is temporarily unavailable, please retry")]
     ServiceUnavailable(#[source] Cause),
     #[error("internal error")]
@@ -62,6 +66,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UsernameTaken => "username_taken",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::ServiceUnavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal",
         }

@@ -43,7 +43,8 @@ proptest! {
     #[test]
     fn any_body_parses_or_is_a_json_error(bytes in proptest::collection::vec(any::<u8>(), 0..10_000), text in json_like()) {
         for body in [Body::Binary(bytes.clone()), Body::Text(text.clone())] {
-            let request: Request = HttpRequest::builder().method("POST").uri("/users").body(body).unwrap();
+            let request: Request =
+                HttpRequest::builder().method("POST").uri("/users").header("content-type", "application/json").body(body).unwrap();
             if let Err(err) = json_body::<CredentialsBody>(&request) {
                 let expected = matches!(err, ApiError::InvalidRequest(_) | ApiError::PayloadTooLarge { .. });
                 prop_assert!(expected, "unexpected {:?}", err);

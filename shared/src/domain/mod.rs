@@ -8,7 +8,7 @@ mod session;
 mod user;
 mod username;
 
-pub use password::{Password, PasswordError, PASSWORD_MAX_LENGTH};
+pub use password::{normalized, Password, PasswordError, PASSWORD_MAX_LENGTH};
 pub use session::{Client, Presented, RefreshHash, Rotation, Session, SessionId, SessionLifetime, SessionView};
 pub use user::{User, UserId, UserView};
 pub use username::{Username, UsernameError};

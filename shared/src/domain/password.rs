@@ -2,6 +2,9 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use secrecy::{ExposeSecret, SecretString};
+use unicode_normalization::UnicodeNormalization;
+
+use super::Username;
 
 /// No password is longer than this, in Unicode characters.
 pub const PASSWORD_MAX_LENGTH: usize = 256;
@@ -28,6 +31,28 @@ pub enum PasswordError {
     Common,
     #[error("the new password must differ from the current one")]
     Unchanged,
+    #[error("a password must not contain the username")]
+    ContainsUsername,
+    #[error("a password must not contain the name of the service")]
+    ContainsServiceName,
+}
+
+/// The service's own name, as letters and digits: no password may contain it
+/// (OWASP ASVS 5.0, 6.2.11).
+const SERVICE_NAME: &str = "userauth";
+
+/// A password as typed, in Unicode normalisation form NFKC (NIST SP
+/// 800-63B-4, 3.1.1.2): the same password typed on two keyboards, composed
+/// or decomposed, full-width or not, is one password. Every password is
+/// normalised before it is measured, listed or hashed.
+pub fn normalized(raw: &SecretString) -> SecretString {
+    SecretString::from(raw.expose_secret().nfkc().collect::<String>())
+}
+
+/// Letters and digits only, lower-cased: how a password is searched for
+/// words it must not contain, whatever separates or capitalises them.
+fn letters_and_digits(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// A password that meets the sign-up policy. Kept secret: its `Debug` output is
@@ -35,9 +60,11 @@ pub enum PasswordError {
 pub struct Password(SecretString);
 
 impl Password {
-    /// Checks the length, counted in Unicode characters (NIST SP 800-63B), and
-    /// refuses common passwords: no composition rules, no truncation.
+    /// Normalises the password (NFKC), checks its length, counted in Unicode
+    /// characters (NIST SP 800-63B), and refuses common passwords: no
+    /// composition rules, no truncation.
     pub fn parse(raw: SecretString, min_length: usize) -> Result<Self, PasswordError> {
+        let raw = normalized(&raw);
         let length = raw.expose_secret().chars().count();
         if length < min_length {
             return Err(PasswordError::TooShort { min_length });
@@ -49,6 +76,28 @@ impl Password {
             return Err(PasswordError::Common);
         }
         Ok(Password(raw))
+    }
+
+    /// [`Password::parse`], and refuses a password that contains the
+    /// username (whatever its case) or the service's name: what sign-up and
+    /// password change accept.
+    pub fn parse_for(username: &Username, raw: SecretString, min_length: usize) -> Result<Self, PasswordError> {
+        let password = Self::parse(raw, min_length)?;
+        let words = letters_and_digits(password.0.expose_secret());
+        if words.contains(&letters_and_digits(username.as_str())) {
+            return Err(PasswordError::ContainsUsername);
+        }
+        if words.contains(SERVICE_NAME) {
+            return Err(PasswordError::ContainsServiceName);
+        }
+        Ok(password)
+    }
+
+    /// A password kept as typed, as every password was before passwords were
+    /// normalised: for tests of the hashes made then.
+    #[cfg(test)]
+    pub(crate) fn as_typed(raw: &str) -> Self {
+        Password(raw.into())
     }
 
     pub fn into_secret(self) -> SecretString {
@@ -111,6 +160,36 @@ mod tests {
         assert!(parse("a rather uncommon passphrase", 8).is_ok());
         // The list's header is not a password.
         assert!(!is_common("# 17950 common passwords"));
+    }
+
+    #[test]
+    fn passwords_are_normalised_before_they_are_measured_or_listed() {
+        // "é" composed (1 character) and decomposed (2): the same password.
+        let composed = parse(&"\u{e9}".repeat(15), 15).unwrap().into_secret();
+        let decomposed = parse(&"e\u{301}".repeat(8), 15).unwrap_err();
+        assert_eq!(decomposed, PasswordError::TooShort { min_length: 15 }, "8 characters once composed");
+        let decomposed = parse(&"e\u{301}".repeat(15), 15).unwrap().into_secret();
+        assert_eq!(composed.expose_secret(), decomposed.expose_secret());
+        // Full-width letters are the common password they spell.
+        assert_eq!(
+            parse("\u{ff30}\u{ff21}\u{ff33}\u{ff33}\u{ff37}\u{ff2f}\u{ff32}\u{ff24}1", 8).unwrap_err(),
+            PasswordError::Common
+        );
+    }
+
+    #[test]
+    fn a_password_may_not_contain_the_username_or_the_service_name() {
+        let alice = Username::parse("alice.smith").unwrap();
+        for bad in ["my name is Alice-Smith ok", "ALICESMITH and more words"] {
+            let err = Password::parse_for(&alice, bad.into(), 15).unwrap_err();
+            assert_eq!(err, PasswordError::ContainsUsername, "{bad}");
+        }
+        let err = Password::parse_for(&alice, "my User Auth password here".into(), 15).unwrap_err();
+        assert_eq!(err, PasswordError::ContainsServiceName);
+        assert!(Password::parse_for(&alice, "correct horse battery staple".into(), 15).is_ok());
+        // The other rules first: a short one is short.
+        let err = Password::parse_for(&alice, "alicesmith".into(), 15).unwrap_err();
+        assert_eq!(err, PasswordError::TooShort { min_length: 15 });
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading requests the same way under API Gateway and `cargo lambda watch`.
 //! Error messages never quote the request: it may hold a password.
 
-use lambda_http::http::header::{AUTHORIZATION, USER_AGENT};
+use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use secrecy::SecretString;
@@ -100,12 +100,25 @@ pub fn optional_json_body<T: JsonBody>(request: &Request) -> Result<Option<T>, A
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
+    if !is_json(request) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     serde_json::from_slice(bytes).map(Some).map_err(|err| {
         ApiError::InvalidRequest(match err.classify() {
             serde_json::error::Category::Data => T::EXPECTED,
             _ => "the request body is not valid JSON",
         })
     })
+}
+
+/// Whether the body is declared JSON: `application/json`, with parameters
+/// such as `charset=utf-8` allowed.
+fn is_json(request: &Request) -> bool {
+    let Some(value) = request.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json")
 }
 
 /// Who sends the request, as API Gateway saw it; empty where it does not say.
@@ -148,7 +161,32 @@ mod tests {
     use super::*;
 
     fn request_with_body(body: Body) -> Request {
-        HttpRequest::builder().method("POST").uri("/users").body(body).unwrap()
+        request_of_type(Some("application/json"), body)
+    }
+
+    fn request_of_type(content_type: Option<&str>, body: Body) -> Request {
+        let mut builder = HttpRequest::builder().method("POST").uri("/users");
+        if let Some(content_type) = content_type {
+            builder = builder.header(CONTENT_TYPE, content_type);
+        }
+        builder.body(body).unwrap()
+    }
+
+    #[test]
+    fn a_body_must_be_declared_json() {
+        let json = r#"{"username":"alice","password":"p"}"#;
+        for accepted in ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"] {
+            let request = request_of_type(Some(accepted), Body::Text(json.into()));
+            assert!(json_body::<CredentialsBody>(&request).is_ok(), "{accepted}");
+        }
+        for refused in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx")]
+        {
+            let err = json_body::<CredentialsBody>(&request_of_type(refused, Body::Text(json.into()))).unwrap_err();
+            assert_eq!(err.code(), "unsupported_media_type", "{refused:?}");
+            assert_eq!(super::super::response::status_of(&err), lambda_http::http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        }
+        // A request without a body needs no type.
+        assert!(optional_json_body::<LogoutBody>(&request_of_type(None, Body::Empty)).unwrap().is_none());
     }
 
     #[test]

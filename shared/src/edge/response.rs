@@ -1,7 +1,7 @@
 //! Results and errors as JSON responses. This is the one place an
 //! [`ApiError`] becomes a status, a code, a message and headers.
 
-use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -22,13 +22,25 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::UsernameTaken => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
+/// The headers of every response (OWASP ASVS 4.0.3, 14.4): never cached,
+/// never sniffed as another type, HTTPS only, never framed.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("strict-transport-security", "max-age=31536000"),
+    ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+];
+
 fn base(status: StatusCode) -> lambda_http::http::response::Builder {
-    Response::builder().status(status).header(CACHE_CONTROL, "no-store")
+    SECURITY_HEADERS
+        .iter()
+        .fold(Response::builder().status(status), |builder, (name, value)| builder.header(*name, *value))
 }
 
 pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
@@ -123,7 +135,11 @@ fn fallback_500() -> Response<Body> {
     let mut response =
         Response::new(Body::Text(r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned()));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
     response
 }
 
@@ -148,6 +164,23 @@ mod tests {
         let response = error_response(&ApiError::TooManyRequests { retry_after: 7 });
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[RETRY_AFTER], "7");
+    }
+
+    #[test]
+    fn every_response_has_the_security_headers() {
+        let responses = [
+            ok(&serde_json::json!({})),
+            no_content(),
+            created("/users/x", &serde_json::json!({})),
+            error_response(&ApiError::InvalidToken),
+            error_response(&ApiError::internal("x")),
+            fallback_500(),
+        ];
+        for response in responses {
+            for (name, value) in SECURITY_HEADERS {
+                assert_eq!(response.headers()[name], value, "{name} of a {}", response.status());
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{Password, PasswordError};
+use crate::domain::{normalized, Password, PasswordError};
 use crate::passwords::PasswordHasher;
 use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
@@ -38,11 +38,11 @@ where
 {
     let caller = authenticate(store, verifier, now, token).await?;
     let PasswordChangeAttempt { current, new, source_ip } = attempt;
-    if current.expose_secret() == new.expose_secret() {
+    let user = &caller.user;
+    if normalized(&current).expose_secret() == normalized(&new).expose_secret() {
         return Err(PasswordError::Unchanged.into());
     }
-    let new = Password::parse(new, password_min_length)?;
-    let user = &caller.user;
+    let new = Password::parse_for(&user.username, new, password_min_length)?;
     let credentials = check_password(store, passwords, now, &user.username, &source_ip, current).await?;
     if credentials.user_id != user.id {
         // The name is no longer this user's: the account is gone.

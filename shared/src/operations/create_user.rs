@@ -15,7 +15,7 @@ pub async fn create_user(
     password: SecretString,
 ) -> Result<User, ApiError> {
     let username = Username::parse(username)?;
-    let password = Password::parse(password, password_min_length)?;
+    let password = Password::parse_for(&username, password, password_min_length)?;
     let hash = passwords.hash(password).await?;
     let user = User::new(username);
     store.create_user(&user, &hash).await?;

@@ -67,11 +67,12 @@ async fn start_session(
 mod tests {
     use super::*;
     use crate::domain::Client;
-    use crate::domain::Rotation;
+    use crate::domain::{Rotation, User};
     use crate::lockout::{AddressClaim, NameClaim, Standing};
     use crate::operations::create_user;
     use crate::passwords::Argon2id;
     use crate::store::memory::MemoryStore;
+    use crate::store::UserStore;
     use crate::store::{Credentials, PasswordChange, StoreError};
     use crate::test_support::{now, CountingHasher, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
 
@@ -139,6 +140,26 @@ mod tests {
             assert_eq!(err.code(), "invalid_credentials");
         }
         try_login(PASSWORD).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn passwords_are_normalised_and_hashes_made_before_still_match() {
+        let store = MemoryStore::default();
+        let issuer = TestKeys::generate().issuer();
+        // Signed up with "é" decomposed; logs in with it composed, and back.
+        let (decomposed, composed) = ("cafe\u{301} au lait tous les jours", "caf\u{e9} au lait tous les jours");
+        create_user(&store, &Argon2id, MIN_LENGTH, "hana", decomposed.into()).await.unwrap();
+        for typed in [composed, decomposed] {
+            login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("hana", typed)).await.unwrap();
+        }
+        // A hash made from the password as typed, before normalisation: the
+        // same typing still logs in.
+        let legacy = User::new(Username::parse("ines").unwrap());
+        let hash = Argon2id.hash(crate::domain::Password::as_typed(decomposed)).await.unwrap();
+        store.create_user(&legacy, &hash).await.unwrap();
+        login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("ines", decomposed)).await.unwrap();
+        let err = login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("ines", "wrong but long enough")).await;
+        assert_eq!(err.unwrap_err().code(), "invalid_credentials");
     }
 
     /// A store whose lockout claims cannot be written: the database throttles them.

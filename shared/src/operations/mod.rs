@@ -25,11 +25,11 @@ pub use logout::{logout, LogoutScope};
 pub use refresh::{refresh, RefreshPolicy};
 pub use revoke_session::revoke_session;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{Session, SessionId, User, UserId, Username};
+use crate::domain::{normalized, Session, SessionId, User, UserId, Username};
 use crate::lockout::{self, LockoutError};
-use crate::passwords::PasswordHasher;
+use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
 use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, UserStore};
 use crate::tokens::{IssuedToken, TokenVerifier};
 use crate::ApiError;
@@ -132,7 +132,7 @@ where
     })?;
     let credentials = credentials?;
     let stored = credentials.as_ref().map(|found| found.password_hash.clone());
-    let matches = passwords.verify(password, stored).await?;
+    let matches = verify_normalized(passwords, password, stored).await?;
     match credentials {
         Some(found) if matches => {
             lockout::record_success(store, username, address, claimed, now).await?;
@@ -142,6 +142,27 @@ where
             tracing::info!(source_ip = address, failures = claimed.failures, "password check failed");
             Err(ApiError::InvalidCredentials)
         }
+    }
+}
+
+/// Checks a candidate password in its NFKC form, as every password has been
+/// hashed since passwords are normalised. A hash made before that was made
+/// from the password as typed: a candidate that NFKC changes is checked as
+/// typed too when the first check fails. That second run happens whether or
+/// not a hash is stored, so that it does not tell whether the user exists.
+async fn verify_normalized(
+    passwords: &dyn PasswordHasher,
+    candidate: SecretString,
+    stored: Option<PasswordHash>,
+) -> Result<bool, HashingError> {
+    let normal = normalized(&candidate);
+    let changed = normal.expose_secret() != candidate.expose_secret();
+    if passwords.verify(normal, stored.clone()).await? {
+        return Ok(true);
+    }
+    match changed {
+        true => passwords.verify(candidate, stored).await,
+        false => Ok(false),
     }
 }
 
