@@ -3,6 +3,8 @@
 //! integration tests build the functions the same way, so both run this
 //! wiring.
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::clock::{self, SharedClock};
 use crate::config::{self, Env, SigningKeySource};
 use crate::sdk_settings::{SdkSettings, Service};
@@ -24,10 +26,12 @@ pub fn token_verifier(env: &Env) -> Result<TokenVerifier, StartError> {
 /// The private key that signs access tokens (PKCS#8 PEM), read once, at
 /// start: from its file locally, from Secrets Manager when deployed (only the
 /// functions that issue tokens may read that secret). `sdk` is the settings
-/// the function's store is built with: one HTTPS client per process.
-pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<String, StartError> {
+/// the function's store is built with: one HTTPS client per process. Kept as
+/// a secret: redacted in `Debug`, zeroed when dropped.
+pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretString, StartError> {
     match config::signing_key_source(env)? {
         SigningKeySource::File(path) => std::fs::read_to_string(&path)
+            .map(SecretString::from)
             .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
         SigningKeySource::Secret(arn) => {
             let secret = aws_sdk_secretsmanager::Client::new(&sdk.sdk_config(Service::SecretsManager))
@@ -35,14 +39,15 @@ pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<String, Sta
                 .secret_id(arn)
                 .send()
                 .await?;
-            secret.secret_string.ok_or_else(|| "the signing key secret has no string value".into())
+            let pem = secret.secret_string.ok_or("the signing key secret has no string value")?;
+            Ok(SecretString::from(pem))
         }
     }
 }
 
 /// The issuer of access tokens, with the signing key given.
-pub fn token_issuer(env: &Env, signing_key_pem: &str) -> Result<TokenIssuer, StartError> {
-    Ok(TokenIssuer::from_pem(signing_key_pem, config::token_settings(env)?)?)
+pub fn token_issuer(env: &Env, signing_key_pem: &SecretString) -> Result<TokenIssuer, StartError> {
+    Ok(TokenIssuer::from_pem(signing_key_pem.expose_secret(), config::token_settings(env)?)?)
 }
 
 /// The state of a function that serves only holders of a valid access token

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use secrecy::SecretString;
 use serde_yaml::Value;
 use user_auth_core::config::{self, vars, Env};
 use user_auth_core::sdk_settings::SdkSettings;
@@ -174,13 +175,21 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError>
         "revoke-session" => revoke_session::build(env).await.map(drop),
         "login" => {
             config::signing_key_source(env)?;
-            login::with_signing_key(env, &SdkSettings::from_env(env)?, &TestKeys::generate().pair.private_key_pem)
-                .map(drop)
+            login::with_signing_key(
+                env,
+                &SdkSettings::from_env(env)?,
+                &SecretString::from(TestKeys::generate().pair.private_key_pem),
+            )
+            .map(drop)
         }
         "refresh" => {
             config::signing_key_source(env)?;
-            refresh::with_signing_key(env, &SdkSettings::from_env(env)?, &TestKeys::generate().pair.private_key_pem)
-                .map(drop)
+            refresh::with_signing_key(
+                env,
+                &SdkSettings::from_env(env)?,
+                &SecretString::from(TestKeys::generate().pair.private_key_pem),
+            )
+            .map(drop)
         }
         other => panic!("no such function: {other}"),
     }

@@ -1,6 +1,7 @@
 //! `POST /auth/login`: exchanges a username and password for an access token.
 
 use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
 use user_auth_core::domain::SessionLifetime;
@@ -30,7 +31,11 @@ pub async fn build(env: &Env) -> Result<Login<DynamoStore>, StartError> {
 
 /// All of [`build`] but fetching the signing key: what the template checks
 /// can run without reaching Secrets Manager.
-pub fn with_signing_key(env: &Env, sdk: &SdkSettings, signing_key_pem: &str) -> Result<Login<DynamoStore>, StartError> {
+pub fn with_signing_key(
+    env: &Env,
+    sdk: &SdkSettings,
+    signing_key_pem: &SecretString,
+) -> Result<Login<DynamoStore>, StartError> {
     let issuer = startup::token_issuer(env, signing_key_pem)?;
     let lifetime = config::session_lifetime(env)?;
     Ok(Login {

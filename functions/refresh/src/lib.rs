@@ -2,7 +2,7 @@
 //! the session's next refresh token.
 
 use lambda_http::{Body, Request, Response};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
 use user_auth_core::edge::{json_body, ok, RefreshBody, TokenResponse};
@@ -35,14 +35,14 @@ pub async fn build(env: &Env) -> Result<Refresh<DynamoStore>, StartError> {
 pub fn with_signing_key(
     env: &Env,
     sdk: &SdkSettings,
-    signing_key_pem: &str,
+    signing_key_pem: &SecretString,
 ) -> Result<Refresh<DynamoStore>, StartError> {
     let policy =
         RefreshPolicy { lifetime: config::session_lifetime(env)?, reuse_grace: config::refresh_reuse_grace(env)? };
     Ok(Refresh {
         store: startup::dynamo_store(env, sdk),
         issuer: startup::token_issuer(env, signing_key_pem)?,
-        key: RefreshKey::from_signing_key_pem(signing_key_pem)?,
+        key: RefreshKey::from_signing_key_pem(signing_key_pem.expose_secret())?,
         policy,
         clock: clock::system(),
     })
