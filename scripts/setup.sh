@@ -53,10 +53,14 @@ free_port() {
 }
 
 # Starts DynamoDB Local in memory on port $1, logging to $2; sets DYNAMODB_PID.
+# It listens on the loopback interface only (scripts/LoopbackDynamoDbLocal.java),
+# and `-cors none` refuses every web page's preflight, so neither the network
+# nor a page open in the developer's browser can read the tables.
 start_dynamodb_local() {
     local port="$1" log="$2"
-    java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" -jar "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" \
-        -inMemory -disableTelemetry -port "$port" >"$log" 2>&1 &
+    java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" \
+        -cp "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar:$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib/*" \
+        "$ROOT/scripts/LoopbackDynamoDbLocal.java" -inMemory -disableTelemetry -cors none -port "$port" >"$log" 2>&1 &
     DYNAMODB_PID=$!
     for _ in $(seq 1 100); do
         if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
@@ -68,8 +72,10 @@ start_dynamodb_local() {
 
 # Starts the service in the background, as scripts/run-local does: DynamoDB
 # Local (in memory) on port $1 with the tables, a development signing key in
-# .local/keys, and `cargo lambda watch` on port $2 with any further arguments;
-# logs in $3. Sets WATCH_PID and DYNAMODB_PID; stop_local_service stops both.
+# .local/keys, and `cargo lambda watch` on port $2 with any further arguments,
+# running up to CONCURRENCY (default 8) instances of each function at once,
+# as Lambda runs several environments, so that races show locally too; logs
+# in $3. Sets WATCH_PID and DYNAMODB_PID; stop_local_service stops both.
 start_local_service() {
     local dynamodb_port="$1" port="$2" log_dir="$3"
     shift 3
@@ -90,7 +96,7 @@ start_local_service() {
 
     say "building the functions"
     cargo build --quiet --workspace --bins
-    cargo lambda watch -A 127.0.0.1 -P "$port" "$@" >"$log_dir/watch.log" 2>&1 &
+    cargo lambda watch -A 127.0.0.1 -P "$port" --concurrency "${CONCURRENCY:-8}" "$@" >"$log_dir/watch.log" 2>&1 &
     WATCH_PID=$!
     for _ in $(seq 1 240); do
         (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0

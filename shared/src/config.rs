@@ -30,6 +30,8 @@ pub mod vars {
     pub const USERNAMES_TABLE: &str = "USERNAMES_TABLE";
     pub const SESSIONS_TABLE: &str = "SESSIONS_TABLE";
     pub const LOGIN_ATTEMPTS_TABLE: &str = "LOGIN_ATTEMPTS_TABLE";
+    pub const SIGN_UPS_TABLE: &str = "SIGN_UPS_TABLE";
+    pub const SIGN_UPS_PER_ADDRESS_PER_HOUR: &str = "SIGN_UPS_PER_ADDRESS_PER_HOUR";
     pub const PASSWORD_MIN_LENGTH: &str = "PASSWORD_MIN_LENGTH";
     pub const TOKEN_ISSUER: &str = "TOKEN_ISSUER";
     pub const TOKEN_AUDIENCE: &str = "TOKEN_AUDIENCE";
@@ -69,6 +71,7 @@ pub mod vars {
 }
 
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 15;
+pub const DEFAULT_SIGN_UPS_PER_ADDRESS_PER_HOUR: u64 = 20;
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 /// The longest access token lifetime a deployment may set: 12 hours.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 12 * 3600;
@@ -141,7 +144,20 @@ pub fn table_names(env: &Env) -> TableNames {
         usernames: env.optional(vars::USERNAMES_TABLE).unwrap_or(defaults.usernames),
         sessions: env.optional(vars::SESSIONS_TABLE).unwrap_or(defaults.sessions),
         login_attempts: env.optional(vars::LOGIN_ATTEMPTS_TABLE).unwrap_or(defaults.login_attempts),
+        sign_ups: env.optional(vars::SIGN_UPS_TABLE).unwrap_or(defaults.sign_ups),
     }
+}
+
+/// How many sign-ups one source address may make in an hour (1 to 100000).
+pub fn sign_ups_per_address_per_hour(env: &Env) -> Result<u64, ConfigError> {
+    let limit = env.parsed(vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, DEFAULT_SIGN_UPS_PER_ADDRESS_PER_HOUR)?;
+    if !(1..=100_000).contains(&limit) {
+        return Err(ConfigError::Invalid {
+            name: vars::SIGN_UPS_PER_ADDRESS_PER_HOUR,
+            reason: "must be between 1 and 100000".into(),
+        });
+    }
+    Ok(limit)
 }
 
 pub fn password_min_length(env: &Env) -> Result<usize, ConfigError> {

@@ -30,6 +30,8 @@ pub enum ApiError {
     InvalidRefreshToken,
     #[error("too many failed password checks for this username; retry after {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
+    #[error("too many sign-ups from this address; retry after {retry_after} seconds")]
+    TooManySignUps { retry_after: u64 },
     #[error("no such user")]
     NotFound,
     #[error("no such session")]
@@ -63,7 +65,7 @@ impl ApiError {
             ApiError::InvalidToken => "invalid_token",
             ApiError::InvalidRefreshToken => "invalid_refresh_token",
             ApiError::NotFound | ApiError::SessionNotFound => "not_found",
-            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } => "too_many_requests",
             ApiError::UsernameTaken => "username_taken",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",

@@ -162,6 +162,8 @@ impl TestApp {
             (vars::TOKEN_TTL_SECONDS, keys.settings.ttl.as_secs().to_string()),
             (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
             (vars::TOKEN_VERIFYING_KEY, keys.pair.public_key_pem.clone()),
+            // The tests sign many users up from one address; the limit has a test of its own.
+            (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
         ];
         let env = Env::from_pairs(variables.iter().cloned());
         let clock = ManualClock::starting_now();
@@ -176,6 +178,7 @@ impl TestApp {
         let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
         (create_user.passwords, login.passwords) = (passwords.clone(), passwords.clone());
+        create_user.clock = clock.clone();
         (change_password.passwords, delete_user.passwords) = (passwords.clone(), passwords.clone());
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
         (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
@@ -206,6 +209,28 @@ impl TestApp {
         let mut function = get_user::build(&Env::from_pairs(self.variables.iter().cloned())).await.unwrap();
         function.clock = self.clock.clone();
         function
+    }
+
+    /// A create-user function as a new instance would start it, with
+    /// `variables` set over the app's own.
+    pub async fn fresh_create_user(&self, variables: &[(&'static str, &str)]) -> CreateUser<DynamoStore> {
+        let overridden = variables.iter().map(|(name, value)| (*name, value.to_string()));
+        let env = Env::from_pairs(self.variables.iter().cloned().chain(overridden));
+        let mut function = create_user::build(&env).await.unwrap();
+        (function.clock, function.passwords) = (self.clock.clone(), self.passwords.clone());
+        function
+    }
+
+    /// A sign-up from `source_ip` to `function`, as API Gateway gives it.
+    pub async fn sign_up_from(
+        &self,
+        function: &CreateUser<DynamoStore>,
+        source_ip: &str,
+        username: &str,
+    ) -> ApiResponse {
+        let body = json!({ "username": username, "password": PASSWORD }).to_string();
+        let event = Fixture::parse(include_str!("../../functions/create-user/fixtures/create-user.json"));
+        call(Box::pin(create_user::handle(function, event.body(&body).source_ip(source_ip).request()))).await
     }
 
     pub async fn sign_up(&self, username: &str, password: &str) -> ApiResponse {

@@ -1,5 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use user_auth_core::clock::Clock;
+use user_auth_core::config::vars;
 use user_auth_core::lockout;
 use user_auth_core::store::dynamodb::schema::login_attempts;
 
@@ -180,4 +181,23 @@ async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
         assert_eq!(app.login_from(owner, "lily", PASSWORD).await.status, 200);
         app.clock.advance(15 * 60);
     }
+}
+
+/// Each sign-up costs an argon2 hash and a transaction: one address gets a
+/// few an hour, and then 429 until the hour is over.
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited_per_hour() {
+    let app = TestApp::spawn().await;
+    let function = app.fresh_create_user(&[(vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "3")]).await;
+    let hour = 3600;
+    let into_hour = app.clock.now() % hour;
+    for i in 0..3 {
+        assert_eq!(app.sign_up_from(&function, "198.51.100.5", &format!("mass-{i}")).await.status, 201);
+    }
+    let refused = app.sign_up_from(&function, "198.51.100.5", "mass-3").await;
+    assert_eq!((refused.status, refused.error_code()), (429, Some("too_many_requests")), "{refused:?}");
+    assert_eq!(retry_after(&refused), hour - into_hour);
+    assert_eq!(app.sign_up_from(&function, "198.51.100.6", "mass-3").await.status, 201, "another address");
+    app.clock.advance(hour - into_hour);
+    assert_eq!(app.sign_up_from(&function, "198.51.100.5", "mass-4").await.status, 201, "the next hour");
 }

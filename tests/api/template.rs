@@ -266,7 +266,8 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 }
 
 /// What each function's code calls, by table (see `DynamoStore`):
-/// `create_user` is a transaction of two conditional puts; `get_user`,
+/// `create_user` is a transaction of two conditional puts, after the sign-up
+/// is counted per address (`UpdateItem`); `get_user`,
 /// `credentials` and `session` are `GetItem`s; `sessions` is a `Query`;
 /// `create_session` a `PutItem`, `rotate` an `UpdateItem`, `end_session` a
 /// `DeleteItem`; login's lockout reads (`attempts`), counts (`UpdateItem`, or
@@ -289,7 +290,14 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
     );
     BTreeMap::from([
-        ("create-user", grant(&[on("UsersTable", &["dynamodb:PutItem"]), on("UsernamesTable", &["dynamodb:PutItem"])])),
+        (
+            "create-user",
+            grant(&[
+                on("UsersTable", &["dynamodb:PutItem"]),
+                on("UsernamesTable", &["dynamodb:PutItem"]),
+                on("SignUpsTable", &["dynamodb:UpdateItem"]),
+            ]),
+        ),
         ("get-user", grant(&[token_holder.clone()])),
         (
             "login",

@@ -1,13 +1,14 @@
 //! `POST /users`: signs a user up and answers 201 with the new user.
 
 use lambda_http::{Body, Request, Response};
+use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
 use user_auth_core::domain::UserView;
-use user_auth_core::edge::{created, json_body, CredentialsBody};
+use user_auth_core::edge::{client, created, json_body, CredentialsBody};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::UserStore;
+use user_auth_core::store::{SignUpStore, UserStore};
 use user_auth_core::{operations, startup, ApiError, StartError};
 
 /// What every request uses, built once per process.
@@ -15,17 +16,30 @@ pub struct CreateUser<S> {
     pub store: S,
     pub passwords: SharedHasher,
     pub password_min_length: usize,
+    pub sign_ups_per_hour: u64,
+    pub clock: SharedClock,
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, StartError> {
     let password_min_length = config::password_min_length(env)?;
+    let sign_ups_per_hour = config::sign_ups_per_address_per_hour(env)?;
     let store = startup::dynamo_store(env, &SdkSettings::from_env(env)?);
-    Ok(CreateUser { store, passwords: passwords::argon2id(), password_min_length })
+    Ok(CreateUser {
+        store,
+        passwords: passwords::argon2id(),
+        password_min_length,
+        sign_ups_per_hour,
+        clock: clock::system(),
+    })
 }
 
-pub async fn handle<S: UserStore>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle<S>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: UserStore + SignUpStore,
+{
     let body: CredentialsBody = json_body(&request)?;
+    operations::admit_sign_up(&app.store, app.sign_ups_per_hour, app.clock.now(), &client(&request).source_ip).await?;
     let (username, password) = (&body.username, body.password);
     let user = operations::create_user(&app.store, &app.passwords, app.password_min_length, username, password).await?;
     Ok(created(&format!("/users/{}", user.id), &UserView::from(&user)))
@@ -40,7 +54,13 @@ mod tests {
     use super::*;
 
     fn app() -> CreateUser<MemoryStore> {
-        CreateUser { store: MemoryStore::default(), passwords: passwords::argon2id(), password_min_length: MIN_LENGTH }
+        CreateUser {
+            store: MemoryStore::default(),
+            passwords: passwords::argon2id(),
+            password_min_length: MIN_LENGTH,
+            sign_ups_per_hour: 100,
+            clock: clock::system(),
+        }
     }
 
     fn fixture() -> Fixture {

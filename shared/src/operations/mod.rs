@@ -5,6 +5,7 @@
 //! Every operation takes its ports first, then its settings, then the time
 //! (`now`, from the function's clock), then the caller's input.
 
+mod admit_sign_up;
 mod change_password;
 mod create_user;
 mod delete_user;
@@ -15,6 +16,7 @@ mod logout;
 mod refresh;
 mod revoke_session;
 
+pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
 pub use change_password::{change_password, PasswordChangeAttempt};
 pub use create_user::create_user;
 pub use delete_user::{delete_user, DeletionAttempt};

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{
-    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError, UserStore,
+    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, SignUpStore,
+    StoreError, UserStore,
 };
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::{AddressAttempts, AddressClaim, NameAttempts, NameClaim, Standing};
@@ -25,6 +26,8 @@ struct Inner {
     addresses: HashMap<(Username, String), AddressRecord>,
     /// failures, window end
     names: HashMap<Username, (u64, u64)>,
+    /// sign-ups per address and window start
+    sign_ups: HashMap<(String, u64), u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -121,6 +124,18 @@ impl SessionStore for MemoryStore {
 
     async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
         Ok(self.lock().sessions.remove(&(user_id.clone(), id.clone())).is_some())
+    }
+}
+
+impl SignUpStore for MemoryStore {
+    async fn count_sign_up(&self, address: &str, start: u64, _end: u64, limit: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let count = inner.sign_ups.entry((address.to_owned(), start)).or_insert(0);
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
     }
 }
 

@@ -33,6 +33,7 @@ pub struct TableNames {
     pub usernames: String,
     pub sessions: String,
     pub login_attempts: String,
+    pub sign_ups: String,
 }
 
 impl Default for TableNames {
@@ -42,6 +43,7 @@ impl Default for TableNames {
             usernames: "usernames".into(),
             sessions: "sessions".into(),
             login_attempts: "login-attempts".into(),
+            sign_ups: "sign-ups".into(),
         }
     }
 }
@@ -135,6 +137,20 @@ pub trait LoginAttemptStore: Send + Sync {
 
     /// After a success: the name's count forgotten.
     fn forget_name(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Sign-ups per source address and window, shared by every instance.
+pub trait SignUpStore: Send + Sync {
+    /// Counts a sign-up from `address` in the window that starts at `start`
+    /// and ends at `end` (Unix seconds), if fewer than `limit` were counted
+    /// in it; `false`, and nothing written, otherwise.
+    fn count_sign_up(
+        &self,
+        address: &str,
+        start: u64,
+        end: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Sessions, keyed by their user and their id. Every read is strongly

@@ -11,10 +11,10 @@ use aws_sdk_dynamodb::Client;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, transaction_condition_failed};
 use self::item::{n, s, session_item, AddressRecord, Item, NameRecord};
-use self::schema::{login_attempts, sessions, usernames, users};
+use self::schema::{login_attempts, sessions, sign_ups, usernames, users};
 use super::{
-    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError,
-    TableNames, UserStore,
+    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, SignUpStore,
+    StoreError, TableNames, UserStore,
 };
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::lockout::{AddressAttempts, AddressClaim, NameAttempts, NameClaim, Standing};
@@ -270,6 +270,30 @@ impl CredentialStore for DynamoStore {
             items.push(self.session_deletion(&change.user_id, id)?);
         }
         self.transact(items).await
+    }
+}
+
+impl SignUpStore for DynamoStore {
+    async fn count_sign_up(&self, address: &str, start: u64, end: u64, limit: u64) -> Result<bool, StoreError> {
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.tables.sign_ups)
+            .key(sign_ups::WINDOW, s(&sign_ups::window_key(address, start)))
+            .update_expression("ADD #count :one SET #expires = :end")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", sign_ups::COUNT)
+            .expression_attribute_names("#expires", sign_ups::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(end))
+            .expression_attribute_values(":limit", n(limit))
+            .send()
+            .await;
+        match counted {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
     }
 }
 

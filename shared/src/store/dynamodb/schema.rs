@@ -69,6 +69,20 @@ pub mod login_attempts {
     }
 }
 
+/// `sign-ups`: sign-ups per source address, one item per address and hour,
+/// so that a new hour is a new item and no count is ever reset.
+pub mod sign_ups {
+    pub const WINDOW: &str = "window";
+    pub const COUNT: &str = "count";
+    /// Unix seconds: the end of the hour; the table's TTL attribute.
+    pub const EXPIRES_AT: &str = "expires_at";
+
+    /// The key of an address's count in the window that starts at `start`.
+    pub fn window_key(address: &str, start: u64) -> String {
+        format!("{address}@{start}")
+    }
+}
+
 /// A table's name, its keys (strings) and its TTL attribute.
 pub struct Table<'a> {
     pub name: &'a str,
@@ -78,13 +92,14 @@ pub struct Table<'a> {
 }
 
 /// Every table of the service.
-pub fn tables(names: &TableNames) -> [Table<'_>; 4] {
+pub fn tables(names: &TableNames) -> [Table<'_>; 5] {
     let table = |name, partition_key, sort_key, ttl| Table { name, partition_key, sort_key, ttl };
     [
         table(names.login_attempts.as_str(), login_attempts::USERNAME, None, Some(login_attempts::EXPIRES_AT)),
         table(names.users.as_str(), users::ID, None, None),
         table(names.usernames.as_str(), usernames::USERNAME, None, None),
         table(names.sessions.as_str(), sessions::USER_ID, Some(sessions::SID), Some(sessions::EXPIRES_AT)),
+        table(names.sign_ups.as_str(), sign_ups::WINDOW, None, Some(sign_ups::EXPIRES_AT)),
     ]
 }
 
