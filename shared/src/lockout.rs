@@ -13,8 +13,9 @@
 //!   3.2.2) the name is closed to such addresses until a login succeeds, or
 //!   30 days pass without a failure.
 //!
-//! A success forgets both counts and makes its address known to the name for
-//! 90 days. An attacker elsewhere can neither lock the owner's known
+//! A success forgets both counts and makes its address known to the user
+//! (not the name: a name deleted and signed up again is a new user) for 90
+//! days. An attacker elsewhere can neither lock the owner's known
 //! addresses (each pair counts on its own) nor close them (the name's cap
 //! does not apply to them); an attacker spread over any number of addresses
 //! gets at most 100 guesses between two successes. Unknown usernames are
@@ -29,7 +30,7 @@
 //! the others are refused (429, retry after a second), and a claim can never
 //! shorten a lock. The time is the caller's clock reading.
 
-use crate::domain::Username;
+use crate::domain::{UserId, Username};
 use crate::store::{LoginAttemptStore, StoreError};
 
 /// Failures from one address allowed before its first lock.
@@ -46,14 +47,16 @@ pub const NAME_WINDOW_SECONDS: u64 = 30 * 24 * 60 * 60;
 pub const KNOWN_ADDRESS_SECONDS: u64 = 90 * 24 * 60 * 60;
 
 /// Failed checks from one address at one name, as of a moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressAttempts {
     /// Failures in the current window; 0 once it has ended.
     pub failures: u64,
     /// Unix second until which checks from the address are refused; 0 when never locked.
     pub locked_until: u64,
-    /// Unix second until which the address counts as known to the name; 0 when it never logged in.
+    /// Unix second until which the address counts as known to `known_for`; 0 when it never logged in.
     pub known_until: u64,
+    /// The user the address logged in as, last.
+    pub known_for: Option<UserId>,
     /// The count as stored, window or not, which the next claim must find
     /// unchanged; `None` when there is no record.
     pub stored: Option<u64>,
@@ -71,7 +74,7 @@ pub struct NameAttempts {
 }
 
 /// Both counts that bear on one check, read before it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Standing {
     pub address: AddressAttempts,
     pub name: NameAttempts,
@@ -132,14 +135,20 @@ pub fn locked_until(failures: u64, now: u64) -> Option<u64> {
     lock_seconds(failures).map(|seconds| now + seconds + 1)
 }
 
+/// Whether the address has logged in as `owner` (the name's user, if it has
+/// one) and is still known at `now`.
+pub fn is_known(address: &AddressAttempts, owner: Option<&UserId>, now: u64) -> bool {
+    address.known_until > now && owner.is_some() && address.known_for.as_ref() == owner
+}
+
 /// Whether a check may be tried at `now`: refused while the address is
-/// locked, or while the name is closed to an address it does not know.
-pub fn judge(standing: &Standing, now: u64) -> Result<(), LockoutError> {
+/// locked, or while the name is closed to an address its user does not know.
+pub fn judge(standing: &Standing, owner: Option<&UserId>, now: u64) -> Result<(), LockoutError> {
     let address = &standing.address;
     if address.locked_until > now {
         return Err(LockoutError::Locked { retry_after: address.locked_until - now });
     }
-    let known = address.known_until > now;
+    let known = is_known(address, owner, now);
     if !known && standing.name.failures >= MAX_CONSECUTIVE_FAILURES {
         return Err(LockoutError::Locked { retry_after: standing.name.expires_at.saturating_sub(now).max(1) });
     }
@@ -170,17 +179,19 @@ pub async fn standing(
     store.standing(username, address, now).await
 }
 
-/// Judges the standing and claims the attempt, before any argon2 work. A
-/// claim that a concurrent attempt beat is refused like a lock, for a second.
+/// Judges the standing and claims the attempt, before any argon2 work.
+/// `owner` is the user of the name, if any. A claim that a concurrent attempt
+/// beat is refused like a lock, for a second.
 pub async fn claim(
     store: &impl LoginAttemptStore,
     username: &Username,
     address: &str,
     standing: &Standing,
+    owner: Option<&UserId>,
     now: u64,
 ) -> Result<Claimed, LockoutError> {
-    judge(standing, now)?;
-    let known = standing.address.known_until > now;
+    judge(standing, owner, now)?;
+    let known = is_known(&standing.address, owner, now);
     let address_claim = next_claim(&standing.address, now);
     let name_claim = async {
         match known {
@@ -197,11 +208,12 @@ pub async fn claim(
 }
 
 /// Forgets a claimed attempt that succeeded, with the failures before it,
-/// and makes the address known to the name.
+/// and makes the address known to the user it logged in as.
 pub async fn record_success(
     store: &impl LoginAttemptStore,
     username: &Username,
     address: &str,
+    owner: &UserId,
     claimed: Claimed,
     now: u64,
 ) -> Result<(), StoreError> {
@@ -212,7 +224,7 @@ pub async fn record_success(
         }
     };
     let (known, forgotten) =
-        tokio::join!(store.mark_known(username, address, now + KNOWN_ADDRESS_SECONDS), forget_name);
+        tokio::join!(store.mark_known(username, address, owner, now + KNOWN_ADDRESS_SECONDS), forget_name);
     known?;
     forgotten
 }
@@ -246,9 +258,9 @@ mod tests {
             address: AddressAttempts { failures: 5, locked_until, ..AddressAttempts::default() },
             ..Standing::default()
         };
-        assert!(matches!(judge(&standing(1002), 1000), Err(LockoutError::Locked { retry_after: 2 })));
-        assert!(matches!(judge(&standing(1002), 1001), Err(LockoutError::Locked { retry_after: 1 })));
-        assert!(judge(&standing(1002), 1002).is_ok());
+        assert!(matches!(judge(&standing(1002), None, 1000), Err(LockoutError::Locked { retry_after: 2 })));
+        assert!(matches!(judge(&standing(1002), None, 1001), Err(LockoutError::Locked { retry_after: 1 })));
+        assert!(judge(&standing(1002), None, 1002).is_ok());
     }
 
     #[test]
@@ -265,17 +277,30 @@ mod tests {
     #[test]
     fn a_closed_name_refuses_unknown_addresses_only() {
         let name = NameAttempts { failures: MAX_CONSECUTIVE_FAILURES, expires_at: 9000, stale: false };
+        let owner = UserId::new_random();
         let unknown = Standing { name, ..Standing::default() };
-        assert!(matches!(judge(&unknown, 1000), Err(LockoutError::Locked { retry_after: 8000 })));
-        let known = Standing { address: AddressAttempts { known_until: 2000, ..AddressAttempts::default() }, name };
-        assert!(judge(&known, 1000).is_ok());
-        assert!(judge(&known, 2000).is_err(), "known no longer");
+        assert!(matches!(judge(&unknown, Some(&owner), 1000), Err(LockoutError::Locked { retry_after: 8000 })));
+        let address =
+            AddressAttempts { known_until: 2000, known_for: Some(owner.clone()), ..AddressAttempts::default() };
+        let known = Standing { address, name };
+        assert!(judge(&known, Some(&owner), 1000).is_ok());
+        assert!(judge(&known, Some(&owner), 2000).is_err(), "known no longer");
+        // Known to the user of the name before it was deleted and signed up again: not to this one.
+        assert!(judge(&known, Some(&UserId::new_random()), 1000).is_err());
+        assert!(judge(&known, None, 1000).is_err());
     }
 
     /// One check from `address` at `name`, failed.
     async fn fail(store: &MemoryStore, name: &Username, address: &str, now: u64) -> Result<Claimed, LockoutError> {
         let standing = standing(store, name, address, now).await?;
-        claim(store, name, address, &standing, now).await
+        claim(store, name, address, &standing, None, now).await
+    }
+
+    /// One check from `address` at `name`, as `owner`, that succeeds.
+    async fn succeed(store: &MemoryStore, name: &Username, address: &str, owner: &UserId, now: u64) {
+        let standing = standing(store, name, address, now).await.unwrap();
+        let claimed = claim(store, name, address, &standing, Some(owner), now).await.unwrap();
+        record_success(store, name, address, owner, claimed, now).await.unwrap();
     }
 
     #[tokio::test]
@@ -290,9 +315,7 @@ mod tests {
         assert!(matches!(locked, Err(LockoutError::Locked { retry_after: 1 })), "{locked:?}");
         // Another address is not locked by this one.
         assert_eq!(fail(&store, &name, "198.51.100.2", 1001).await.unwrap().failures, 1);
-        let standing = standing(&store, &name, "198.51.100.1", 1002).await.unwrap();
-        let claimed = claim(&store, &name, "198.51.100.1", &standing, 1002).await.unwrap();
-        record_success(&store, &name, "198.51.100.1", claimed, 1002).await.unwrap();
+        succeed(&store, &name, "198.51.100.1", &UserId::new_random(), 1002).await;
         let after = self::standing(&store, &name, "198.51.100.1", 1002).await.unwrap();
         assert_eq!((after.address.failures, after.address.locked_until, after.name.failures), (0, 0, 0));
         assert_eq!(after.address.known_until, 1002 + KNOWN_ADDRESS_SECONDS);
@@ -316,9 +339,9 @@ mod tests {
         let store = MemoryStore::default();
         let name = Username::parse("kim").unwrap();
         let read = standing(&store, &name, "198.51.100.1", 1000).await.unwrap();
-        claim(&store, &name, "198.51.100.1", &read, 1000).await.unwrap();
+        claim(&store, &name, "198.51.100.1", &read, None, 1000).await.unwrap();
         // The same reading again: the count has moved since.
-        let beaten = claim(&store, &name, "198.51.100.1", &read, 1000).await;
+        let beaten = claim(&store, &name, "198.51.100.1", &read, None, 1000).await;
         assert!(matches!(beaten, Err(LockoutError::Locked { retry_after: 1 })), "{beaten:?}");
     }
 
@@ -326,21 +349,19 @@ mod tests {
     async fn a_hundred_failures_from_everywhere_close_the_name_but_not_to_a_known_address() {
         let store = MemoryStore::default();
         let name = Username::parse("lena").unwrap();
-        let standing_at = |address: &'static str| {
-            let (store, name) = (store.clone(), name.clone());
-            async move { standing(&store, &name, address, 1000).await.unwrap() }
-        };
-        let owner = "192.0.2.7";
-        let claimed = claim(&store, &name, owner, &standing_at(owner).await, 1000).await.unwrap();
-        record_success(&store, &name, owner, claimed, 1000).await.unwrap();
+        let (owner, lena) = ("192.0.2.7", UserId::new_random());
+        succeed(&store, &name, owner, &lena, 1000).await;
         for i in 0..MAX_CONSECUTIVE_FAILURES {
             fail(&store, &name, &format!("203.0.113.{}", i % 250), 1000 + i).await.unwrap();
         }
         let closed = fail(&store, &name, "198.51.100.99", 2000).await;
         assert!(matches!(closed, Err(LockoutError::Locked { .. })), "{closed:?}");
+        // Not to a new user of the name, at the owner's address.
+        let read = standing(&store, &name, owner, 2000).await.unwrap();
+        let new_user = claim(&store, &name, owner, &read, Some(&UserId::new_random()), 2000).await;
+        assert!(matches!(new_user, Err(LockoutError::Locked { .. })), "{new_user:?}");
         // The owner's address is known: it is let through, and its success reopens the name.
-        let claimed = claim(&store, &name, owner, &standing_at(owner).await, 2000).await.unwrap();
-        record_success(&store, &name, owner, claimed, 2000).await.unwrap();
+        succeed(&store, &name, owner, &lena, 2000).await;
         assert_eq!(fail(&store, &name, "198.51.100.99", 2000).await.unwrap().failures, 1);
     }
 }

@@ -175,8 +175,14 @@ mod tests {
         async fn claim_name(&self, name: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
             self.0.claim_name(name, claim).await
         }
-        async fn mark_known(&self, name: &Username, address: &str, until: u64) -> Result<(), StoreError> {
-            self.0.mark_known(name, address, until).await
+        async fn mark_known(
+            &self,
+            name: &Username,
+            address: &str,
+            owner: &UserId,
+            until: u64,
+        ) -> Result<(), StoreError> {
+            self.0.mark_known(name, address, owner, until).await
         }
         async fn forget_name(&self, name: &Username) -> Result<(), StoreError> {
             self.0.forget_name(name).await

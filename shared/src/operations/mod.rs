@@ -127,17 +127,21 @@ where
     // a failed credentials read never turns a 429 into a 503.
     let (standing, credentials) =
         tokio::join!(lockout::standing(store, username, address, now), store.credentials(username));
-    let claimed = lockout::claim(store, username, address, &standing?, now).await.inspect_err(|err| {
-        if let LockoutError::Locked { retry_after } = err {
-            tracing::info!(source_ip = address, retry_after, "password check refused: locked");
-        }
-    })?;
+    // The name's user, if the read says: an address is known to a user, not
+    // to a name that may have changed hands.
+    let owner = credentials.as_ref().ok().and_then(|found| found.as_ref().map(|found| found.user_id.clone()));
+    let claimed =
+        lockout::claim(store, username, address, &standing?, owner.as_ref(), now).await.inspect_err(|err| {
+            if let LockoutError::Locked { retry_after } = err {
+                tracing::info!(source_ip = address, retry_after, "password check refused: locked");
+            }
+        })?;
     let credentials = credentials?;
     let stored = credentials.as_ref().map(|found| found.password_hash.clone());
     let matches = verify_normalized(passwords, password, stored).await?;
     match credentials {
         Some(found) if matches => {
-            lockout::record_success(store, username, address, claimed, now).await?;
+            lockout::record_success(store, username, address, &found.user_id, claimed, now).await?;
             Ok(found)
         }
         _ => {

@@ -30,11 +30,12 @@ struct Inner {
     sign_ups: HashMap<(String, u64), u64>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct AddressRecord {
     failures: u64,
     locked_until: u64,
     known_until: u64,
+    known_for: Option<UserId>,
     expires_at: u64,
 }
 
@@ -149,6 +150,7 @@ impl LoginAttemptStore for MemoryStore {
                     failures: if live { record.failures } else { 0 },
                     locked_until: if live { record.locked_until } else { 0 },
                     known_until: record.known_until,
+                    known_for: record.known_for.clone(),
                     stored: Some(record.failures),
                 }
             }
@@ -170,17 +172,18 @@ impl LoginAttemptStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         let key = (username.clone(), address.to_owned());
-        let stored = inner.addresses.get(&key).copied();
-        if stored.map(|record| record.failures) != claim.expected
-            || stored.is_some_and(|record| record.locked_until > claim.at)
+        let stored = inner.addresses.get(&key).cloned();
+        if stored.as_ref().map(|record| record.failures) != claim.expected
+            || stored.as_ref().is_some_and(|record| record.locked_until > claim.at)
         {
             return Ok(false);
         }
-        let known_until = stored.map_or(0, |record| record.known_until);
+        let (known_until, known_for) = stored.map_or((0, None), |record| (record.known_until, record.known_for));
         let record = AddressRecord {
             failures: claim.failures,
             locked_until: claim.locked_until,
             known_until,
+            known_for,
             expires_at: claim.expires_at,
         };
         inner.addresses.insert(key, record);
@@ -200,8 +203,15 @@ impl LoginAttemptStore for MemoryStore {
         Ok(true)
     }
 
-    async fn mark_known(&self, username: &Username, address: &str, known_until: u64) -> Result<(), StoreError> {
-        let record = AddressRecord { failures: 0, locked_until: 0, known_until, expires_at: known_until };
+    async fn mark_known(
+        &self,
+        username: &Username,
+        address: &str,
+        owner: &UserId,
+        known_until: u64,
+    ) -> Result<(), StoreError> {
+        let known_for = Some(owner.clone());
+        let record = AddressRecord { failures: 0, locked_until: 0, known_until, known_for, expires_at: known_until };
         self.lock().addresses.insert((username.clone(), address.to_owned()), record);
         Ok(())
     }

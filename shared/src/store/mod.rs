@@ -127,11 +127,12 @@ pub trait LoginAttemptStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// After a success: the address's failures forgotten, and the address
-    /// known to the name until `known_until`.
+    /// known to `owner`, the user it logged in as, until `known_until`.
     fn mark_known(
         &self,
         username: &Username,
         address: &str,
+        owner: &UserId,
         known_until: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -127,11 +127,12 @@ pub fn session_item(session: &Session) -> Item {
 /// A `login-attempts` item of one address at one name, written whole every
 /// time: the failures, the lock, until when the address is known, and when
 /// the window ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressRecord {
     pub failures: u64,
     pub locked_until: u64,
     pub known_until: u64,
+    pub known_for: Option<UserId>,
     pub expires_at: u64,
 }
 
@@ -144,6 +145,7 @@ impl AddressRecord {
             failures: if live { self.failures } else { 0 },
             locked_until: if live { self.locked_until } else { 0 },
             known_until: self.known_until,
+            known_for: self.known_for,
             stored: Some(self.failures),
         }
     }
@@ -157,6 +159,10 @@ impl TryFrom<&Item> for AddressRecord {
             failures: get_n(item, login_attempts::FAILURES)?,
             locked_until: get_n(item, login_attempts::LOCKED_UNTIL)?,
             known_until: get_n(item, login_attempts::KNOWN_UNTIL)?,
+            known_for: match get_s(item, login_attempts::KNOWN_FOR)? {
+                "" => None,
+                _ => Some(parsed(item, login_attempts::KNOWN_FOR, UserId::parse)?),
+            },
             expires_at: get_n(item, login_attempts::EXPIRES_AT)?,
         })
     }
@@ -201,6 +207,7 @@ mod tests {
             (login_attempts::FAILURES.to_owned(), n(6)),
             (login_attempts::LOCKED_UNTIL.to_owned(), locked_until),
             (login_attempts::KNOWN_UNTIL.to_owned(), n(0)),
+            (login_attempts::KNOWN_FOR.to_owned(), s("")),
             (login_attempts::EXPIRES_AT.to_owned(), n(2000)),
         ])
     }
@@ -208,8 +215,9 @@ mod tests {
     #[test]
     fn a_well_formed_attempts_item_decodes() {
         let record = AddressRecord::try_from(&address_item(n(1500))).unwrap();
-        let live = AddressAttempts { failures: 6, locked_until: 1500, known_until: 0, stored: Some(6) };
-        assert_eq!(record.as_of(1999), live);
+        let live =
+            AddressAttempts { failures: 6, locked_until: 1500, known_until: 0, known_for: None, stored: Some(6) };
+        assert_eq!(record.clone().as_of(1999), live);
         assert_eq!(record.as_of(2000), AddressAttempts { stored: Some(6), ..AddressAttempts::default() });
     }
 

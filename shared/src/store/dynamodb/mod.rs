@@ -330,12 +330,14 @@ impl LoginAttemptStore for DynamoStore {
             .key(login_attempts::USERNAME, s(&login_attempts::address_key(username, address)))
             .update_expression(
                 "SET #failures = :failures, #locked = :locked, #expires = :expires, \
-                 #known = if_not_exists(#known, :never)",
+                 #known = if_not_exists(#known, :never), #known_for = if_not_exists(#known_for, :nobody)",
             )
             .expression_attribute_names("#failures", login_attempts::FAILURES)
             .expression_attribute_names("#locked", login_attempts::LOCKED_UNTIL)
             .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
             .expression_attribute_names("#known", login_attempts::KNOWN_UNTIL)
+            .expression_attribute_names("#known_for", login_attempts::KNOWN_FOR)
+            .expression_attribute_values(":nobody", s(""))
             .expression_attribute_values(":failures", n(claim.failures))
             .expression_attribute_values(":locked", n(claim.locked_until))
             .expression_attribute_values(":expires", n(claim.expires_at))
@@ -385,7 +387,13 @@ impl LoginAttemptStore for DynamoStore {
         }
     }
 
-    async fn mark_known(&self, username: &Username, address: &str, known_until: u64) -> Result<(), StoreError> {
+    async fn mark_known(
+        &self,
+        username: &Username,
+        address: &str,
+        owner: &UserId,
+        known_until: u64,
+    ) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.tables.login_attempts)
@@ -393,6 +401,7 @@ impl LoginAttemptStore for DynamoStore {
             .item(login_attempts::FAILURES, n(0))
             .item(login_attempts::LOCKED_UNTIL, n(0))
             .item(login_attempts::KNOWN_UNTIL, n(known_until))
+            .item(login_attempts::KNOWN_FOR, s(owner.as_str()))
             .item(login_attempts::EXPIRES_AT, n(known_until))
             .send()
             .await

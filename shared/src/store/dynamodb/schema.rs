@@ -60,6 +60,8 @@ pub mod login_attempts {
     pub const FAILURES: &str = "failures";
     pub const LOCKED_UNTIL: &str = "locked_until";
     pub const KNOWN_UNTIL: &str = "known_until";
+    /// The user the address logged in as; empty when it never did.
+    pub const KNOWN_FOR: &str = "known_for";
     /// Unix seconds: the end of the counting window; the table's TTL attribute.
     pub const EXPIRES_AT: &str = "expires_at";
 
