@@ -34,16 +34,58 @@ OWN_CPU_MS = 0.5        # parsing, token signing or verification, JSON (0.3 to 0
 DYNAMODB_CALL_MS = 4.0  # one call from Lambda to DynamoDB in-region (allowance)
 
 # name: (memory MB, CPU ms at 1 vCPU, DynamoDB round trips in sequence, RRU, WRU)
+# Strongly consistent reads cost 1 RRU, eventually consistent ones 0.5; writes
+# of items under 1 KB 1 WRU, twice that inside a transaction.
 OPERATIONS = {
-    # TransactWriteItems of two items <= 1 KB: 2 WRU each.
-    "create-user": (1024, ARGON2_MS + OWN_CPU_MS, 1, 0.0, 4.0),
-    # Eventually consistent GetItem (0.5) and strongly consistent revocation check (1), at once.
-    "get-user": (256, OWN_CPU_MS, 1, 1.5, 0.0),
-    # Strongly consistent GetItems of the lockout record and of the credentials, at once
-    # (a failed login adds an UpdateItem, and a DeleteItem follows a success after failures).
-    "login": (1769, ARGON2_MS + OWN_CPU_MS, 1, 2.0, 0.0),
-    # Strongly consistent revocation check + PutItem.
-    "logout": (256, OWN_CPU_MS, 2, 1.0, 1.0),
+    # The sign-up counted per address (UpdateItem), then a TransactWriteItems of two items.
+    "create-user": (1024, ARGON2_MS + OWN_CPU_MS, 2, 0.0, 1.0 + 4.0),
+    # The session (strong) and the caller's user (eventual) at once, and the profile asked for.
+    "get-user": (256, OWN_CPU_MS, 1, 2.0, 0.0),
+    # Three strong reads at once (the address's and the name's lockout items, the credentials);
+    # the attempt claimed (1 WRU from a known address, 2 from a new one); argon2id; the success
+    # recorded (1 WRU, 2 from a new address); the session put (1 WRU). From a known address.
+    "login": (1769, ARGON2_MS + OWN_CPU_MS, 4, 3.0, 3.0),
+    # One conditional UpdateItem (the rotation) and the user read at once.
+    "refresh": (256, OWN_CPU_MS, 1, 0.5, 1.0),
+    # The session and the user at once, then the session deleted.
+    "logout": (256, OWN_CPU_MS, 2, 1.5, 1.0),
+    # One strong Query of the user's sessions and the user at once.
+    "list-sessions": (256, OWN_CPU_MS, 1, 1.5, 0.0),
+    # The session and the user at once, then the other session deleted.
+    "revoke-session": (256, OWN_CPU_MS, 2, 1.5, 1.0),
+    # The token checked (1.5), the password checked under the lockout as login (3 RRU, 2 WRU),
+    # a Query of the sessions (1), then a transaction: the hash updated and one other session
+    # deleted (2 + 2 WRU). Two argon2id runs: verify and hash.
+    "change-password": (1769, 2 * ARGON2_MS + OWN_CPU_MS, 6, 5.5, 6.0),
+    # The token and the password checked as above, a Query, a transaction deleting the user,
+    # the claim and two sessions (4 x 2 WRU), and the Query that sweeps for stragglers.
+    "delete-user": (1769, ARGON2_MS + OWN_CPU_MS, 7, 6.5, 10.0),
+}
+
+# Assumed use per active user and month (sign-ups: 10 % of the users).
+MONTHLY_PER_USER = {
+    "login": 30,
+    "logout": 30,
+    "get-user": 300,
+    "refresh": 120,
+    "list-sessions": 1,
+    "revoke-session": 0.2,
+    "change-password": 0.05,
+    "delete-user": 0.01,
+}
+SIGN_UPS_PER_USER = 0.1
+
+# Reserved concurrency per function, as template.yaml sets it by default.
+RESERVED_CONCURRENCY = {
+    "create-user": 20,
+    "get-user": 100,
+    "login": 100,
+    "refresh": 100,
+    "logout": 100,
+    "list-sessions": 100,
+    "revoke-session": 100,
+    "change-password": 20,
+    "delete-user": 20,
 }
 
 
@@ -73,6 +115,14 @@ def main():
         print(f"| {name} | {op[0]} | {duration_ms(*op[:3]):.1f} | {c['lambda']:.2f} | {c['dynamodb']:.2f} "
               f"| {c['api']:.2f} | {totals[name]:.2f} |")
 
+    print("\n## What the default concurrency caps allow\n")
+    print("| function | reserved concurrency | duration (ms) | requests/s at the cap |")
+    print("|---|---|---|---|")
+    for name, cap in RESERVED_CONCURRENCY.items():
+        d = duration_ms(*OPERATIONS[name][:3])
+        print(f"| {name} | {cap} | {d:.1f} | {cap / (d / 1000.0):,.0f} |")
+    print(f"\nTogether: {sum(RESERVED_CONCURRENCY.values())} of the account's {LAMBDA_CONCURRENCY_QUOTA:,}.")
+
     print("\n## Logins per second: what breaks first\n")
     print("| logins/s | concurrent login environments | Lambda quota (1,000) | time to scale from 0 | "
           "API Gateway account (10,000 rps) | reads per table (40,000 RRU/s) |")
@@ -84,18 +134,19 @@ def main():
         ramp = 10 * math.ceil(concurrency / LAMBDA_SCALING_PER_10_SECONDS)
         quota = "ok" if concurrency <= LAMBDA_CONCURRENCY_QUOTA else f"EXCEEDED ({concurrency / LAMBDA_CONCURRENCY_QUOTA:.1f}x)"
         api = "ok" if rate < API_GATEWAY_ACCOUNT_RPS else "AT OR OVER"
-        # One strongly consistent read on each of two tables (usernames, login-attempts).
-        reads = rate * login[3] / 2
+        # The login-attempts table takes two of the three strong reads.
+        reads = rate * 2
         table = "ok" if reads <= DYNAMODB_TABLE_RRU_PER_SECOND else f"EXCEEDED ({reads:,.0f} RRU/s)"
         print(f"| {rate:,} | {concurrency:,.0f} | {quota} | <= {ramp} s | {api} | {table} |")
 
     print("\n## 100,000 monthly active users\n")
     mau = 100_000
-    # Assumed monthly use per active user: 30 logins, 30 logouts, 300 profile reads; sign-ups: 10% of MAU.
-    monthly = {"create-user": 0.1 * mau, "login": 30 * mau, "logout": 30 * mau, "get-user": 300 * mau}
+    monthly = {name: per_user * mau for name, per_user in MONTHLY_PER_USER.items()}
+    monthly["create-user"] = SIGN_UPS_PER_USER * mau
     ours = sum(totals[op] * n / 1e6 for op, n in monthly.items())
     billable = max(mau - COGNITO_FREE_MAU, 0)
-    print(f"Assumed use per user and month: 30 logins, 30 logouts, 300 profile reads; 10,000 sign-ups.\n")
+    uses = ", ".join(f"{n:g} {name}" for name, n in MONTHLY_PER_USER.items())
+    print(f"Assumed use per user and month: {uses}; sign-ups: {SIGN_UPS_PER_USER:.0%} of the users.\n")
     print("| | USD per month |")
     print("|---|---|")
     print(f"| this service (Lambda + DynamoDB + API Gateway) | {ours:,.2f} |")
