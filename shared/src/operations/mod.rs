@@ -122,9 +122,10 @@ async fn check_password<S>(
 where
     S: CredentialStore + LoginAttemptStore,
 {
-    // Both reads at once: one round trip of latency instead of two, for one
-    // wasted read unit when the name is locked. The lock is judged first, so
-    // a failed credentials read never turns a 429 into a 503.
+    // The lockout's two items and the credentials at once: one round trip of
+    // latency, for one wasted read unit when the check is refused. The lock
+    // is judged first, so a failed credentials read never turns a 429 into a
+    // 503 (the attempt is counted all the same: counting errs on the safe side).
     let (standing, credentials) =
         tokio::join!(lockout::standing(store, username, address, now), store.credentials(username));
     // The name's user, if the read says: an address is known to a user, not
