@@ -5,19 +5,17 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::Client;
 use user_auth_core::clock::{Clock, SystemClock};
-use user_auth_core::domain::{Password, UserId};
-use user_auth_core::passwords::{hash_password, verify_password, PasswordHash};
+use user_auth_core::domain::UserId;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{SessionStore, TableNames, UserStore};
+use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::TokenIssuer;
 
-use crate::database::{get_item, put_item, transaction};
+use crate::floors::Floor;
 use crate::measure::Settings;
-use crate::setup::Sessions;
-use crate::{workspace, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
+use crate::setup::{password_change, Sessions};
+use crate::{workspace, BoxError, PASSWORD};
 
 pub struct Case<'a> {
     /// The binary's name, in `target/release` and `target/lambda`.
@@ -139,54 +137,20 @@ impl Judge {
     }
 }
 
-/// The work a warm invocation cannot avoid, done by the harness itself:
-/// argon2id and the same DynamoDB calls, made the same way.
-#[derive(Clone, Copy)]
-pub enum Floor {
-    /// create-user: hash, then the two-put transaction.
-    HashAndTransaction,
-    /// login: the lockout record and the credentials read at once, then
-    /// verify, then the new session put.
-    TwoReadsVerifyAndPut,
-}
-
-impl Floor {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Floor::HashAndTransaction => "argon2id hash + transaction",
-            Floor::TwoReadsVerifyAndPut => "2 concurrent GetItem + argon2id verify + PutItem",
-        }
-    }
-
-    pub async fn run(self, db: &Client, tables: &TableNames, stored: &PasswordHash) -> Result<Duration, BoxError> {
-        let start = Instant::now();
-        match self {
-            Floor::HashAndTransaction => {
-                hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
-                transaction(db, tables).await?;
-            }
-            Floor::TwoReadsVerifyAndPut => {
-                tokio::try_join!(get_item(db, tables), get_item(db, tables))?;
-                verify_password(PASSWORD.into(), Some(stored.clone())).await?;
-                put_item(db, tables).await?;
-            }
-        }
-        Ok(start.elapsed())
-    }
-}
-
 /// The DynamoDB calls of one warm invocation, made by the harness against
 /// the instant stub between the function's own invocations against it,
 /// through the service's own store.
 #[derive(Clone, Copy)]
 pub enum StubCalls {
-    /// get-user: the user and the caller's session read at once.
+    /// get-user: the caller's session and its user read at once; the profile
+    /// asked for is the caller's own, so no third read.
     TwoConcurrentGets,
-    /// logout and revoke-session: the caller's session read, then a session
-    /// deleted.
-    GetThenDelete,
-    /// list-sessions: the user's sessions queried (the caller's among them).
-    Query,
+    /// logout and revoke-session: the caller's session and its user read at
+    /// once, then a session deleted.
+    TwoConcurrentGetsThenDelete,
+    /// list-sessions: the user's sessions queried (the caller's among them)
+    /// and the user read, at once.
+    QueryAndGet,
 }
 
 impl StubCalls {
@@ -196,14 +160,14 @@ impl StubCalls {
         let start = Instant::now();
         match self {
             StubCalls::TwoConcurrentGets => {
-                tokio::try_join!(stub.get_user(user_id), stub.session(user_id, id))?;
+                tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
             }
-            StubCalls::GetThenDelete => {
-                stub.session(user_id, id).await?;
+            StubCalls::TwoConcurrentGetsThenDelete => {
+                tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
                 stub.end_session(user_id, id).await?;
             }
-            StubCalls::Query => {
-                stub.sessions(user_id).await?;
+            StubCalls::QueryAndGet => {
+                tokio::try_join!(stub.sessions(user_id), stub.get_user(user_id))?;
             }
         }
         Ok(start.elapsed())
@@ -220,6 +184,8 @@ pub struct Events {
     refresh: String,
     list_sessions: String,
     revoke_session: String,
+    change_password: String,
+    delete_user: String,
 }
 
 impl Events {
@@ -234,6 +200,8 @@ impl Events {
             refresh: fixture("refresh")?,
             list_sessions: fixture("list-sessions")?,
             revoke_session: fixture("revoke-session")?,
+            change_password: fixture("change-password")?,
+            delete_user: fixture("delete-user")?.replace("{{password}}", PASSWORD),
         })
     }
 }
@@ -256,8 +224,8 @@ fn one_per_event(name: &'static str, sessions: Vec<RefreshToken>) -> impl FnMut(
 /// the order of the report's rows.
 pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, settings: &Settings) -> Vec<Case<'a>> {
     let Settings { warm_runs, argon2_warm_runs: argon2_runs, .. } = *settings;
-    let Sessions { reader, lister, to_log_out, to_refresh, revoker, to_revoke } = sessions;
-    // argon2id's 19 MiB of working memory sets create-user and login apart.
+    let Sessions { reader, lister, to_log_out, to_refresh, revoker, to_revoke, changer, to_delete } = sessions;
+    // argon2id's 19 MiB of working memory sets the argon2 functions apart.
     let argon2_targets = Targets::with_peak_rss(Limit::Below(64.0));
     let targets = Targets::with_peak_rss(Limit::Below(32.0));
     let get_user = move || authorized(&events.get_user, issuer, &reader);
@@ -280,19 +248,48 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
         let id = to_revoke()?.session_id;
         Ok(authorized(&events.revoke_session, issuer, &revoker)?.replace("{{id}}", id.as_str()))
     };
+    // The same session each time, its password changed to and back: each
+    // event's current password is the one the event before set, as events
+    // are made in the order they are invoked.
+    let mut changes = 0;
+    let change_password = move || {
+        let (current, new) = password_change(changes);
+        changes += 1;
+        let event = authorized(&events.change_password, issuer, &changer)?;
+        Ok(event.replace("{{password}}", current).replace("{{new_password}}", new))
+    };
+    // A user of its own each time, as the event deletes it.
+    let mut to_delete = one_per_event("delete-user", to_delete);
+    let delete_user = move || authorized(&events.delete_user, issuer, &to_delete()?);
     // Answers the get-user event with a fixed response.
     let hello = get_user.clone();
     let (floor, own_time, peer) = (Judge::by_floor, Judge::by_own_time, Judge::by_peer);
     vec![
         Case { name: "hello", expected_status: 200, warm_runs, role: Role::Reference, events: Box::new(hello) },
         // name, expected status, warm runs, judge, targets, events
-        function("create-user", 201, argon2_runs, floor(Floor::HashAndTransaction), argon2_targets, new_user),
+        function("create-user", 201, argon2_runs, floor(Floor::CountHashAndTransaction), argon2_targets, new_user),
         function("get-user", 200, warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, get_user),
-        function("login", 200, argon2_runs, floor(Floor::TwoReadsVerifyAndPut), argon2_targets, login),
-        function("logout", 204, warm_runs, own_time(StubCalls::GetThenDelete), targets, logout),
+        function("login", 200, argon2_runs, floor(Floor::CheckAndPut), argon2_targets, login),
+        function("logout", 204, warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),
         function("refresh", 200, warm_runs, peer("get-user"), targets, refresh),
-        function("list-sessions", 200, warm_runs, own_time(StubCalls::Query), targets, list_sessions),
-        function("revoke-session", 204, warm_runs, own_time(StubCalls::GetThenDelete), targets, revoke_session),
+        function("list-sessions", 200, warm_runs, own_time(StubCalls::QueryAndGet), targets, list_sessions),
+        function(
+            "revoke-session",
+            204,
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGetsThenDelete),
+            targets,
+            revoke_session,
+        ),
+        function(
+            "change-password",
+            204,
+            argon2_runs,
+            floor(Floor::ReadCheckHashAndChange),
+            argon2_targets,
+            change_password,
+        ),
+        function("delete-user", 204, argon2_runs, floor(Floor::ReadCheckAndDelete), argon2_targets, delete_user),
     ]
 }
 

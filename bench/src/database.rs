@@ -9,11 +9,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use user_auth_core::clock::{Clock, SystemClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::domain::{self, Session, SessionId, UserId};
+use user_auth_core::domain::{self, Session, SessionId, User, UserId, Username};
+use user_auth_core::passwords::PasswordHash;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::schema::{self, sessions, users};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{dynamodb, SessionStore, TableNames};
+use user_auth_core::store::{dynamodb, SessionStore, TableNames, UserStore};
 use user_auth_core::tokens::refresh::RefreshToken;
 
 use crate::BoxError;
@@ -97,6 +98,15 @@ pub async fn put_session(db: &Client, tables: &TableNames, user_id: &UserId) -> 
     let session = Session::start(id, user_id.clone(), client, first.hash(), lifetime, SystemClock.now());
     DynamoStore::new(db.clone(), tables.clone()).create_session(&session).await?;
     Ok(first)
+}
+
+/// A user stored as sign-up stores one, its profile and its username claim
+/// in one transaction, with `hash` as its password's: no argon2 work per
+/// user. Its name is new and random, as a taken one is refused.
+pub async fn put_user(db: &Client, tables: &TableNames, hash: &PasswordHash) -> Result<User, BoxError> {
+    let user = User::new(Username::parse(&format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..16]))?);
+    DynamoStore::new(db.clone(), tables.clone()).create_user(&user, hash).await?;
+    Ok(user)
 }
 
 pub async fn get_item(db: &Client, tables: &TableNames) -> Result<(), BoxError> {

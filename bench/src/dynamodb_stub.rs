@@ -1,8 +1,10 @@
 //! An instant DynamoDB for measuring a function's own time, answering
 //! without doing any work, whatever the keys:
 //!
-//! - `GetItem` with one canned user on the users table, one canned session
-//!   on the sessions table, and no item on any other;
+//! - `GetItem` with one canned user on the users table and one canned
+//!   session on the sessions table, each under the key asked for (as a
+//!   function checks that its token's user is the one it read), and no item
+//!   on any other;
 //! - `Query` (on the sessions table) with the canned sessions, in one page;
 //! - `DeleteItem` with the first canned session as the deleted one on the
 //!   sessions table, and nothing on any other;
@@ -70,14 +72,12 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
     let mut reader = BufReader::new(read);
     while let Some(request) = read_request(&mut reader).await {
         let operation = request.header("x-amz-target").and_then(|t| t.strip_prefix("DynamoDB_20120810.")).unwrap_or("");
-        let table = serde_json::from_slice::<Value>(&request.body)
-            .ok()
-            .and_then(|body| body["TableName"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let body = serde_json::from_slice::<Value>(&request.body).unwrap_or_default();
+        let table = body["TableName"].as_str().unwrap_or_default();
         let (users, sessions) = (table == canned.tables.users, table == canned.tables.sessions);
         let (status, body) = match operation {
-            "GetItem" if users => ("200 OK", json!({ "Item": canned.user })),
-            "GetItem" if sessions => ("200 OK", json!({ "Item": canned.sessions[0] })),
+            "GetItem" if users => ("200 OK", json!({ "Item": under_key(&canned.user, &body["Key"]) })),
+            "GetItem" if sessions => ("200 OK", json!({ "Item": under_key(&canned.sessions[0], &body["Key"]) })),
             "Query" if sessions => {
                 let count = canned.sessions.len();
                 ("200 OK", json!({ "Items": canned.sessions, "Count": count, "ScannedCount": count }))
@@ -102,6 +102,16 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
             return;
         }
     }
+}
+
+/// `item` with the key attributes of `key` (a request's `Key`) in place of
+/// its own.
+fn under_key(item: &Value, key: &Value) -> Value {
+    let mut item = item.clone();
+    if let (Some(fields), Some(key)) = (item.as_object_mut(), key.as_object()) {
+        fields.extend(key.iter().map(|(name, value)| (name.clone(), value.clone())));
+    }
+    item
 }
 
 /// An item in DynamoDB's JSON wire form, for the types the store writes.

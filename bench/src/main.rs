@@ -6,25 +6,30 @@
 //! table to `bench/RESULTS.md` and prints it.
 //!
 //! Noise on a shared machine is handled by interleaving: cold starts go round
-//! the functions in turn, and a login's or sign-up's floor is measured
-//! between its own warm invocations, so slow spells hit both sides alike. The
+//! the functions in turn, and the floor of a function running argon2id
+//! (sign-up, login, password change, account deletion) is measured between
+//! its own warm invocations, so slow spells hit both sides alike. The
 //! time get-user, logout, list-sessions and revoke-session spend beyond
 //! DynamoDB is measured against an instant stub ([`dynamodb_stub`]), as
 //! DynamoDB Local's jitter is larger than the figure itself. refresh is set
 //! against get-user's warm time.
 //!
-//! Every access token belongs to a session in DynamoDB Local, as the
-//! functions check; a function that ends a session or spends a refresh token
-//! gets a session of its own per event ([`setup::Sessions`]).
+//! Every access token belongs to a session in DynamoDB Local, and to a user
+//! there, as the functions check; a function that ends a session or spends a
+//! refresh token gets a session of its own per event, and delete-user a user
+//! of its own per event ([`setup::Sessions`]). The floors that check a
+//! password act on accounts of their own ([`floors::FloorAccounts`]).
 //!
 //! - [`cases`]: what runs, with which events, judged against what, and each
 //!   function's targets; hello is the reference by its role.
+//! - [`floors`]: the work an argon2 function's warm invocation cannot avoid,
+//!   done by the harness.
 //! - [`measure`]: the binaries under the Runtime API, the measuring phases,
 //!   peak RSS, median and p99.
 //! - [`report`]: the Markdown, with the verdicts read from the targets.
 //! - [`database`]: DynamoDB Local and the harness's own DynamoDB calls.
-//! - [`setup`]: the signing key, the user, the sessions and the functions'
-//!   environment.
+//! - [`setup`]: the signing key, the users, the sessions, the accounts and
+//!   the functions' environment.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
 //!
 //! Run it with `scripts/bench`, which builds what it needs first.
@@ -32,6 +37,7 @@
 mod cases;
 mod database;
 mod dynamodb_stub;
+mod floors;
 mod http1;
 mod measure;
 mod report;
@@ -43,6 +49,7 @@ use std::path::{Path, PathBuf};
 use cases::Events;
 use database::Database;
 use dynamodb_stub::DynamoStub;
+use floors::FloorAccounts;
 use measure::{Harness, Settings, Subject};
 use setup::{Keys, Sessions};
 use user_auth_core::domain::Password;
@@ -53,7 +60,7 @@ use user_auth_core::store::{dynamodb, TableNames};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The benchmark user's password, also hashed and verified by the floors.
+/// The benchmark users' password, also hashed and verified by the floors.
 const PASSWORD: &str = "correct horse battery staple";
 const PASSWORD_MIN_LENGTH: usize = user_auth_core::config::DEFAULT_PASSWORD_MIN_LENGTH;
 
@@ -71,8 +78,13 @@ async fn main() -> Result<(), BoxError> {
     let user = setup::create_user(&db.client, &tables).await?;
     let stored = hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
     let env = setup::function_env(&db.endpoint, &keys);
-    eprintln!("starting {} sessions for each function that ends or renews one", settings.most_events());
-    let sessions = Sessions::create(&db.client, &tables, &user.id, settings.most_events()).await?;
+    eprintln!(
+        "starting {} sessions for each function that ends or renews one, and {} accounts for delete-user",
+        settings.most_events(),
+        settings.argon2_events()
+    );
+    let sessions = Sessions::create(&db.client, &tables, &user.id, &stored, &settings).await?;
+    let mut floor_accounts = FloorAccounts::create(&db.client, &tables, &stored, &settings).await?;
     let (caller, lister) = (sessions.reader.clone(), sessions.lister.user_id.clone());
 
     let events = Events::load(&user.id)?;
@@ -80,7 +92,7 @@ async fn main() -> Result<(), BoxError> {
         cases::all(&events, &keys.issuer, sessions, &settings).into_iter().map(Subject::new).collect();
     let harness = Harness { settings, db: &db.client, tables: &tables, stored: &stored, caller: &caller };
     measure::cold_starts(&mut subjects, &harness, &env).await?;
-    measure::warm_invocations(&mut subjects, &harness, &env).await?;
+    measure::warm_invocations(&mut subjects, &harness, &env, &mut floor_accounts).await?;
 
     // The time beyond DynamoDB, against a stub that answers at once.
     let user_item = database::user_item(&db.client, &tables, &user.id).await?;

@@ -16,6 +16,7 @@ use user_auth_core::tokens::refresh::RefreshToken;
 
 use crate::cases::{Case, Judge, StubCalls};
 use crate::database::{get_item, put_item, transaction};
+use crate::floors::FloorAccounts;
 use crate::runtime_api::{Invocation, Report, RuntimeApi};
 use crate::setup::Env;
 use crate::{workspace, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
@@ -40,6 +41,13 @@ impl Settings {
     /// each function that ends or renews one per invocation.
     pub fn most_events(&self) -> usize {
         2 * (self.cold_runs + 1 + self.warm_runs.max(self.argon2_warm_runs))
+    }
+
+    /// The events an argon2 function is fed in a run: its cold starts, then
+    /// its warm invocations and the untimed one before them. They are judged
+    /// by a floor, never run against the instant stub.
+    pub fn argon2_events(&self) -> usize {
+        self.cold_runs + 1 + self.argon2_warm_runs
     }
 }
 
@@ -119,7 +127,7 @@ pub struct Harness<'a> {
     /// DynamoDB Local, for the floors and the components alone.
     pub db: &'a Client,
     pub tables: &'a TableNames,
-    /// The hash login's floor verifies against.
+    /// The hash of [`PASSWORD`], which argon2id verify is timed against alone.
     pub stored: &'a PasswordHash,
     /// The session whose keys the harness's own calls against the instant
     /// stub name.
@@ -151,15 +159,21 @@ pub async fn cold_starts(subjects: &mut [Subject<'_>], h: &Harness<'_>, env: &En
 }
 
 /// Warm invocations, each followed by the case's floor if it has one, so the
-/// two sides of the ratio share the machine's slow spells.
-pub async fn warm_invocations(subjects: &mut [Subject<'_>], h: &Harness<'_>, env: &Env) -> Result<(), BoxError> {
+/// two sides of the ratio share the machine's slow spells; the floors act
+/// on `accounts`.
+pub async fn warm_invocations(
+    subjects: &mut [Subject<'_>],
+    h: &Harness<'_>,
+    env: &Env,
+    accounts: &mut FloorAccounts,
+) -> Result<(), BoxError> {
     for Subject { case, measured: m } in subjects.iter_mut() {
         eprintln!("{}: {} warm invocations", case.name, case.warm_runs);
         let mut function = Running::warmed(case, env).await?;
         for _ in 0..case.warm_runs {
             m.warm.push(function.invoke(case).await?);
             if let Some(Judge::Floor { floor, .. }) = case.judge() {
-                m.floor.push(floor.run(h.db, h.tables, h.stored).await?);
+                m.floor.push(floor.run(h.db, h.tables, accounts).await?);
             }
         }
         m.peak_rss_kib = m.peak_rss_kib.max(function.stop().await?);

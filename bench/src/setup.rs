@@ -1,6 +1,7 @@
 //! What the functions need around them: a signing key where they read it, a
-//! user to act on, the sessions their tokens belong to, and the environment
-//! Lambda and the service's configuration would give them.
+//! user to act on, the sessions their tokens belong to, the accounts they
+//! change or delete, and the environment Lambda and the service's
+//! configuration would give them.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,12 +11,13 @@ use secrecy::SecretString;
 use user_auth_core::config::vars;
 use user_auth_core::domain::{User, UserId};
 use user_auth_core::operations;
-use user_auth_core::passwords::Argon2id;
+use user_auth_core::passwords::{Argon2id, PasswordHash};
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::TableNames;
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings};
 
+use crate::measure::Settings;
 use crate::{database, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
 
 /// A function's environment variables.
@@ -52,12 +54,26 @@ pub async fn create_user(db: &Client, tables: &TableNames) -> Result<User, BoxEr
     Ok(operations::create_user(&store, &Argon2id, PASSWORD_MIN_LENGTH, "alice", SecretString::from(PASSWORD)).await?)
 }
 
-/// The sessions the events' tokens belong to, all in DynamoDB Local: every
-/// function that takes an access token refuses it unless its session is
-/// there and active. Each session is kept as its first refresh token, which
-/// names its user and its id. The sessions that an invocation ends or
-/// renews come one per event, `per_event` of each: as many as any case is
-/// fed (see [`crate::measure::Settings::most_events`]).
+/// The password an account's `turn`-th password change (from 0) goes from
+/// and to: from [`PASSWORD`], which every account starts with, to
+/// [`OTHER_PASSWORD`] on even turns, and back on odd ones. So one account
+/// serves any number of changes in a row, each from the password the one
+/// before set.
+pub fn password_change(turn: usize) -> (&'static str, &'static str) {
+    const PASSWORDS: [&str; 2] = [PASSWORD, OTHER_PASSWORD];
+    (PASSWORDS[turn % 2], PASSWORDS[(turn + 1) % 2])
+}
+
+const OTHER_PASSWORD: &str = "staple battery horse correct";
+
+/// The sessions the events' tokens belong to, all in DynamoDB Local, each of
+/// a user that exists: every function that takes an access token refuses it
+/// unless its session is there and active and its user is there. Each
+/// session is kept as its first refresh token, which names its user and its
+/// id. The sessions that an invocation ends or renews come one per event:
+/// as many as any case is fed (see [`Settings::most_events`]); those whose
+/// invocation deletes their user, as many as an argon2 function is fed (see
+/// [`Settings::argon2_events`]), each of a user of its own.
 pub struct Sessions {
     /// alice's: get-user reads her profile with it.
     pub reader: RefreshToken,
@@ -73,6 +89,13 @@ pub struct Sessions {
     /// for it to end.
     pub revoker: RefreshToken,
     pub to_revoke: Vec<RefreshToken>,
+    /// change-password's caller, whose password every event changes, to and
+    /// back (see [`password_change`]); the only session of its user, so that
+    /// no event has other sessions to end.
+    pub changer: RefreshToken,
+    /// One per delete-user event, each the only session of a user that
+    /// starts with [`PASSWORD`]: the event deletes the user.
+    pub to_delete: Vec<RefreshToken>,
 }
 
 /// How many sessions list-sessions finds: its caller's and two more, as if
@@ -80,19 +103,61 @@ pub struct Sessions {
 pub const LISTED_SESSIONS: usize = 3;
 
 impl Sessions {
-    pub async fn create(db: &Client, tables: &TableNames, alice: &UserId, per_event: usize) -> Result<Self, BoxError> {
+    /// The sessions, of alice and of new users whose password's hash is
+    /// `hash` (that of [`PASSWORD`]).
+    pub async fn create(
+        db: &Client,
+        tables: &TableNames,
+        alice: &UserId,
+        hash: &PasswordHash,
+        settings: &Settings,
+    ) -> Result<Self, BoxError> {
+        let per_event = settings.most_events();
         let start = |user_id: UserId, count: usize| start_sessions(db, tables, user_id, count);
-        let mut revoker = start(UserId::new_random(), 1 + per_event).await?;
+        let new_user = || async move { database::put_user(db, tables, hash).await.map(|user| user.id) };
+        let mut revoker = start(new_user().await?, 1 + per_event).await?;
         let to_revoke = revoker.split_off(1);
+        let to_delete = create_accounts(db, tables, hash, settings.argon2_events()).await?;
         Ok(Sessions {
             reader: first(start(alice.clone(), 1).await?)?,
-            lister: first(start(UserId::new_random(), LISTED_SESSIONS).await?)?,
-            to_log_out: start(UserId::new_random(), per_event).await?,
-            to_refresh: start(UserId::new_random(), per_event).await?,
+            lister: first(start(new_user().await?, LISTED_SESSIONS).await?)?,
+            to_log_out: start(new_user().await?, per_event).await?,
+            to_refresh: start(new_user().await?, per_event).await?,
             revoker: first(revoker)?,
             to_revoke,
+            changer: create_account(db, tables, hash).await?.session,
+            to_delete: to_delete.into_iter().map(|account| account.session).collect(),
         })
     }
+}
+
+/// A user with its profile, its username claim and one session: what a
+/// password change or an account deletion acts on.
+pub struct Account {
+    pub user: User,
+    /// Kept as its first refresh token, which names its user and its id.
+    pub session: RefreshToken,
+}
+
+/// A new account whose password's hash is `hash`.
+pub async fn create_account(db: &Client, tables: &TableNames, hash: &PasswordHash) -> Result<Account, BoxError> {
+    let user = database::put_user(db, tables, hash).await?;
+    let session = database::put_session(db, tables, &user.id).await?;
+    Ok(Account { user, session })
+}
+
+/// `count` new accounts, created one after the other, all with `hash`.
+pub async fn create_accounts(
+    db: &Client,
+    tables: &TableNames,
+    hash: &PasswordHash,
+    count: usize,
+) -> Result<Vec<Account>, BoxError> {
+    let mut created = Vec::with_capacity(count);
+    for _ in 0..count {
+        created.push(create_account(db, tables, hash).await?);
+    }
+    Ok(created)
 }
 
 /// `count` sessions of `user_id`, started one after the other.
@@ -113,8 +178,14 @@ fn first(sessions: Vec<RefreshToken>) -> Result<RefreshToken, BoxError> {
     sessions.into_iter().next().ok_or_else(|| "no session was started".into())
 }
 
+/// Sign-ups allowed per source address and hour, in the functions'
+/// configuration and at the floor: the most there is, as every sign-up
+/// event comes from the fixture's one address. Each is counted all the same.
+pub const SIGN_UPS_PER_HOUR: u64 = 100_000;
+
 /// What Lambda sets, as the runtime reads it, and the service's configuration.
 pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
+    let sign_ups_per_hour = SIGN_UPS_PER_HOUR.to_string();
     [
         ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769"),
@@ -128,6 +199,7 @@ pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
         (vars::TOKEN_AUDIENCE, "bench"),
         (vars::TOKEN_VERIFYING_KEY, keys.verifying_key_pem.as_str()),
         (vars::TOKEN_SIGNING_KEY_FILE, keys.signing_key_file.as_str()),
+        (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, sign_ups_per_hour.as_str()),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
