@@ -139,7 +139,7 @@ pub struct AddressRecord {
 impl AddressRecord {
     /// The attempts as of `now`: a window that has ended counts as none (TTL
     /// deletion is late), but the stored count is what the next claim expects.
-    pub fn as_of(self, now: u64) -> AddressAttempts {
+    pub fn attempts_at(self, now: u64) -> AddressAttempts {
         let live = self.expires_at > now;
         AddressAttempts {
             failures: if live { self.failures } else { 0 },
@@ -179,7 +179,7 @@ pub struct NameRecord {
 impl NameRecord {
     /// The attempts as of `now`: a window that has ended counts as none, and
     /// marks the record stale.
-    pub fn as_of(self, now: u64) -> NameAttempts {
+    pub fn attempts_at(self, now: u64) -> NameAttempts {
         match self.expires_at > now {
             true => NameAttempts { failures: self.failures, expires_at: self.expires_at, stale: false },
             false => NameAttempts { failures: 0, expires_at: self.expires_at, stale: true },
@@ -217,8 +217,8 @@ mod tests {
         let record = AddressRecord::try_from(&address_item(n(1500))).unwrap();
         let live =
             AddressAttempts { failures: 6, locked_until: 1500, known_until: 0, known_for: None, stored: Some(6) };
-        assert_eq!(record.clone().as_of(1999), live);
-        assert_eq!(record.as_of(2000), AddressAttempts { stored: Some(6), ..AddressAttempts::default() });
+        assert_eq!(record.clone().attempts_at(1999), live);
+        assert_eq!(record.attempts_at(2000), AddressAttempts { stored: Some(6), ..AddressAttempts::default() });
     }
 
     #[test]

@@ -307,11 +307,11 @@ impl LoginAttemptStore for DynamoStore {
             self.read(table, name_key, Consistency::Strong)
         );
         let address = match address? {
-            Some(item) => AddressRecord::try_from(&item)?.as_of(now),
+            Some(item) => AddressRecord::try_from(&item)?.attempts_at(now),
             None => AddressAttempts::default(),
         };
         let name = match name? {
-            Some(item) => NameRecord::try_from(&item)?.as_of(now),
+            Some(item) => NameRecord::try_from(&item)?.attempts_at(now),
             None => NameAttempts::default(),
         };
         Ok(Standing { address, name })
