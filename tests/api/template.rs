@@ -298,7 +298,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 on("SignUpsTable", &["dynamodb:UpdateItem"]),
             ]),
         ),
-        ("get-user", grant(&[token_holder.clone()])),
+        ("get-user", grant(std::slice::from_ref(&token_holder))),
         (
             "login",
             grant(&[
