@@ -39,27 +39,28 @@ DYNAMODB_CALL_MS = 4.0  # one call from Lambda to DynamoDB in-region (allowance)
 OPERATIONS = {
     # The sign-up counted per address (UpdateItem), then a TransactWriteItems of two items.
     "create-user": (1024, ARGON2_MS + OWN_CPU_MS, 2, 0.0, 1.0 + 4.0),
-    # The session (strong) and the caller's user (eventual) at once, and the profile asked for.
-    "get-user": (256, OWN_CPU_MS, 1, 2.0, 0.0),
+    # The session, the caller's user and the profile asked for, at once (strong reads).
+    "get-user": (256, OWN_CPU_MS, 1, 3.0, 0.0),
     # Three strong reads at once (the address's and the name's lockout items, the credentials);
-    # the attempt claimed (1 WRU from a known address, 2 from a new one); argon2id; the success
-    # recorded (1 WRU, 2 from a new address); the session put (1 WRU). From a known address.
-    "login": (1769, ARGON2_MS + OWN_CPU_MS, 4, 3.0, 3.0),
-    # One conditional UpdateItem (the rotation) and the user read at once.
-    "refresh": (256, OWN_CPU_MS, 1, 0.5, 1.0),
+    # the attempt claimed (1 WRU from a known address, 2 from a new one, one after the other);
+    # argon2id; the success recorded (1 WRU, 2 from a new address); the session put in a
+    # transaction with a ConditionCheck of the credentials (2 + 2 WRU). From a known address.
+    "login": (1769, ARGON2_MS + OWN_CPU_MS, 4, 3.0, 6.0),
+    # One conditional UpdateItem (the rotation) and the user read (strong) at once.
+    "refresh": (256, OWN_CPU_MS, 1, 1.0, 1.0),
     # The session and the user at once, then the session deleted.
-    "logout": (256, OWN_CPU_MS, 2, 1.5, 1.0),
+    "logout": (256, OWN_CPU_MS, 2, 2.0, 1.0),
     # One strong Query of the user's sessions and the user at once.
-    "list-sessions": (256, OWN_CPU_MS, 1, 1.5, 0.0),
+    "list-sessions": (256, OWN_CPU_MS, 1, 2.0, 0.0),
     # The session and the user at once, then the other session deleted.
-    "revoke-session": (256, OWN_CPU_MS, 2, 1.5, 1.0),
-    # The token checked (1.5), the password checked under the lockout as login (3 RRU, 2 WRU),
+    "revoke-session": (256, OWN_CPU_MS, 2, 2.0, 1.0),
+    # The token checked (2), the password checked under the lockout as login (3 RRU, 2 WRU),
     # a Query of the sessions (1), then a transaction: the hash updated and one other session
     # deleted (2 + 2 WRU). Two argon2id runs: verify and hash.
-    "change-password": (1769, 2 * ARGON2_MS + OWN_CPU_MS, 6, 5.5, 6.0),
+    "change-password": (1769, 2 * ARGON2_MS + OWN_CPU_MS, 6, 6.0, 6.0),
     # The token and the password checked as above, a Query, a transaction deleting the user,
     # the claim and two sessions (4 x 2 WRU), and the Query that sweeps for stragglers.
-    "delete-user": (1769, ARGON2_MS + OWN_CPU_MS, 7, 6.5, 10.0),
+    "delete-user": (1769, ARGON2_MS + OWN_CPU_MS, 7, 7.0, 10.0),
 }
 
 # Assumed use per active user and month (sign-ups: 10 % of the users).

@@ -81,15 +81,17 @@ pub struct Standing {
 }
 
 /// What claiming an attempt at `at` writes for its address: the count with
-/// this attempt counted as a failure, the lock that failure sets, and the end
-/// of the window; on the condition that the stored count is still `expected`
-/// and no lock holds at `at`.
+/// this attempt counted as a failure, the lock that failure sets, the end of
+/// the window, and when the item may go (its TTL: not before the address
+/// stops being known); on the condition that the stored count is still
+/// `expected` and no lock holds at `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressClaim {
     pub at: u64,
     pub expected: Option<u64>,
     pub failures: u64,
     pub locked_until: u64,
+    pub window_ends_at: u64,
     pub expires_at: u64,
 }
 
@@ -160,8 +162,9 @@ pub fn judge(standing: &Standing, owner: Option<&UserId>, now: u64) -> Result<()
 pub fn next_claim(address: &AddressAttempts, now: u64) -> AddressClaim {
     let failures = address.failures + 1;
     let locked_until = locked_until(failures, now).unwrap_or(0);
-    let expires_at = (now.max(locked_until) + WINDOW_SECONDS).max(address.known_until);
-    AddressClaim { at: now, expected: address.stored, failures, locked_until, expires_at }
+    let window_ends_at = now.max(locked_until) + WINDOW_SECONDS;
+    let expires_at = window_ends_at.max(address.known_until);
+    AddressClaim { at: now, expected: address.stored, failures, locked_until, window_ends_at, expires_at }
 }
 
 /// The claim of the next attempt from an unknown address at a name, at `now`.
@@ -193,15 +196,12 @@ pub async fn claim(
     judge(standing, owner, now)?;
     let known = is_known(&standing.address, owner, now);
     let address_claim = next_claim(&standing.address, now);
-    let name_claim = async {
-        match known {
-            true => Ok(true),
-            false => store.claim_name(username, &next_name_claim(&standing.name, now)).await,
-        }
-    };
-    let (address_claimed, name_claimed) =
-        tokio::join!(store.claim_address(username, address, &address_claim), name_claim);
-    if !(address_claimed? && name_claimed?) {
+    // The address first, and the name only for the one attempt the address
+    // let through: a burst from one address must not count against the
+    // name once per request it sent.
+    let name_claimed = store.claim_address(username, address, &address_claim).await?
+        && (known || store.claim_name(username, &next_name_claim(&standing.name, now)).await?);
+    if !name_claimed {
         return Err(LockoutError::Locked { retry_after: 1 });
     }
     Ok(Claimed { failures: address_claim.failures, name_counted: !known || standing.name.failures > 0 })
@@ -266,11 +266,15 @@ mod tests {
     #[test]
     fn the_window_slides_with_every_failure_and_outlasts_the_lock() {
         let address = AddressAttempts { failures: 3, stored: Some(3), ..AddressAttempts::default() };
-        assert_eq!(next_claim(&address, 5000).expires_at, 5000 + WINDOW_SECONDS);
+        assert_eq!(next_claim(&address, 5000).window_ends_at, 5000 + WINDOW_SECONDS);
+        // A known address's item stays while it is known; its window does not.
+        let known = AddressAttempts { known_until: 90_000, ..address.clone() };
+        let claim = next_claim(&known, 5000);
+        assert_eq!((claim.window_ends_at, claim.expires_at), (5000 + WINDOW_SECONDS, 90_000));
         let address = AddressAttempts { failures: 9, stored: Some(9), ..AddressAttempts::default() };
         let claim = next_claim(&address, 5000);
         assert_eq!((claim.failures, claim.locked_until), (10, 5000 + 32 + 1));
-        assert_eq!(claim.expires_at, claim.locked_until + WINDOW_SECONDS);
+        assert_eq!(claim.window_ends_at, claim.locked_until + WINDOW_SECONDS);
         assert_eq!(claim.expected, Some(9));
     }
 
@@ -332,6 +336,19 @@ mod tests {
         assert_eq!(fail(&store, &name, "198.51.100.1", 1000 + WINDOW_SECONDS + 100).await.unwrap().failures, 5);
         let quiet = 1000 + WINDOW_SECONDS + 100 + 1 + WINDOW_SECONDS + 1;
         assert_eq!(fail(&store, &name, "198.51.100.1", quiet).await.unwrap().failures, 1);
+    }
+
+    #[tokio::test]
+    async fn a_known_addresss_failures_are_forgotten_a_window_after_the_last_one() {
+        let store = MemoryStore::default();
+        let name = Username::parse("mona").unwrap();
+        succeed(&store, &name, "192.0.2.9", &UserId::new_random(), 1000).await;
+        fail(&store, &name, "192.0.2.9", 1100).await.unwrap();
+        let read = standing(&store, &name, "192.0.2.9", 1100 + WINDOW_SECONDS - 1).await.unwrap();
+        assert_eq!(read.address.failures, 1);
+        let read = standing(&store, &name, "192.0.2.9", 1100 + WINDOW_SECONDS).await.unwrap();
+        assert_eq!(read.address.failures, 0, "the item outlives the window while the address is known");
+        assert!(read.address.known_until > 1100 + WINDOW_SECONDS);
     }
 
     #[tokio::test]

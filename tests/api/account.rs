@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use user_auth_core::clock::Clock;
 use user_auth_core::store::dynamodb::schema::{sessions, usernames, users};
 
 use crate::helpers::{ApiResponse, TestApp, PASSWORD};
@@ -195,4 +196,50 @@ async fn a_session_record_that_outlived_its_user_opens_nothing() {
     assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 2);
     every_function_refuses(&app, &id, &access, &refresh).await;
     assert_eq!(items_of(&app, &app.tables.sessions, sessions::USER_ID, &id).await, 1, "refresh ended its session");
+}
+
+/// A login that checked the old password while the change committed stores
+/// no session: its session is written on the condition that the username
+/// still has the hash it checked.
+#[tokio::test]
+async fn a_login_that_checked_the_replaced_password_starts_no_session() {
+    use user_auth_core::domain::{Client, Session, SessionId, UserId, Username};
+    use user_auth_core::passwords::PasswordHash;
+    use user_auth_core::store::dynamodb::DynamoStore;
+    use user_auth_core::store::SessionStore;
+    use user_auth_core::test_support::LIFETIME;
+
+    let app = TestApp::spawn().await;
+    let (id, token) = app.signed_in_user("nora").await;
+    let claim = |client: aws_sdk_dynamodb::Client, table: String| async move {
+        let item = client
+            .get_item()
+            .table_name(table)
+            .key(usernames::USERNAME, AttributeValue::S("nora".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        PasswordHash::from_phc(item[usernames::PASSWORD_HASH].as_s().unwrap().clone())
+    };
+    let checked = claim(app.client.clone(), app.tables.usernames.clone()).await;
+    assert_eq!(app.change_password(&token, PASSWORD, NEW_PASSWORD).await.status, 204);
+
+    let store = DynamoStore::new(app.client.clone(), app.tables.clone());
+    let user_id = UserId::parse(&id).unwrap();
+    let session = Session::start(
+        SessionId::new_random(),
+        user_id.clone(),
+        Client::default(),
+        user_auth_core::domain::RefreshHash("x".into()),
+        LIFETIME,
+        app.clock.now(),
+    );
+    let nora = Username::parse("nora").unwrap();
+    assert!(!store.start_session(&session, &nora, &checked).await.unwrap(), "a session of the old password");
+    assert!(store.session(&user_id, &session.id).await.unwrap().is_none());
+    let current = claim(app.client.clone(), app.tables.usernames.clone()).await;
+    assert!(store.start_session(&session, &nora, &current).await.unwrap());
 }

@@ -276,7 +276,9 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 /// finds it in its `Query`) and its user (`GetItem`). A password change is a
 /// transaction of the claim's `UpdateItem` and sessions' `DeleteItem`s, after
 /// a `Query` of them; a deletion, of `DeleteItem`s of the user, the claim and
-/// the sessions. Both check the password under login's lockout.
+/// the sessions. Both check the password under login's lockout. Login stores
+/// its session in a transaction with a `ConditionCheck` of the username's
+/// claim.
 fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     let on =
         |table: &'static str, actions: &[&'static str]| actions.iter().map(move |a| (*a, table)).collect::<Vec<_>>();
@@ -302,7 +304,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "login",
             grant(&[
-                on("UsernamesTable", &["dynamodb:GetItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:ConditionCheckItem"]),
                 lockout.clone(),
                 on("SessionsTable", &["dynamodb:PutItem"]),
                 signing_key.clone(),

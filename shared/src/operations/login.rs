@@ -1,8 +1,8 @@
 use secrecy::SecretString;
 
-use crate::domain::{Client, Session, SessionId, SessionLifetime, UserId, Username};
+use crate::domain::{Client, Session, SessionId, SessionLifetime, Username};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, LoginAttemptStore, SessionStore};
+use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore};
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
@@ -42,23 +42,31 @@ where
         return Err(ApiError::InvalidCredentials);
     };
     let credentials = check_password(store, passwords, now, &username, &client.source_ip, password).await?;
-    let issued = start_session(store, issuer, lifetime, now, credentials.user_id.clone(), client).await?;
-    tracing::info!(user_id = %credentials.user_id, "login succeeded");
+    let user_id = credentials.user_id.clone();
+    let issued = start_session(store, issuer, lifetime, now, &username, credentials, client).await?;
+    tracing::info!(user_id = %user_id, "login succeeded");
     Ok(issued)
 }
 
+/// Starts a session for credentials just checked, on the condition that they
+/// are still the username's: a password changed, or an account deleted,
+/// since the check leaves nothing behind.
 async fn start_session(
     sessions: &impl SessionStore,
     issuer: &TokenIssuer,
     lifetime: SessionLifetime,
     now: u64,
-    user_id: UserId,
+    username: &Username,
+    checked: Credentials,
     client: Client,
 ) -> Result<IssuedSession, ApiError> {
     let id = SessionId::new_random();
-    let first = RefreshToken::first(user_id.clone(), id.clone())?;
-    let session = Session::start(id, user_id, client, first.hash(), lifetime, now);
-    sessions.create_session(&session).await?;
+    let first = RefreshToken::first(checked.user_id.clone(), id.clone())?;
+    let session = Session::start(id, checked.user_id, client, first.hash(), lifetime, now);
+    if !sessions.start_session(&session, username, &checked.password_hash).await? {
+        tracing::info!(user_id = %session.user_id, "login lost to a password change or an account deletion");
+        return Err(ApiError::InvalidCredentials);
+    }
     let access = issuer.issue_within(&session.user_id, &session.id, now, session.ends_at())?;
     Ok(IssuedSession { access, refresh_token: first.encode() })
 }
@@ -67,13 +75,14 @@ async fn start_session(
 mod tests {
     use super::*;
     use crate::domain::Client;
-    use crate::domain::{Rotation, User};
+    use crate::domain::{Rotation, User, UserId};
     use crate::lockout::{AddressClaim, NameClaim, Standing};
     use crate::operations::create_user;
     use crate::passwords::Argon2id;
+    use crate::passwords::PasswordHash;
     use crate::store::memory::MemoryStore;
     use crate::store::UserStore;
-    use crate::store::{Credentials, PasswordChange, StoreError};
+    use crate::store::{PasswordChange, StoreError};
     use crate::test_support::{now, CountingHasher, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
 
     fn attempt(username: &str, password: &str) -> LoginAttempt {
@@ -201,6 +210,14 @@ mod tests {
     impl SessionStore for ClaimsFail {
         async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
             self.0.create_session(session).await
+        }
+        async fn start_session(
+            &self,
+            session: &Session,
+            name: &Username,
+            checked: &PasswordHash,
+        ) -> Result<bool, StoreError> {
+            self.0.start_session(session, name, checked).await
         }
         async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
             self.0.session(user_id, id).await

@@ -60,12 +60,17 @@ where
     };
     // The user is read at the same time: one round trip of latency.
     let (rotated, user) = tokio::join!(sessions.rotate(&rotation), sessions.get_user(&token.user_id));
+    let rotated = rotated?;
     if user?.is_none() {
-        tracing::warn!(session_id = %token.session_id, "refresh of a deleted user's session: ending it");
-        sessions.end_session(&token.user_id, &token.session_id).await?;
+        // Ended only when the rotation proved the token genuine: the ids
+        // alone, which any access token shows, must not end a session.
+        if rotated.is_some() {
+            tracing::warn!(session_id = %token.session_id, "refresh of a deleted user's session: ending it");
+            sessions.end_session(&token.user_id, &token.session_id).await?;
+        }
         return Err(ApiError::InvalidRefreshToken);
     }
-    if let Some(rotated) = rotated? {
+    if let Some(rotated) = rotated {
         return issue(issuer, &next, &rotated, now);
     }
     // Not the current token, or the session has ended: read it and judge.

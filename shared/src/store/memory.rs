@@ -36,7 +36,7 @@ struct AddressRecord {
     locked_until: u64,
     known_until: u64,
     known_for: Option<UserId>,
-    expires_at: u64,
+    window_ends_at: u64,
 }
 
 impl MemoryStore {
@@ -99,6 +99,21 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn start_session(
+        &self,
+        session: &Session,
+        username: &Username,
+        checked: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let current = inner.usernames.get(username);
+        if !current.is_some_and(|claim| claim.user_id == session.user_id && claim.password_hash == *checked) {
+            return Ok(false);
+        }
+        inner.sessions.insert((session.user_id.clone(), session.id.clone()), session.clone());
+        Ok(true)
+    }
+
     async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
         Ok(self.lock().sessions.get(&(user_id.clone(), id.clone())).cloned())
     }
@@ -145,7 +160,7 @@ impl LoginAttemptStore for MemoryStore {
         let inner = self.lock();
         let address = match inner.addresses.get(&(username.clone(), address.to_owned())) {
             Some(record) => {
-                let live = record.expires_at > now;
+                let live = record.window_ends_at > now;
                 AddressAttempts {
                     failures: if live { record.failures } else { 0 },
                     locked_until: if live { record.locked_until } else { 0 },
@@ -184,7 +199,7 @@ impl LoginAttemptStore for MemoryStore {
             locked_until: claim.locked_until,
             known_until,
             known_for,
-            expires_at: claim.expires_at,
+            window_ends_at: claim.window_ends_at,
         };
         inner.addresses.insert(key, record);
         Ok(true)
@@ -211,7 +226,7 @@ impl LoginAttemptStore for MemoryStore {
         known_until: u64,
     ) -> Result<(), StoreError> {
         let known_for = Some(owner.clone());
-        let record = AddressRecord { failures: 0, locked_until: 0, known_until, known_for, expires_at: known_until };
+        let record = AddressRecord { failures: 0, locked_until: 0, known_until, known_for, window_ends_at: 0 };
         self.lock().addresses.insert((username.clone(), address.to_owned()), record);
         Ok(())
     }

@@ -157,8 +157,21 @@ pub trait SignUpStore: Send + Sync {
 /// Sessions, keyed by their user and their id. Every read is strongly
 /// consistent: an ended session must stop its tokens at once, everywhere.
 pub trait SessionStore: Send + Sync {
-    /// Stores a new session.
+    /// Stores a new session, whatever the credentials: for set-up and tests.
+    /// Login uses [`SessionStore::start_session`].
     fn create_session(&self, session: &Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a new session of the user whose password was just checked, if
+    /// the username is still that user's, with the hash checked: a login that
+    /// checked a password that a concurrent change replaced, or whose account
+    /// a concurrent deletion removed, starts nothing. `false`, and nothing
+    /// stored, otherwise.
+    fn start_session(
+        &self,
+        session: &Session,
+        username: &Username,
+        checked: &PasswordHash,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn session(
         &self,

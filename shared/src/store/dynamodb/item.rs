@@ -133,14 +133,14 @@ pub struct AddressRecord {
     pub locked_until: u64,
     pub known_until: u64,
     pub known_for: Option<UserId>,
-    pub expires_at: u64,
+    pub window_ends_at: u64,
 }
 
 impl AddressRecord {
     /// The attempts as of `now`: a window that has ended counts as none (TTL
     /// deletion is late), but the stored count is what the next claim expects.
     pub fn attempts_at(self, now: u64) -> AddressAttempts {
-        let live = self.expires_at > now;
+        let live = self.window_ends_at > now;
         AddressAttempts {
             failures: if live { self.failures } else { 0 },
             locked_until: if live { self.locked_until } else { 0 },
@@ -163,7 +163,7 @@ impl TryFrom<&Item> for AddressRecord {
                 "" => None,
                 _ => Some(parsed(item, login_attempts::KNOWN_FOR, UserId::parse)?),
             },
-            expires_at: get_n(item, login_attempts::EXPIRES_AT)?,
+            window_ends_at: get_n(item, login_attempts::WINDOW_ENDS_AT)?,
         })
     }
 }
@@ -208,6 +208,7 @@ mod tests {
             (login_attempts::LOCKED_UNTIL.to_owned(), locked_until),
             (login_attempts::KNOWN_UNTIL.to_owned(), n(0)),
             (login_attempts::KNOWN_FOR.to_owned(), s("")),
+            (login_attempts::WINDOW_ENDS_AT.to_owned(), n(2000)),
             (login_attempts::EXPIRES_AT.to_owned(), n(2000)),
         ])
     }

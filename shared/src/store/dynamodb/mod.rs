@@ -6,7 +6,7 @@ pub mod schema;
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, transaction_condition_failed};
@@ -124,11 +124,12 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// The item of `table` under `key`, if any.
-    async fn read(&self, table: &str, key: Item, consistency: Consistency) -> Result<Option<Item>, StoreError> {
-        let read = self.client.get_item().table_name(table).set_key(Some(key));
-        let output = read.consistent_read(consistency == Consistency::Strong).send().await.map_err(classify)?;
-        Ok(output.item)
+    /// The item of `table` under `key`, if any. Every read is strongly
+    /// consistent (twice the read capacity of an eventually consistent one):
+    /// each decides who may do what, and must see every write before it.
+    async fn read(&self, table: &str, key: Item) -> Result<Option<Item>, StoreError> {
+        let read = self.client.get_item().table_name(table).set_key(Some(key)).consistent_read(true);
+        Ok(read.send().await.map_err(classify)?.item)
     }
 }
 
@@ -140,14 +141,6 @@ fn key(name: &str, value: &str) -> Item {
 /// A session's key: its user, then its id.
 fn session_key(user_id: &UserId, id: &SessionId) -> Item {
     Item::from([(sessions::USER_ID.to_owned(), s(user_id.as_str())), (sessions::SID.to_owned(), s(id.as_str()))])
-}
-
-/// How fresh a read must be. A strongly consistent read costs twice the
-/// capacity of an eventually consistent one, and sees every write before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Consistency {
-    Strong,
-    Eventual,
 }
 
 /// How often a transaction is retried when DynamoDB reports a conflicting
@@ -189,8 +182,9 @@ impl UserStore for DynamoStore {
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        // A profile a moment old is fine; its creation is never undone.
-        let item = self.read(&self.tables.users, key(users::ID, id.as_str()), Consistency::Eventual).await?;
+        // Strongly consistent: every token check reads its user, so a user
+        // who just signed up must be found, and one just deleted must not.
+        let item = self.read(&self.tables.users, key(users::ID, id.as_str())).await?;
         item.as_ref().map(User::try_from).transpose()
     }
 }
@@ -244,7 +238,7 @@ impl AccountStore for DynamoStore {
 impl CredentialStore for DynamoStore {
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
         let key = key(usernames::USERNAME, username.as_str());
-        let item = self.read(&self.tables.usernames, key, Consistency::Strong).await?;
+        let item = self.read(&self.tables.usernames, key).await?;
         item.as_ref().map(Credentials::try_from).transpose()
     }
 
@@ -302,10 +296,7 @@ impl LoginAttemptStore for DynamoStore {
         let table = &self.tables.login_attempts;
         let address_key = key(login_attempts::USERNAME, &login_attempts::address_key(username, address));
         let name_key = key(login_attempts::USERNAME, username.as_str());
-        let (address, name) = tokio::join!(
-            self.read(table, address_key, Consistency::Strong),
-            self.read(table, name_key, Consistency::Strong)
-        );
+        let (address, name) = tokio::join!(self.read(table, address_key), self.read(table, name_key));
         let address = match address? {
             Some(item) => AddressRecord::try_from(&item)?.attempts_at(now),
             None => AddressAttempts::default(),
@@ -329,13 +320,15 @@ impl LoginAttemptStore for DynamoStore {
             .table_name(&self.tables.login_attempts)
             .key(login_attempts::USERNAME, s(&login_attempts::address_key(username, address)))
             .update_expression(
-                "SET #failures = :failures, #locked = :locked, #expires = :expires, \
+                "SET #failures = :failures, #locked = :locked, #window = :window, #expires = :expires, \
                  #known = if_not_exists(#known, :never), #known_for = if_not_exists(#known_for, :nobody)",
             )
             .expression_attribute_names("#failures", login_attempts::FAILURES)
             .expression_attribute_names("#locked", login_attempts::LOCKED_UNTIL)
             .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
             .expression_attribute_names("#known", login_attempts::KNOWN_UNTIL)
+            .expression_attribute_names("#window", login_attempts::WINDOW_ENDS_AT)
+            .expression_attribute_values(":window", n(claim.window_ends_at))
             .expression_attribute_names("#known_for", login_attempts::KNOWN_FOR)
             .expression_attribute_values(":nobody", s(""))
             .expression_attribute_values(":failures", n(claim.failures))
@@ -402,6 +395,7 @@ impl LoginAttemptStore for DynamoStore {
             .item(login_attempts::LOCKED_UNTIL, n(0))
             .item(login_attempts::KNOWN_UNTIL, n(known_until))
             .item(login_attempts::KNOWN_FOR, s(owner.as_str()))
+            .item(login_attempts::WINDOW_ENDS_AT, n(0))
             .item(login_attempts::EXPIRES_AT, n(known_until))
             .send()
             .await
@@ -441,8 +435,39 @@ impl SessionStore for DynamoStore {
         }
     }
 
+    async fn start_session(
+        &self,
+        session: &Session,
+        username: &Username,
+        checked: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.tables.sessions)
+            .set_item(Some(session_item(session)))
+            .condition_expression("attribute_not_exists(#sid)")
+            .expression_attribute_names("#sid", sessions::SID)
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        let credentials_unchanged = ConditionCheck::builder()
+            .table_name(&self.tables.usernames)
+            .key(usernames::USERNAME, s(username.as_str()))
+            .condition_expression("#owner = :user AND #hash = :checked")
+            .expression_attribute_names("#owner", usernames::USER_ID)
+            .expression_attribute_names("#hash", usernames::PASSWORD_HASH)
+            .expression_attribute_values(":user", s(session.user_id.as_str()))
+            .expression_attribute_values(":checked", s(checked.as_phc()))
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        // The session id is new and random, so only the check can refuse it.
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().condition_check(credentials_unchanged).build(),
+        ])
+        .await
+    }
+
     async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        let item = self.read(&self.tables.sessions, session_key(user_id, id), Consistency::Strong).await?;
+        let item = self.read(&self.tables.sessions, session_key(user_id, id)).await?;
         item.as_ref().map(Session::try_from).transpose()
     }
 

@@ -62,8 +62,12 @@ pub mod login_attempts {
     pub const KNOWN_UNTIL: &str = "known_until";
     /// The user the address logged in as; empty when it never did.
     pub const KNOWN_FOR: &str = "known_for";
-    /// Unix seconds: the end of the counting window; the table's TTL attribute.
+    /// Unix seconds: when the item may go; the table's TTL attribute. For a
+    /// name, the end of its counting window.
     pub const EXPIRES_AT: &str = "expires_at";
+    /// Unix seconds: the end of an address's counting window (its item may
+    /// stay longer, while the address is known).
+    pub const WINDOW_ENDS_AT: &str = "window_ends_at";
 
     /// The key of an address's item at a name.
     pub fn address_key(username: &crate::domain::Username, address: &str) -> String {
