@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use user_auth_core::clock::{Clock, SystemClock};
-use user_auth_core::domain::{Password, Username};
+use user_auth_core::config::{self, Env};
+use user_auth_core::domain::{self, Password, Session, SessionId, Username};
 use user_auth_core::lockout;
 use user_auth_core::operations::admit_sign_up;
 use user_auth_core::passwords::{hash_password, verify_password, PasswordHash};
@@ -17,7 +18,7 @@ use user_auth_core::store::{
 };
 use user_auth_core::tokens::refresh::RefreshToken;
 
-use crate::database::{put_session, transaction};
+use crate::database::transaction;
 use crate::measure::Settings;
 use crate::setup::{create_account, create_accounts, password_change, Account, SIGN_UPS_PER_HOUR};
 use crate::{BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
@@ -32,7 +33,8 @@ const ADDRESS: &str = "198.51.100.7";
 pub enum Floor {
     /// create-user: the sign-up counted, hash, then the two-put transaction.
     CountHashAndTransaction,
-    /// login: the password check, then the new session put.
+    /// login: the password check, then the new session put in a transaction
+    /// with a check that the credentials are the ones checked.
     CheckAndPut,
     /// change-password: the token's session and user read at once, the
     /// password check, the new password hashed, then the change: the user's
@@ -55,7 +57,10 @@ impl Floor {
     pub fn describe(self) -> &'static str {
         match self {
             Floor::CountHashAndTransaction => "UpdateItem + argon2id hash + two-put transaction",
-            Floor::CheckAndPut => "3 concurrent GetItem + UpdateItem + argon2id verify + PutItem + PutItem",
+            Floor::CheckAndPut => {
+                "3 concurrent GetItem + UpdateItem + argon2id verify + PutItem + PutItem and ConditionCheck \
+                 transaction"
+            }
             Floor::ReadCheckHashAndChange => {
                 "2, then 3 concurrent GetItem + UpdateItem + argon2id verify + PutItem + argon2id hash + Query \
                  + one-update transaction"
@@ -83,8 +88,8 @@ impl Floor {
             }
             Floor::CheckAndPut => {
                 let user = &accounts.logger.user;
-                check_password(&accounts.store, &user.username, PASSWORD).await?;
-                put_session(db, tables, &user.id).await?;
+                let checked = check_password(&accounts.store, &user.username, PASSWORD).await?;
+                start_session(&accounts.store, &user.username, &checked).await?;
             }
             Floor::ReadCheckHashAndChange => accounts.change_password().await?,
             Floor::ReadCheckAndDelete => accounts.delete_account().await?,
@@ -169,6 +174,20 @@ impl FloorAccounts {
         }
         Ok(())
     }
+}
+
+/// A new session stored as login stores it: on the condition that the
+/// username's credentials are the ones just checked.
+async fn start_session(store: &DynamoStore, username: &Username, checked: &Credentials) -> Result<(), BoxError> {
+    let lifetime = config::session_lifetime(&Env::from_pairs::<&str, &str>([]))?;
+    let client = domain::Client { user_agent: "curl/8.5.0".into(), source_ip: ADDRESS.into() };
+    let first = RefreshToken::first(checked.user_id.clone(), SessionId::new_random())?;
+    let id = first.session_id.clone();
+    let session = Session::start(id, checked.user_id.clone(), client, first.hash(), lifetime, SystemClock.now());
+    if !store.start_session(&session, username, &checked.password_hash).await? {
+        return Err("login's floor: the session was refused".into());
+    }
+    Ok(())
 }
 
 /// A token check's two reads at once, as the functions make them: the
