@@ -73,6 +73,52 @@ pub struct NameAttempts {
     pub stale: bool,
 }
 
+/// One address's counts at one name as stored, every field written every
+/// time: the failures, the lock, until when the address is known and to
+/// whom, and when the window ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRecord {
+    pub failures: u64,
+    pub locked_until: u64,
+    pub known_until: u64,
+    pub known_for: Option<UserId>,
+    pub window_ends_at: u64,
+}
+
+impl AddressRecord {
+    /// The attempts as of `now`: a window that has ended counts as none (TTL
+    /// deletion is late), but the stored count is what the next claim expects.
+    pub fn attempts_at(self, now: u64) -> AddressAttempts {
+        let live = self.window_ends_at > now;
+        AddressAttempts {
+            failures: if live { self.failures } else { 0 },
+            locked_until: if live { self.locked_until } else { 0 },
+            known_until: self.known_until,
+            known_for: self.known_for,
+            stored: Some(self.failures),
+        }
+    }
+}
+
+/// A name's count as stored: its failures from unknown addresses, and when
+/// its window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameRecord {
+    pub failures: u64,
+    pub expires_at: u64,
+}
+
+impl NameRecord {
+    /// The attempts as of `now`: a window that has ended counts as none, and
+    /// marks the record stale.
+    pub fn attempts_at(self, now: u64) -> NameAttempts {
+        match self.expires_at > now {
+            true => NameAttempts { failures: self.failures, expires_at: self.expires_at, stale: false },
+            false => NameAttempts { failures: 0, expires_at: self.expires_at, stale: true },
+        }
+    }
+}
+
 /// Both counts that bear on one check, read before it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Standing {

@@ -2,6 +2,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use user_auth_core::clock::Clock;
 use user_auth_core::config::vars;
 use user_auth_core::lockout;
+use user_auth_core::operations::SIGN_UP_WINDOW_SECONDS;
 use user_auth_core::store::dynamodb::schema::login_attempts;
 
 use crate::helpers::{ApiResponse, TestApp, PASSWORD};
@@ -204,7 +205,7 @@ async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
 async fn sign_ups_from_one_address_are_limited_per_hour() {
     let app = TestApp::spawn().await;
     let function = app.fresh_create_user(&[(vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "3")]).await;
-    let hour = 3600;
+    let hour = SIGN_UP_WINDOW_SECONDS;
     let into_hour = app.clock.now() % hour;
     for i in 0..3 {
         assert_eq!(app.sign_up_from(&function, "198.51.100.5", &format!("mass-{i}")).await.status, 201);

@@ -9,7 +9,7 @@ use super::{
     StoreError, UserStore,
 };
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressAttempts, AddressClaim, NameAttempts, NameClaim, Standing};
+use crate::lockout::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
 use crate::passwords::PasswordHash;
 
 /// Clones share their data, as clones of the DynamoDB store share the tables.
@@ -24,19 +24,9 @@ struct Inner {
     usernames: HashMap<Username, Credentials>,
     sessions: HashMap<(UserId, SessionId), Session>,
     addresses: HashMap<(Username, String), AddressRecord>,
-    /// failures, window end
-    names: HashMap<Username, (u64, u64)>,
+    names: HashMap<Username, NameRecord>,
     /// sign-ups per address and window start
     sign_ups: HashMap<(String, u64), u64>,
-}
-
-#[derive(Clone)]
-struct AddressRecord {
-    failures: u64,
-    locked_until: u64,
-    known_until: u64,
-    known_for: Option<UserId>,
-    window_ends_at: u64,
 }
 
 impl MemoryStore {
@@ -158,24 +148,9 @@ impl SignUpStore for MemoryStore {
 impl LoginAttemptStore for MemoryStore {
     async fn standing(&self, username: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
         let inner = self.lock();
-        let address = match inner.addresses.get(&(username.clone(), address.to_owned())) {
-            Some(record) => {
-                let live = record.window_ends_at > now;
-                AddressAttempts {
-                    failures: if live { record.failures } else { 0 },
-                    locked_until: if live { record.locked_until } else { 0 },
-                    known_until: record.known_until,
-                    known_for: record.known_for.clone(),
-                    stored: Some(record.failures),
-                }
-            }
-            None => AddressAttempts::default(),
-        };
-        let name = match inner.names.get(username) {
-            Some(&(failures, expires_at)) if expires_at > now => NameAttempts { failures, expires_at, stale: false },
-            Some(&(_, expires_at)) => NameAttempts { failures: 0, expires_at, stale: true },
-            None => NameAttempts::default(),
-        };
+        let address = inner.addresses.get(&(username.clone(), address.to_owned()));
+        let address = address.map(|record| record.clone().attempts_at(now)).unwrap_or_default();
+        let name = inner.names.get(username).map(|record| record.attempts_at(now)).unwrap_or_default();
         Ok(Standing { address, name })
     }
 
@@ -209,12 +184,12 @@ impl LoginAttemptStore for MemoryStore {
         let mut inner = self.lock();
         let stored = inner.names.get(username).copied();
         let failures = match (claim.restart, stored) {
-            (true, Some((_, expires_at))) if expires_at > claim.at => return Ok(false),
+            (true, Some(record)) if record.expires_at > claim.at => return Ok(false),
             (true, _) | (false, None) => 1,
-            (false, Some((failures, expires_at))) if failures < claim.cap && expires_at > claim.at => failures + 1,
+            (false, Some(record)) if record.failures < claim.cap && record.expires_at > claim.at => record.failures + 1,
             (false, Some(_)) => return Ok(false),
         };
-        inner.names.insert(username.clone(), (failures, claim.expires_at));
+        inner.names.insert(username.clone(), NameRecord { failures, expires_at: claim.expires_at });
         Ok(true)
     }
 

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::schema::{login_attempts, sessions, usernames, users};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressAttempts, NameAttempts};
+use crate::lockout::{AddressRecord, NameRecord};
 use crate::passwords::PasswordHash;
 use crate::store::{Credentials, StoreError};
 
@@ -124,33 +124,6 @@ pub fn session_item(session: &Session) -> Item {
     item
 }
 
-/// A `login-attempts` item of one address at one name, written whole every
-/// time: the failures, the lock, until when the address is known, and when
-/// the window ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressRecord {
-    pub failures: u64,
-    pub locked_until: u64,
-    pub known_until: u64,
-    pub known_for: Option<UserId>,
-    pub window_ends_at: u64,
-}
-
-impl AddressRecord {
-    /// The attempts as of `now`: a window that has ended counts as none (TTL
-    /// deletion is late), but the stored count is what the next claim expects.
-    pub fn attempts_at(self, now: u64) -> AddressAttempts {
-        let live = self.window_ends_at > now;
-        AddressAttempts {
-            failures: if live { self.failures } else { 0 },
-            locked_until: if live { self.locked_until } else { 0 },
-            known_until: self.known_until,
-            known_for: self.known_for,
-            stored: Some(self.failures),
-        }
-    }
-}
-
 impl TryFrom<&Item> for AddressRecord {
     type Error = StoreError;
 
@@ -168,25 +141,6 @@ impl TryFrom<&Item> for AddressRecord {
     }
 }
 
-/// A `login-attempts` item of a name alone: its failures from unknown
-/// addresses, and when its window ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NameRecord {
-    pub failures: u64,
-    pub expires_at: u64,
-}
-
-impl NameRecord {
-    /// The attempts as of `now`: a window that has ended counts as none, and
-    /// marks the record stale.
-    pub fn attempts_at(self, now: u64) -> NameAttempts {
-        match self.expires_at > now {
-            true => NameAttempts { failures: self.failures, expires_at: self.expires_at, stale: false },
-            false => NameAttempts { failures: 0, expires_at: self.expires_at, stale: true },
-        }
-    }
-}
-
 impl TryFrom<&Item> for NameRecord {
     type Error = StoreError;
 
@@ -201,6 +155,7 @@ impl TryFrom<&Item> for NameRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockout::AddressAttempts;
 
     fn address_item(locked_until: AttributeValue) -> Item {
         Item::from([

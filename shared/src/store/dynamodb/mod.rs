@@ -10,14 +10,14 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, Transact
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{classify, is_condition_failure, is_transaction_conflict, transaction_condition_failed};
-use self::item::{n, s, session_item, AddressRecord, Item, NameRecord};
+use self::item::{n, s, session_item, Item};
 use self::schema::{login_attempts, sessions, sign_ups, usernames, users};
 use super::{
     AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, SignUpStore,
     StoreError, TableNames, UserStore,
 };
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressAttempts, AddressClaim, NameAttempts, NameClaim, Standing};
+use crate::lockout::{AddressAttempts, AddressClaim, AddressRecord, NameAttempts, NameClaim, NameRecord, Standing};
 use crate::passwords::PasswordHash;
 use crate::sdk_settings::{SdkSettings, Service};
 
