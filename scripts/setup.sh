@@ -88,6 +88,11 @@ start_local_service() {
     export TOKEN_SIGNING_KEY_FILE="$key_dir/signing-key.pem"
     TOKEN_VERIFYING_KEY="$(cat "$key_dir/verifying-key.pem")"
     export TOKEN_VERIFYING_KEY
+    if [[ ! -f "$key_dir/username-log-key" ]]; then
+        head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key_dir/username-log-key"
+    fi
+    USERNAME_LOG_KEY="$(cat "$key_dir/username-log-key")"
+    export USERNAME_LOG_KEY
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 
     say "starting DynamoDB Local on port $dynamodb_port (log: $log_dir/dynamodb.log)"

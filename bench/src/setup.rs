@@ -199,6 +199,7 @@ pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
         (vars::TOKEN_AUDIENCE, "bench"),
         (vars::TOKEN_VERIFYING_KEY, keys.verifying_key_pem.as_str()),
         (vars::TOKEN_SIGNING_KEY_FILE, keys.signing_key_file.as_str()),
+        (vars::USERNAME_LOG_KEY, "bench-username-log-key-of-32-chars"),
         (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, sign_ups_per_hour.as_str()),
     ]
     .iter()

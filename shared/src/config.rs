@@ -42,6 +42,8 @@ pub mod vars {
     pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
     pub const SESSION_IDLE_SECONDS: &str = "SESSION_IDLE_SECONDS";
     pub const REFRESH_REUSE_GRACE_SECONDS: &str = "REFRESH_REUSE_GRACE_SECONDS";
+    pub const USERNAME_LOG_KEY: &str = "USERNAME_LOG_KEY";
+    pub const EDGE_ORIGIN_SECRET: &str = "EDGE_ORIGIN_SECRET";
 
     /// Set by Lambda itself in every function; a template cannot set them.
     pub const AWS_REGION: &str = "AWS_REGION";
@@ -245,6 +247,21 @@ pub fn signing_key_source(env: &Env) -> Result<SigningKeySource, ConfigError> {
 /// The PEM of the Ed25519 public key. It is public, so a variable is fine.
 pub fn verifying_key_pem(env: &Env) -> Result<String, ConfigError> {
     env.required(vars::TOKEN_VERIFYING_KEY)
+}
+
+/// The shortest key [`username_log_key`] takes: 32 characters, as many
+/// bytes as the HMAC's output.
+pub const MIN_USERNAME_LOG_KEY_LENGTH: usize = 32;
+
+/// The key of the username's pseudonym in the logs of the functions that
+/// check passwords ([`crate::telemetry::username_pseudonym`]).
+pub fn username_log_key(env: &Env) -> Result<secrecy::SecretString, ConfigError> {
+    let key = env.required(vars::USERNAME_LOG_KEY)?;
+    if key.trim().chars().count() < MIN_USERNAME_LOG_KEY_LENGTH {
+        let reason = format!("at least {MIN_USERNAME_LOG_KEY_LENGTH} characters are needed");
+        return Err(ConfigError::Invalid { name: vars::USERNAME_LOG_KEY, reason });
+    }
+    Ok(key.trim().to_owned().into())
 }
 
 #[cfg(test)]

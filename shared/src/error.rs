@@ -32,6 +32,9 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("too many sign-ups from this address; retry after {retry_after} seconds")]
     TooManySignUps { retry_after: u64 },
+    /// Behind CloudFront, a request that did not come through it.
+    #[error("requests must come through the service's public endpoint")]
+    Forbidden,
     #[error("no such user")]
     NotFound,
     #[error("no such session")]
@@ -64,6 +67,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
             ApiError::InvalidRefreshToken => "invalid_refresh_token",
+            ApiError::Forbidden => "forbidden",
             ApiError::NotFound | ApiError::SessionNotFound => "not_found",
             ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } => "too_many_requests",
             ApiError::UsernameTaken => "username_taken",

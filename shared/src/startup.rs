@@ -45,6 +45,13 @@ pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretStrin
     }
 }
 
+/// Sets the key of the username pseudonyms in this process's logs: every
+/// function that checks passwords logs the names of failures so.
+pub fn log_usernames_as_pseudonyms(env: &Env) -> Result<(), StartError> {
+    crate::telemetry::use_username_log_key(&config::username_log_key(env)?);
+    Ok(())
+}
+
 /// The issuer of access tokens, with the signing key given.
 pub fn token_issuer(env: &Env, signing_key_pem: &SecretString) -> Result<TokenIssuer, StartError> {
     Ok(TokenIssuer::from_pem(signing_key_pem.expose_secret(), config::token_settings(env)?)?)

@@ -1,5 +1,10 @@
-//! Logging set-up, and blocking work that keeps the request's span.
+//! Logging set-up, the username's pseudonym in logs, and blocking work that
+//! keeps the request's span.
 
+use std::sync::OnceLock;
+
+use ring::hmac;
+use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::config::{vars, Env};
@@ -46,6 +51,29 @@ fn log_level(name: Option<String>) -> LevelFilter {
     }
 }
 
+/// The key of [`username_pseudonym`], set once per process by the functions
+/// that check passwords. A process-wide setting, as the logger is.
+static USERNAME_LOG_KEY: OnceLock<hmac::Key> = OnceLock::new();
+
+/// Makes `key` the key of this process's username pseudonyms. The first key
+/// set stays: one process logs with one key.
+pub fn use_username_log_key(key: &SecretString) {
+    USERNAME_LOG_KEY.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, key.expose_secret().as_bytes()));
+}
+
+/// What the logs say of a username: never the name (a password typed in the
+/// name field would land in the logs), but the first 64 bits of its
+/// HMAC-SHA256 under the deployment's key, in hex. Failures and locks of one
+/// name can be followed across addresses and days, and who holds the key can
+/// check whether they concern a given name; without the key a guess cannot
+/// be tested. Before a key is set, every name is `unkeyed`.
+pub fn username_pseudonym(name: &str) -> String {
+    match USERNAME_LOG_KEY.get() {
+        Some(key) => hmac::sign(key, name.as_bytes()).as_ref()[..8].iter().map(|byte| format!("{byte:02x}")).collect(),
+        None => "unkeyed".to_owned(),
+    }
+}
+
 /// Runs CPU-bound work (argon2) on tokio's blocking pool inside the current
 /// span, so its log lines keep the invocation's request id.
 pub fn spawn_blocking_with_tracing<F, R>(work: F) -> tokio::task::JoinHandle<R>
@@ -70,6 +98,18 @@ mod tests {
         assert_eq!(level("FATAL"), LevelFilter::ERROR);
         assert_eq!(level("info,aws_smithy_runtime=trace"), LevelFilter::INFO, "filters are not levels");
         assert_eq!(log_level(None), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn a_username_is_logged_as_its_keyed_hash() {
+        use_username_log_key(&SecretString::from("k".repeat(32)));
+        let pseudonym = username_pseudonym("alice");
+        // HMAC-SHA256("kkkk…k", "alice"), as `openssl dgst -sha256 -hmac` gives it.
+        assert_eq!(pseudonym, "6664a42048c6d6d7");
+        assert!(!pseudonym.contains("alice"));
+        assert_ne!(username_pseudonym("alicf"), pseudonym);
+        use_username_log_key(&SecretString::from("x".repeat(32)));
+        assert_eq!(username_pseudonym("alice"), pseudonym, "the first key stays");
     }
 
     #[test]

@@ -13,9 +13,10 @@ use serde_json::{json, Value};
 use user_auth_core::config::vars;
 use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
+use user_auth_core::telemetry;
 use user_auth_core::tokens::SigningKeyPair;
 
-use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, PASSWORD};
+use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, PASSWORD, USERNAME_LOG_KEY};
 
 /// `cargo lambda watch` and the function processes it starts, as one process
 /// group, stopped together on drop.
@@ -102,6 +103,7 @@ async fn every_route_through_cargo_lambda_watch() {
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
         (vars::TOKEN_VERIFYING_KEY, keys.public_key_pem.clone()),
+        (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY.to_owned()),
     ];
     let watch = Watch::start(port, &env, dir.join("watch.log"));
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -218,6 +220,19 @@ async fn every_route_through_cargo_lambda_watch() {
     let key_body = keys.private_key_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_body), "the signing key reached the log");
     let function_lines: Vec<Value> = log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect();
+    // A failed password check names the user by its keyed hash and the
+    // address, never by the name.
+    assert!(!log.contains("frank"), "a username reached the log");
+    telemetry::use_username_log_key(&USERNAME_LOG_KEY.to_owned().into());
+    let failures: Vec<&Value> =
+        function_lines.iter().filter(|line| line["fields"]["message"] == "password check failed").collect();
+    // The old password after the change, a wrong one, a wrong deletion
+    // password, and the new one after the deletion.
+    assert_eq!(failures.len(), 4, "{log}");
+    for failure in failures {
+        assert_eq!(failure["fields"]["username"], telemetry::username_pseudonym("frank"), "{failure}");
+        assert_eq!(failure["fields"]["source_ip"], "127.0.0.1", "{failure}");
+    }
     let request_lines: Vec<&Value> = function_lines
         .iter()
         .filter(|line| !line["fields"]["message"].as_str().unwrap_or("").contains("CONCURRENCY"))

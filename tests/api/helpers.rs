@@ -28,6 +28,9 @@ use user_auth_core::store::TableNames;
 use user_auth_core::test_support::{call, CountingHasher, Fixture, ManualClock, TestKeys};
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 
+/// The key of the username pseudonyms in the functions' logs.
+pub const USERNAME_LOG_KEY: &str = "a-username-log-key-for-the-tests-only";
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
@@ -162,6 +165,7 @@ impl TestApp {
             (vars::TOKEN_TTL_SECONDS, keys.settings.ttl.as_secs().to_string()),
             (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
             (vars::TOKEN_VERIFYING_KEY, keys.pair.public_key_pem.clone()),
+            (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY.to_owned()),
             // The tests sign many users up from one address; the limit has a test of its own.
             (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
         ];

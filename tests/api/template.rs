@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde_yaml::Value;
 use user_auth_core::config::{self, vars, Env};
+use user_auth_core::edge::Origin;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
@@ -165,6 +166,7 @@ fn routes_match_the_local_router() {
 /// key is not fetched: only where it is read from.
 async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError> {
     LogSettings::from_env(env);
+    Origin::from_env(env)?;
     match binary {
         "change-password" => change_password::build(env).await.map(drop),
         "create-user" => create_user::build(env).await.map(drop),

@@ -1,8 +1,10 @@
 use user_auth_core::config::Env;
-use user_auth_core::{edge, telemetry};
+use user_auth_core::edge::{self, Origin};
+use user_auth_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init(&Env::process());
-    edge::serve(&delete_user::build(&Env::process()).await?, delete_user::handle).await
+    let env = Env::process();
+    telemetry::init(&env);
+    edge::serve(Origin::from_env(&env)?, &delete_user::build(&env).await?, delete_user::handle).await
 }

@@ -36,6 +36,7 @@ pub fn with_signing_key(
     sdk: &SdkSettings,
     signing_key_pem: &SecretString,
 ) -> Result<Login<DynamoStore>, StartError> {
+    startup::log_usernames_as_pseudonyms(env)?;
     let issuer = startup::token_issuer(env, signing_key_pem)?;
     let lifetime = config::session_lifetime(env)?;
     Ok(Login {

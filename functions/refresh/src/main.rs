@@ -1,8 +1,10 @@
 use user_auth_core::config::Env;
-use user_auth_core::{edge, telemetry};
+use user_auth_core::edge::{self, Origin};
+use user_auth_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init(&Env::process());
-    edge::serve(&refresh::build(&Env::process()).await?, refresh::handle).await
+    let env = Env::process();
+    telemetry::init(&env);
+    edge::serve(Origin::from_env(&env)?, &refresh::build(&env).await?, refresh::handle).await
 }

@@ -1,8 +1,10 @@
 use user_auth_core::config::Env;
-use user_auth_core::{edge, telemetry};
+use user_auth_core::edge::{self, Origin};
+use user_auth_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init(&Env::process());
-    edge::serve(&revoke_session::build(&Env::process()).await?, revoke_session::handle).await
+    let env = Env::process();
+    telemetry::init(&env);
+    edge::serve(Origin::from_env(&env)?, &revoke_session::build(&env).await?, revoke_session::handle).await
 }

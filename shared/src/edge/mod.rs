@@ -4,12 +4,15 @@
 //! - [`request`]: bodies, bearer tokens and path parameters, read the same way
 //!   under API Gateway and `cargo lambda watch`;
 //! - [`response`]: JSON answers, and the one place errors become responses;
+//! - [`origin`]: who may call, and whose address a request comes from;
 //! - [`serve`]: the Lambda runtime loop, panics caught on each request.
 
+pub mod origin;
 pub mod request;
 pub mod response;
 pub mod serve;
 
+pub use origin::Origin;
 pub use request::{
     bearer_token, client, json_body, optional_json_body, path_parameter, AccountDeletionBody, CredentialsBody,
     JsonBody, LogoutBody, PasswordChangeBody, RefreshBody, MAX_BODY_BYTES,

@@ -18,6 +18,7 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::InvalidCredentials | ApiError::InvalidToken | ApiError::InvalidRefreshToken => {
             StatusCode::UNAUTHORIZED
         }
+        ApiError::Forbidden => StatusCode::FORBIDDEN,
         ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::UsernameTaken => StatusCode::CONFLICT,

@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use lambda_http::{service_fn, Body, Request, Response};
 
 use super::response::error_response;
+use super::Origin;
 use crate::ApiError;
 
 /// Runs a handler's future and turns its outcome into a response. A panic is
@@ -34,16 +35,23 @@ where
     }
 }
 
-/// Serves `handle` over `app` on the Lambda runtime until the process ends.
-pub async fn serve<'a, App, F, Fut>(app: &'a App, handle: F) -> Result<(), lambda_http::Error>
+/// Serves `handle` over `app` on the Lambda runtime until the process ends,
+/// to the requests `origin` admits.
+pub async fn serve<'a, App, F, Fut>(origin: Origin, app: &'a App, handle: F) -> Result<(), lambda_http::Error>
 where
     App: Sync,
     F: Fn(&'a App, Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
 {
     lambda_http::run(service_fn(|request| {
-        let response = respond(handle(app, request));
-        async move { Ok::<_, Infallible>(response.await) }
+        let handled = origin.admit(request).map(|request| handle(app, request));
+        async move {
+            let response = match handled {
+                Ok(handler) => respond(handler).await,
+                Err(refused) => error_response(&refused),
+            };
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }

@@ -38,7 +38,8 @@ where
     let Ok(username) = Username::parse(&username) else {
         // No such name can exist: nothing to count, the same work and answer.
         passwords.verify(password, None).await?;
-        tracing::info!("login failed");
+        let username = crate::telemetry::username_pseudonym(&username);
+        tracing::info!(source_ip = client.source_ip, username, "login failed: not a username");
         return Err(ApiError::InvalidCredentials);
     };
     let credentials = check_password(store, passwords, now, &username, &client.source_ip, password).await?;

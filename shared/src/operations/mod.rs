@@ -33,6 +33,7 @@ use crate::domain::{normalized, Session, SessionId, User, UserId, Username};
 use crate::lockout::{self, LockoutError};
 use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
 use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, UserStore};
+use crate::telemetry;
 use crate::tokens::{IssuedToken, TokenVerifier};
 use crate::ApiError;
 
@@ -134,7 +135,8 @@ where
     let claimed =
         lockout::claim(store, username, address, &standing?, owner.as_ref(), now).await.inspect_err(|err| {
             if let LockoutError::Locked { retry_after } = err {
-                tracing::info!(source_ip = address, retry_after, "password check refused: locked");
+                let username = telemetry::username_pseudonym(username.as_str());
+                tracing::info!(source_ip = address, username, retry_after, "password check refused: locked");
             }
         })?;
     let credentials = credentials?;
@@ -146,7 +148,8 @@ where
             Ok(found)
         }
         _ => {
-            tracing::info!(source_ip = address, failures = claimed.failures, "password check failed");
+            let username = telemetry::username_pseudonym(username.as_str());
+            tracing::info!(source_ip = address, username, failures = claimed.failures, "password check failed");
             Err(ApiError::InvalidCredentials)
         }
     }
