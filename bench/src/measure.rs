@@ -115,6 +115,9 @@ impl<'a> Subject<'a> {
 pub struct Alone {
     pub argon2_hash: Summary,
     pub argon2_verify: Summary,
+    /// The C reference implementation's, at the same parameters.
+    pub reference_hash: Summary,
+    pub reference_verify: Summary,
     pub get_item: Summary,
     pub put_item: Summary,
     pub transaction: Summary,
@@ -247,7 +250,10 @@ pub async fn components_alone(h: &Harness<'_>, stub: &Client) -> Result<Alone, B
     eprintln!("measuring the components alone");
     let Settings { warm_runs, argon2_warm_runs, .. } = h.settings;
     let (db, tables, stored) = (h.db, h.tables, h.stored);
+    let (reference_hash, reference_verify) = reference_argon2(argon2_warm_runs)?;
     Ok(Alone {
+        reference_hash,
+        reference_verify,
         argon2_hash: time_calls(argon2_warm_runs, || async {
             hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
             Ok(())
@@ -264,6 +270,30 @@ pub async fn components_alone(h: &Harness<'_>, stub: &Client) -> Result<Alone, B
         transaction: time_calls(argon2_warm_runs.max(30), || transaction(db, tables)).await?,
         stub_get_item: time_calls(warm_runs, || get_item(stub, tables)).await?,
     })
+}
+
+/// argon2id hashes and verifications of the C reference implementation
+/// (libargon2 through argon2-cffi, `bench/reference/argon2_c.py`), at the
+/// service's parameters, on the project's Python.
+fn reference_argon2(runs: usize) -> Result<(Summary, Summary), BoxError> {
+    eprintln!("measuring the C reference argon2id");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace")?;
+    let output = std::process::Command::new(root.join(".tools/venv/bin/python"))
+        .arg(root.join("bench/reference/argon2_c.py"))
+        .arg(runs.max(30).to_string())
+        .output()
+        .map_err(|err| format!("cannot run the C reference argon2 (scripts/setup.sh installs it): {err}"))?;
+    if !output.status.success() {
+        return Err(format!("the C reference argon2 failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    let times: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let summary = |key: &str| -> Result<Summary, BoxError> {
+        let ms = times[key].as_array().ok_or_else(|| format!("the C reference gave no {key}"))?;
+        let samples: Option<Vec<Duration>> =
+            ms.iter().map(|ms| ms.as_f64().map(|ms| Duration::from_secs_f64(ms / 1000.0))).collect();
+        Ok(Summary::of(&samples.ok_or("the C reference gave a time that is not a number")?))
+    };
+    Ok((summary("hash_ms")?, summary("verify_ms")?))
 }
 
 /// `runs` calls timed one after the other.

@@ -21,6 +21,7 @@ pub fn render(subjects: &[Subject], settings: &Settings, alone: &Alone) -> Resul
     warm_against_floors(&mut out, subjects)?;
     components(&mut out, alone)?;
     verdicts(&mut out, subjects, hello_init)?;
+    reference_verdicts(&mut out, subjects, alone)?;
     Ok(out)
 }
 
@@ -120,6 +121,11 @@ fn components(out: &mut String, a: &Alone) -> fmt::Result {
     )?;
     writeln!(
         out,
+        "the C reference argon2id (libargon2 through argon2-cffi, same parameters) hash {:.2}, verify {:.2};",
+        a.reference_hash, a.reference_verify
+    )?;
+    writeln!(
+        out,
         "DynamoDB Local GetItem {:.3}, PutItem of a session {:.3}, two-put transaction {:.3};",
         a.get_item, a.put_item, a.transaction
     )?;
@@ -204,6 +210,36 @@ fn resource_verdicts(out: &mut String, name: &str, t: &Targets, m: &Measured) ->
     let Some(size) = artifact_mib(name) else { return Ok(()) };
     let target = format!("{name} arm64 artifact {} MiB", t.artifact_mib);
     row(out, &target, &format!("{size:.2} MiB"), t.artifact_mib.is_met(size))
+}
+
+/// Our argon2id against the C reference, alone and inside the functions
+/// that hash (create-user) or verify (login): their floor with the C
+/// reference's argon2 time in place of ours.
+fn reference_verdicts(out: &mut String, subjects: &[Subject], a: &Alone) -> fmt::Result {
+    ratio_row(
+        out,
+        "argon2id hash",
+        Limit::AtMost(1.0),
+        "the C reference's",
+        a.argon2_hash.median / a.reference_hash.median,
+    )?;
+    let verify = a.argon2_verify.median / a.reference_verify.median;
+    ratio_row(out, "argon2id verify", Limit::AtMost(1.0), "the C reference's", verify)?;
+    for (name, ours, reference) in
+        [("create-user", a.argon2_hash, a.reference_hash), ("login", a.argon2_verify, a.reference_verify)]
+    {
+        let Some(subject) = subjects.iter().find(|s| s.case.name == name) else { continue };
+        let floor = Summary::of(&subject.measured.floor).median - ours.median + reference.median;
+        let ratio = Summary::of(&subject.measured.warm).median / floor;
+        ratio_row(
+            out,
+            &format!("{name} warm"),
+            Limit::AtMost(1.15),
+            "(its floor with the C reference's argon2)",
+            ratio,
+        )?;
+    }
+    Ok(())
 }
 
 /// A target on a ratio: "`what` ≤ 3 × `of`".

@@ -5,11 +5,10 @@
 //! pool, never on the async worker threads. The operations reach it through
 //! the [`PasswordHasher`] port, so a test can count or replace the work.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::phc::PasswordHash as PhcHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -106,10 +105,37 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
-/// After the first 19 MiB argon2 block is freed, glibc raises its mmap
-/// threshold and keeps later blocks in per-thread heaps, so peak RSS grows
-/// with every blocking thread that ever hashed (over 100 MiB measured). A
-/// fixed threshold keeps the block mmapped and returned after each hash.
+/// argon2id's working memory, [`MEMORY_KIB`] blocks of 1 KiB, allocated once
+/// per process and reused by every hash and check. A Lambda environment
+/// handles one request at a time, so one set of blocks serves it all its
+/// life: a fresh 19 MiB each time would be mapped and faulted in page by page
+/// on every hash (about 10 ms measured, a third of argon2's own time), and
+/// would grow peak RSS with every blocking thread that ever hashed. Work that
+/// finds the blocks busy (several hashes at once: tests, local runs) or needs
+/// another size (a hash made at other parameters) gets blocks of its own.
+static BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
+
+/// Runs `work` on `count` zeroed-or-reused blocks: the process's own when
+/// free, else a buffer of this call's own.
+fn with_blocks<R>(count: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
+    if let Ok(mut blocks) = BLOCKS.try_lock() {
+        if blocks.is_empty() {
+            keep_large_blocks_mmapped();
+            blocks.resize(count, Block::default());
+        }
+        if blocks.len() == count {
+            return work(&mut blocks);
+        }
+    }
+    keep_large_blocks_mmapped();
+    work(&mut vec![Block::default(); count])
+}
+
+/// For the buffers of [`with_blocks`]' own: after the first 19 MiB buffer is
+/// freed, glibc raises its mmap threshold and keeps later ones in per-thread
+/// heaps, so peak RSS would grow with every thread that hashed at the same
+/// time as another (over 100 MiB measured). A fixed threshold keeps such
+/// buffers mmapped and returned when freed.
 fn keep_large_blocks_mmapped() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -121,24 +147,60 @@ fn keep_large_blocks_mmapped() {
     }
 }
 
-fn hasher() -> Argon2<'static> {
-    keep_large_blocks_mmapped();
-    let params =
-        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("the argon2 parameters are valid constants");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("the argon2 parameters are valid constants")
+}
+
+fn argon2_error(err: impl std::fmt::Display) -> HashingError {
+    HashingError(format!("argon2: {err}"))
+}
+
+/// The PHC string of a new password, with a fresh random salt.
+fn hash_blocking(password: &[u8]) -> Result<PasswordHash, HashingError> {
+    let params = params();
+    let salt = Salt::generate();
+    let mut output = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, &salt, &mut output, blocks)
+    })
+    .map_err(argon2_error)?;
+    let phc = PhcHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(argon2_error)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&output).map_err(argon2_error)?),
+    };
+    Ok(PasswordHash(phc.to_string()))
+}
+
+/// Whether `candidate` is the password of a PHC string: argon2 run at the
+/// string's own algorithm, version and parameters, and the outputs compared
+/// in constant time ([`Output`]'s equality).
+fn verify_blocking(candidate: &[u8], phc: &str) -> Result<bool, HashingError> {
+    let parsed = PhcHash::new(phc).map_err(|err| HashingError(format!("stored hash is not PHC: {err}")))?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Err(HashingError("stored hash has no salt or output".to_owned()));
+    };
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(argon2_error)?;
+    let version = parsed.version.map(Version::try_from).transpose().map_err(argon2_error)?.unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(argon2_error)?;
+    let mut output = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(candidate, salt, &mut output, blocks)
+    })
+    .map_err(argon2_error)?;
+    Ok(Output::new(&output).map_err(argon2_error)? == *expected)
 }
 
 /// Hashes a new password with a fresh random salt.
 pub async fn hash_password(password: Password) -> Result<PasswordHash, HashingError> {
     let secret = password.into_secret();
-    spawn_blocking_with_tracing(move || {
-        hasher()
-            .hash_password(secret.expose_secret().as_bytes())
-            .map(|hash| PasswordHash(hash.to_string()))
-            .map_err(|err| HashingError(format!("argon2: {err}")))
-    })
-    .await
-    .map_err(|err| HashingError(err.to_string()))?
+    spawn_blocking_with_tracing(move || hash_blocking(secret.expose_secret().as_bytes()))
+        .await
+        .map_err(|err| HashingError(err.to_string()))?
 }
 
 /// Checks a password against a stored hash, or against the dummy hash when the
@@ -147,8 +209,7 @@ pub async fn verify_password(candidate: SecretString, stored: Option<PasswordHas
     spawn_blocking_with_tracing(move || {
         let is_real = stored.is_some();
         let phc = stored.map(|hash| hash.0).unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PhcHash::new(&phc).map_err(|err| HashingError(format!("stored hash is not PHC: {err}")))?;
-        let matches = hasher().verify_password(candidate.expose_secret().as_bytes(), &parsed).is_ok();
+        let matches = verify_blocking(candidate.expose_secret().as_bytes(), &phc)?;
         Ok(is_real && matches)
     })
     .await
@@ -191,6 +252,39 @@ mod tests {
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         let params = Params::try_from(&parsed).unwrap();
         assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (MEMORY_KIB, ITERATIONS, PARALLELISM));
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2s_own_phc_strings_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        // Ours, checked by the argon2 crate's own verifier.
+        let ours = hash_password(password("correct horse battery staple")).await.unwrap();
+        let parsed = PhcHash::new(ours.as_phc()).unwrap();
+        assert!(reference.verify_password(b"correct horse battery staple", &parsed).is_ok());
+        assert!(reference.verify_password(b"correct horse battery stapler", &parsed).is_err());
+        // The crate's, at other parameters (as an older deployment's), checked by ours.
+        let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 3, 1, None).unwrap());
+        let theirs = older.hash_password(b"an older long password").unwrap().to_string();
+        let theirs = PasswordHash::from_phc(theirs);
+        assert!(verify_password("an older long password".into(), Some(theirs.clone())).await.unwrap());
+        assert!(!verify_password("an older long passwore".into(), Some(theirs)).await.unwrap());
+    }
+
+    #[test]
+    fn the_working_memory_is_kept_and_reused() {
+        verify_blocking(b"a first check", DUMMY_HASH).unwrap();
+        let first = BLOCKS.lock().unwrap().as_ptr();
+        verify_blocking(b"a second check", DUMMY_HASH).unwrap();
+        let blocks = BLOCKS.lock().unwrap();
+        assert_eq!(blocks.len(), MEMORY_KIB as usize);
+        assert_eq!(blocks.as_ptr(), first, "the same blocks, not a new allocation");
+    }
+
+    #[test]
+    fn a_hash_without_salt_or_output_is_an_error() {
+        assert!(verify_blocking(b"x", "$argon2id$v=19$m=19456,t=2,p=1").is_err());
+        assert!(verify_blocking(b"x", "not a hash").is_err());
     }
 
     #[test]
