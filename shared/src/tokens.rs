@@ -1,9 +1,15 @@
 //! Access tokens: JWTs signed with Ed25519 (EdDSA), so that any service can
 //! verify them with the public key alone.
 //!
-//! Verification pins the algorithm (`none`, HMAC and every other algorithm
-//! are rejected) and requires `iss`, `aud`, `sub`, `iat`, `exp`, `jti` and
-//! `sid`, the session the token belongs to.
+//! Each token's header names its type, `at+jwt` (RFC 9068), and its key,
+//! `kid`: the key's RFC 7638 thumbprint. Verifiers hold a set of public keys
+//! and pick the one the `kid` names, never a key the token brings (`jku`,
+//! `jwk`, `x5u` are ignored), so that a next key can be published before it
+//! signs anything and an old one kept until its last token expires: keys
+//! rotate without logging anyone out. Verification pins the algorithm
+//! (`none`, HMAC and every other algorithm are rejected), refuses any other
+//! type, and requires `iss`, `aud`, `sub`, `iat`, `exp`, `jti` and `sid`, the
+//! session the token belongs to.
 //! Time comes from the caller (a [`crate::clock::Clock`] reading), so expiry
 //! is judged by the same clock as everything else.
 
@@ -21,6 +27,23 @@ pub mod refresh;
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_LENGTH: usize = 4096;
+
+/// The header type of access tokens (RFC 9068, section 2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The header of every access token signed with the key `kid`.
+fn access_token_header(kid: &str) -> Header {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+    header.kid = Some(kid.to_owned());
+    header
+}
+
+/// Whether a header's `typ` says access token: `at+jwt`, or the full media
+/// type, compared without regard to case as media types are (RFC 9068, 4).
+fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || typ.eq_ignore_ascii_case("application/at+jwt"))
+}
 
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
@@ -73,6 +96,8 @@ pub enum TokenError {
 
 pub struct TokenIssuer {
     key: EncodingKey,
+    /// The key's id, in the header of every token it signs.
+    kid: String,
     settings: TokenSettings,
 }
 
@@ -81,7 +106,13 @@ impl TokenIssuer {
         ed25519::install().map_err(|err| KeyError(err.into()))?;
         let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
         ed25519::check_signing_key(&key).map_err(|err| KeyError(err.to_string()))?;
-        Ok(TokenIssuer { key, settings })
+        let kid = ed25519::thumbprint(&ed25519::public_key_of(&key).map_err(|err| KeyError(err.to_string()))?);
+        Ok(TokenIssuer { key, kid, settings })
+    }
+
+    /// The id of the key this issuer signs with.
+    pub fn key_id(&self) -> &str {
+        &self.kid
     }
 
     /// A new token for `user_id` in session `session_id`, issued at `now` (Unix seconds).
@@ -110,21 +141,96 @@ impl TokenIssuer {
             sid: session_id.to_string(),
             nbf: None,
         };
-        let access_token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+        let access_token = jsonwebtoken::encode(&access_token_header(&self.kid), &claims, &self.key)
             .map_err(|err| TokenError::Signing(err.to_string()))?;
         Ok(IssuedToken { access_token, expires_in: ttl })
     }
 }
 
-pub struct TokenVerifier {
+/// A public key that verifies access tokens, and its id.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    pub kid: String,
+    /// The raw Ed25519 public key.
+    pub public_key: Vec<u8>,
     key: DecodingKey,
+}
+
+/// The public keys of one or more SPKI PEM blocks, one after the other: the
+/// keys verifiers accept. Refuses an empty set, a block that is not an
+/// Ed25519 public key, and the same key twice.
+pub fn verifying_keys(pems: &str) -> Result<Vec<VerifyingKey>, KeyError> {
+    const END: &str = "-----END PUBLIC KEY-----";
+    let mut keys: Vec<VerifyingKey> = Vec::new();
+    let mut rest = pems.trim();
+    while !rest.is_empty() {
+        let end = rest.find(END).ok_or_else(|| KeyError("a PEM block has no END PUBLIC KEY line".into()))?;
+        let block = &rest[..end + END.len()];
+        rest = rest[end + END.len()..].trim_start();
+        let key = DecodingKey::from_ed_pem(block.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
+        let public_key = key.try_get_as_bytes().map_err(|err| KeyError(err.to_string()))?.to_vec();
+        let kid = ed25519::thumbprint(&public_key);
+        if keys.iter().any(|known| known.kid == kid) {
+            return Err(KeyError(format!("the key {kid} is listed twice")));
+        }
+        keys.push(VerifyingKey { kid, public_key, key });
+    }
+    if keys.is_empty() {
+        return Err(KeyError("no public key is given".into()));
+    }
+    Ok(keys)
+}
+
+/// A key set as RFC 7517 publishes it: `{"keys": [...]}`.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// A public key as a JWK: Ed25519 as an octet key pair (RFC 8037), with its
+/// id, algorithm and use. Nothing private is in this type.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+impl From<&VerifyingKey> for Jwk {
+    fn from(key: &VerifyingKey) -> Self {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: URL_SAFE_NO_PAD.encode(&key.public_key),
+            kid: key.kid.clone(),
+            alg: "EdDSA".into(),
+            use_: "sig".into(),
+        }
+    }
+}
+
+impl JwkSet {
+    pub fn of(keys: &[VerifyingKey]) -> Self {
+        JwkSet { keys: keys.iter().map(Jwk::from).collect() }
+    }
+}
+
+pub struct TokenVerifier {
+    keys: Vec<VerifyingKey>,
     validation: Validation,
 }
 
 impl TokenVerifier {
-    pub fn from_pem(public_key_pem: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
+    /// A verifier of the keys in `public_key_pems`: one or more SPKI PEM
+    /// blocks ([`verifying_keys`]).
+    pub fn from_pem(public_key_pems: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
         ed25519::install().map_err(|err| KeyError(err.into()))?;
-        let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
+        let keys = verifying_keys(public_key_pems)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
@@ -133,7 +239,12 @@ impl TokenVerifier {
         // library's reading of the system time.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        Ok(TokenVerifier { key, validation })
+        Ok(TokenVerifier { keys, validation })
+    }
+
+    /// The keys this verifier accepts, in the order given.
+    pub fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
     }
 
     /// Checks signature, algorithm, issuer, audience, and expiry as of `now`
@@ -143,7 +254,19 @@ impl TokenVerifier {
         if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
             return Err(TokenError::Invalid);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|err| {
+        let header = jsonwebtoken::decode_header(token).map_err(|err| {
+            tracing::info!(reason = %err, "token rejected");
+            TokenError::Invalid
+        })?;
+        if !is_access_token_type(header.typ.as_deref()) {
+            tracing::info!("token rejected: not an access token (typ)");
+            return Err(TokenError::Invalid);
+        }
+        let Some(key) = header.kid.as_deref().and_then(|kid| self.keys.iter().find(|key| key.kid == kid)) else {
+            tracing::info!("token rejected: no key of the set has its kid");
+            return Err(TokenError::Invalid);
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation).map_err(|err| {
             tracing::info!(reason = %err, "token rejected");
             TokenError::Invalid
         })?;
@@ -224,10 +347,12 @@ mod tests {
         claims
     }
 
-    fn sign(keys: &SigningKeyPair, claims: &Claims) -> String {
+    /// Signs any claims as the service would: `at+jwt`, the key's `kid`.
+    fn sign(keys: &SigningKeyPair, claims: &impl Serialize) -> String {
         ed25519::install().unwrap();
         let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
-        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+        let kid = ed25519::thumbprint(&ed25519::public_key_of(&key).unwrap());
+        jsonwebtoken::encode(&access_token_header(&kid), claims, &key).unwrap()
     }
 
     fn rejected(verifier: &TokenVerifier, token: &str) -> bool {
@@ -282,7 +407,7 @@ mod tests {
     #[test]
     fn rejects_alg_none() {
         let (_, verifier, _) = pair();
-        let header = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let header = B64.encode(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, verifier.keys()[0].kid));
         let payload = B64.encode(serde_json::to_vec(&claims(|_| {})).unwrap());
         assert!(rejected(&verifier, &format!("{header}.{payload}.")));
         assert!(rejected(&verifier, &format!("{header}.{payload}")));
@@ -292,7 +417,7 @@ mod tests {
     fn rejects_hs256_signed_with_the_public_key() {
         let (_, verifier, keys) = pair();
         // Signed by hand: the service's own cryptography signs nothing but EdDSA.
-        let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let header = B64.encode(format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, verifier.keys()[0].kid));
         let payload = B64.encode(serde_json::to_vec(&claims(|_| {})).unwrap());
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, keys.public_key_pem.as_bytes());
         let signature = B64.encode(ring::hmac::sign(&key, format!("{header}.{payload}").as_bytes()));
@@ -347,13 +472,11 @@ mod tests {
     #[test]
     fn rejects_tokens_missing_required_claims() {
         let (_, verifier, keys) = pair();
-        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
         let full = serde_json::to_value(claims(|_| {})).unwrap();
         for missing in ["iss", "aud", "sub", "iat", "exp", "jti", "sid"] {
             let mut partial = full.clone();
             partial.as_object_mut().unwrap().remove(missing);
-            let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &partial, &key).unwrap();
-            assert!(rejected(&verifier, &token), "token without {missing} was accepted");
+            assert!(rejected(&verifier, &sign(&keys, &partial)), "token without {missing} was accepted");
         }
     }
 
@@ -361,11 +484,9 @@ mod tests {
     fn rejects_tokens_not_yet_valid() {
         let (_, verifier, keys) = pair();
         let now = now_unix();
-        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
         let mut with_nbf = serde_json::to_value(claims(|_| {})).unwrap();
         with_nbf["nbf"] = (now + 600).into();
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &with_nbf, &key).unwrap();
-        assert!(rejected(&verifier, &token));
+        assert!(rejected(&verifier, &sign(&keys, &with_nbf)));
         assert!(rejected(
             &verifier,
             &sign(
@@ -379,24 +500,111 @@ mod tests {
     }
 
     #[test]
+    fn a_token_of_the_services_own_is_what_the_tests_sign() {
+        let (issuer, verifier, keys) = pair();
+        let token = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid.as_deref(), Some(issuer.key_id()));
+        assert_eq!(verifier.keys()[0].kid, issuer.key_id());
+        // What the refusal tests sign passes when nothing is wrong with it.
+        assert!(verifier.verify(&sign(&keys, &claims(|_| {})), now_unix()).is_ok());
+    }
+
+    #[test]
+    fn only_access_tokens_are_accepted() {
+        let (_, verifier, keys) = pair();
+        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
+        let kid = ed25519::thumbprint(&ed25519::public_key_of(&key).unwrap());
+        for typ in [None, Some("JWT"), Some("jwt"), Some("id_token+jwt"), Some("at+jwt2")] {
+            let mut header = access_token_header(&kid);
+            header.typ = typ.map(String::from);
+            let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
+            assert!(rejected(&verifier, &token), "typ {typ:?} was accepted");
+        }
+        for typ in ["AT+JWT", "application/at+jwt"] {
+            let mut header = access_token_header(&kid);
+            header.typ = Some(typ.to_owned());
+            let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
+            assert!(verifier.verify(&token, now_unix()).is_ok(), "typ {typ} was refused");
+        }
+    }
+
+    #[test]
+    fn the_kid_selects_a_key_of_the_set_and_nothing_else() {
+        let (_, verifier, keys) = pair();
+        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
+        for kid in [None, Some("".to_owned()), Some("not-a-key-of-the-set".to_owned())] {
+            let mut header = access_token_header("unused");
+            header.kid = kid.clone();
+            let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
+            assert!(rejected(&verifier, &token), "kid {kid:?} was accepted");
+        }
+        // Another key's token, even under this key's kid, fails its signature.
+        let (_, _, other) = pair();
+        let other_key = EncodingKey::from_ed_pem(other.private_key_pem.as_bytes()).unwrap();
+        let token = jsonwebtoken::encode(&access_token_header(&verifier.keys()[0].kid), &claims(|_| {}), &other_key);
+        assert!(rejected(&verifier, &token.unwrap()));
+    }
+
+    #[test]
+    fn keys_rotate_without_refusing_a_token_before_it_expires() {
+        let (old, new) = (SigningKeyPair::generate().unwrap(), SigningKeyPair::generate().unwrap());
+        let issuer = |keys: &SigningKeyPair| TokenIssuer::from_pem(&keys.private_key_pem, settings()).unwrap();
+        let verifier = |pems: &str| TokenVerifier::from_pem(pems, &settings()).unwrap();
+        let issue = |issuer: &TokenIssuer| {
+            issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token
+        };
+        let before = issue(&issuer(&old));
+        // 1. The next key is published: both are accepted, the old one signs.
+        let both = verifier(&format!("{}{}", old.public_key_pem, new.public_key_pem));
+        assert!(both.verify(&before, now_unix()).is_ok());
+        // 2. The next key signs; tokens of either key are accepted.
+        let after = issue(&issuer(&new));
+        assert!(both.verify(&before, now_unix()).is_ok() && both.verify(&after, now_unix()).is_ok());
+        // 3. Once the old key's last token has expired, it is dropped.
+        let only_new = verifier(&new.public_key_pem);
+        assert!(only_new.verify(&after, now_unix()).is_ok());
+        assert!(rejected(&only_new, &before));
+    }
+
+    #[test]
+    fn a_key_set_is_one_or_more_distinct_public_keys() {
+        let (a, b) = (SigningKeyPair::generate().unwrap(), SigningKeyPair::generate().unwrap());
+        let set = verifying_keys(&format!("{}\n{}", a.public_key_pem, b.public_key_pem)).unwrap();
+        assert_eq!(set.len(), 2);
+        assert_ne!(set[0].kid, set[1].kid);
+        assert!(verifying_keys("").is_err());
+        assert!(verifying_keys(&format!("{}{}", a.public_key_pem, a.public_key_pem)).is_err(), "the same key twice");
+        assert!(verifying_keys(&a.private_key_pem).is_err(), "a private key is no public key");
+        assert!(verifying_keys(&format!("{}garbage", a.public_key_pem)).is_err());
+    }
+
+    #[test]
     fn kid_and_header_tricks_change_nothing() {
         let (issuer, verifier, _) = pair();
         let (_, _, other_keys) = pair();
         let key = EncodingKey::from_ed_pem(other_keys.private_key_pem.as_bytes()).unwrap();
-        // A `kid` or `jku` pointing anywhere does not select another key.
+        // A `kid` pointing anywhere, or a key brought by `jku`, `jwk` or
+        // `x5u` next to the set's own `kid`, selects no other key.
+        let own = &verifier.keys()[0].kid;
+        let other_jwk =
+            format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#, B64.encode(&pair().1.keys()[0].public_key));
         for header in [
-            r#"{"alg":"EdDSA","typ":"JWT","kid":"../../dev/null"}"#,
-            r#"{"alg":"EdDSA","typ":"JWT","jku":"https://attacker.example/jwks.json"}"#,
-            r#"{"alg":"EdDSA","typ":"JWT","kid":"' OR 1=1 --"}"#,
+            r#"{"alg":"EdDSA","typ":"at+jwt","kid":"../../dev/null"}"#.to_owned(),
+            r#"{"alg":"EdDSA","typ":"at+jwt","kid":"' OR 1=1 --"}"#.to_owned(),
+            format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{own}","jku":"https://attacker.example/jwks.json"}}"#),
+            format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{own}","x5u":"https://attacker.example/cert.pem"}}"#),
+            format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{own}","jwk":{other_jwk}}}"#),
         ] {
-            let header: Header = serde_json::from_str(header).unwrap();
+            let header: Header = serde_json::from_str(&header).unwrap();
             let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
             assert!(rejected(&verifier, &token), "{token}");
         }
-        // A genuine token whose header gains a kid fails its signature.
+        // A genuine token whose header is rewritten fails its signature.
         let good = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
-        parts[0] = B64.encode(br#"{"typ":"JWT","alg":"EdDSA","kid":"x"}"#);
+        parts[0] = B64.encode(format!(r#"{{"typ":"at+jwt","alg":"EdDSA","kid":"{own}","x":1}}"#));
         assert!(rejected(&verifier, &parts.join(".")));
     }
 

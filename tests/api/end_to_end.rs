@@ -142,6 +142,15 @@ async fn every_route_through_cargo_lambda_watch() {
     let refresh_token = token["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(refresh_token, first_refresh_token);
 
+    // The key set names the key that signed the token, and holds no private part.
+    let (status, set) = api.send(Method::GET, "/.well-known/jwks.json", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{set}\n{}", watch.log());
+    let header = jsonwebtoken::decode_header(&access_token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(set["keys"].as_array().map(Vec::len), Some(1), "{set}");
+    assert_eq!(set["keys"][0]["kid"].as_str(), header.kid.as_deref(), "{set}");
+    assert!(set["keys"][0].get("d").is_none(), "{set}");
+
     // A second session, listed beside this one, then revoked from this one.
     let (_, other) = api.send(Method::POST, "/auth/login", None, Some(credentials.clone())).await;
     let (status, listed) = api.send(Method::GET, "/auth/sessions", Some(&access_token), None).await;

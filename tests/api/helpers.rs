@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use authorize::Authorize;
 use aws_sdk_dynamodb::Client;
 use change_password::ChangePassword;
 use create_user::CreateUser;
@@ -27,6 +28,7 @@ use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
 use user_auth_core::test_support::{call, CountingHasher, Fixture, ManualClock, TestKeys};
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
+use user_auth_core::ApiError;
 
 /// The key of the username pseudonyms in the functions' logs.
 pub const USERNAME_LOG_KEY: &str = "a-username-log-key-for-the-tests-only";
@@ -141,6 +143,7 @@ pub struct TestApp {
     revoke_session: RevokeSession<DynamoStore>,
     change_password: ChangePassword<DynamoStore>,
     delete_user: DeleteUser<DynamoStore>,
+    authorize: Authorize<DynamoStore>,
 }
 
 impl TestApp {
@@ -180,6 +183,8 @@ impl TestApp {
         let mut revoke_session = revoke_session::build(&env).await.expect("revoke-session starts");
         let mut change_password = change_password::build(&env).await.expect("change-password starts");
         let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
+        let mut authorize = authorize::build(&env).await.expect("authorize starts");
+        authorize.clock = clock.clone();
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
         (create_user.passwords, login.passwords) = (passwords.clone(), passwords.clone());
         create_user.clock = clock.clone();
@@ -204,7 +209,20 @@ impl TestApp {
             revoke_session,
             change_password,
             delete_user,
+            authorize,
         }
+    }
+
+    /// The environment of the functions, with `variables` set over it.
+    pub fn env_with(&self, variables: &[(&'static str, &str)]) -> Env {
+        let overridden = variables.iter().map(|(name, value)| (*name, value.to_string()));
+        Env::from_pairs(self.variables.iter().cloned().chain(overridden))
+    }
+
+    /// The authorizer's answer to an event of API Gateway with `token` as
+    /// its bearer token: the simple response as JSON, or the fault.
+    pub async fn authorize(&self, token: &str) -> Result<Value, ApiError> {
+        authorize_with(&self.authorize, token).await
     }
 
     /// A get-user function as a new Lambda instance would start it: built
@@ -247,6 +265,12 @@ impl TestApp {
         let body = json!({ "username": username, "password": password });
         let request = request(Method::POST, "/auth/login", None, Some(body));
         call(Box::pin(login::handle(&self.login, request))).await
+    }
+
+    /// A login answered by `function`, a login function of the test's own.
+    pub async fn login_with(&self, function: &Login<DynamoStore>, username: &str, password: &str) -> ApiResponse {
+        let body = json!({ "username": username, "password": password });
+        call(Box::pin(login::handle(function, request(Method::POST, "/auth/login", None, Some(body))))).await
     }
 
     /// A login from `source_ip`, as API Gateway gives it.
@@ -325,6 +349,18 @@ impl TestApp {
         assert_eq!(login.status, 200, "{login:?}");
         (created.json["id"].as_str().unwrap().to_owned(), login.json["access_token"].as_str().unwrap().to_owned())
     }
+}
+
+/// [`TestApp::authorize`], asked of `function`.
+pub async fn authorize_with(function: &Authorize<DynamoStore>, token: &str) -> Result<Value, ApiError> {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../functions/authorize/fixtures/authorize.json")).unwrap();
+    let bearer = format!("Bearer {token}");
+    event["identitySource"] = json!([bearer]);
+    event["headers"]["authorization"] = bearer.into();
+    let event = serde_json::from_value(event).expect("an authorizer event");
+    let answer = Box::pin(authorize::handle(function, event)).await?;
+    Ok(serde_json::to_value(answer).unwrap())
 }
 
 pub async fn get_user_with(function: &GetUser<DynamoStore>, id: &str, token: &str) -> ApiResponse {

@@ -5,11 +5,13 @@
 mod helpers;
 
 mod account;
+mod authorizer;
 mod concurrency;
 mod end_to_end;
 mod faults;
 mod lockout;
 mod outage;
+mod rotation;
 mod sessions;
 mod story;
 mod template;

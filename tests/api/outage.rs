@@ -18,6 +18,10 @@ async fn database_down_gives_json_503s() {
         ("list-sessions", app.list_sessions(&token).await),
         ("revoke-session", app.revoke_session(&token, "00000000-0000-4000-8000-000000000000").await),
     ];
+    // The authorizer lets nobody in on a guess: its fault is an invocation
+    // error, which API Gateway answers with 500.
+    let fault = app.authorize(&token).await.unwrap_err();
+    assert_eq!(fault.code(), "service_unavailable");
     for (operation, answer) in answers {
         assert_eq!(answer.status, 503, "{operation}: {answer:?}");
         assert_eq!(answer.error_code(), Some("service_unavailable"), "{operation}");

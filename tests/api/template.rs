@@ -59,7 +59,14 @@ impl Template {
         for source in [&self.0["Globals"]["Function"], &function.properties] {
             if let Some(map) = source["Environment"]["Variables"].as_mapping() {
                 for (k, v) in map {
-                    vars.insert(k.as_str().unwrap().to_owned(), v.clone());
+                    let name = k.as_str().unwrap().to_owned();
+                    // A function unsets a global variable with `!Ref AWS::NoValue`.
+                    let unset = matches!(v, Value::Tagged(t) if t.tag == "!Ref" && t.value == "AWS::NoValue");
+                    if unset {
+                        vars.remove(&name);
+                    } else {
+                        vars.insert(name, v.clone());
+                    }
                 }
             }
         }
@@ -100,11 +107,13 @@ fn logical_id_of(value: &Value) -> String {
     }
 }
 
-const BINARIES: [&str; 9] = [
+const BINARIES: [&str; 11] = [
+    "authorize",
     "change-password",
     "create-user",
     "delete-user",
     "get-user",
+    "jwks",
     "list-sessions",
     "login",
     "logout",
@@ -136,7 +145,11 @@ fn routes_match_the_local_router() {
     let template = Template::load();
     let mut deployed = BTreeSet::new();
     for (binary, function) in template.functions() {
-        let events = function.properties["Events"].as_mapping().expect("Events");
+        // The authorizer is called by other services' APIs, not routed.
+        let Some(events) = function.properties["Events"].as_mapping() else {
+            assert_eq!(binary, "authorize", "{binary} has no route");
+            continue;
+        };
         for event in events.values() {
             assert_eq!(event["Type"], "HttpApi");
             assert_eq!(event["Properties"]["PayloadFormatVersion"], "2.0");
@@ -155,8 +168,9 @@ fn routes_match_the_local_router() {
         }
     }
     assert_eq!(deployed, local);
-    // Every function has one route, but get-user, which also serves `/users/me`.
-    assert_eq!(deployed.len(), BINARIES.len() + 1);
+    // Every function has one route, but get-user, which also serves
+    // `/users/me`, and the authorizer, which has none.
+    assert_eq!(deployed.len(), BINARIES.len());
     let me = ("GET".to_owned(), "/users/me".to_owned(), "get-user".to_owned());
     assert!(deployed.contains(&me), "{deployed:?}");
 }
@@ -166,12 +180,17 @@ fn routes_match_the_local_router() {
 /// key is not fetched: only where it is read from.
 async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError> {
     LogSettings::from_env(env);
-    Origin::from_env(env)?;
+    // The authorizer is called by API Gateway itself, never through CloudFront.
+    if binary != "authorize" {
+        Origin::from_env(env)?;
+    }
     match binary {
         "change-password" => change_password::build(env).await.map(drop),
         "create-user" => create_user::build(env).await.map(drop),
         "delete-user" => delete_user::build(env).await.map(drop),
         "get-user" => get_user::build(env).await.map(drop),
+        "jwks" => jwks::build(env).await.map(drop),
+        "authorize" => authorize::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
         "revoke-session" => revoke_session::build(env).await.map(drop),
@@ -226,7 +245,9 @@ async fn each_function_gets_exactly_the_variables_it_reads() {
         let read: BTreeSet<String> = env.names_read().into_iter().map(String::from).collect();
         let set: BTreeSet<String> = variables.keys().cloned().collect();
         assert!(set.is_disjoint(&not_the_templates), "{binary}: the template sets what Lambda or local runs set");
-        assert!(read.contains(vars::AWS_REGION) && read.contains(vars::AWS_LAMBDA_LOG_FORMAT), "{binary}: {read:?}");
+        assert!(read.contains(vars::AWS_LAMBDA_LOG_FORMAT), "{binary}: {read:?}");
+        // Every function that reaches DynamoDB reads its region; jwks reaches nothing.
+        assert_eq!(read.contains(vars::AWS_REGION), binary != "jwks", "{binary}: {read:?}");
         let read_from_template: BTreeSet<String> = read.difference(&not_the_templates).cloned().collect();
         assert_eq!(set, read_from_template, "{binary}: the template sets (left) what the code reads (right)");
     }
@@ -303,6 +324,9 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
             ]),
         ),
         ("get-user", grant(std::slice::from_ref(&token_holder))),
+        ("authorize", grant(std::slice::from_ref(&token_holder))),
+        // Serves the public keys of its environment, and calls nothing.
+        ("jwks", BTreeSet::new()),
         (
             "login",
             grant(&[
@@ -351,7 +375,9 @@ fn each_role_allows_exactly_what_its_function_calls() {
     let needs = permissions_the_code_needs();
     for (binary, function) in template.functions() {
         let mut granted = BTreeSet::new();
-        for policy in function.properties["Policies"].as_sequence().expect("inline policies only") {
+        let policies = &function.properties["Policies"];
+        assert!(policies.is_null() || policies.is_sequence(), "{binary}: inline policies only");
+        for policy in policies.as_sequence().into_iter().flatten() {
             for statement in policy["Statement"].as_sequence().unwrap() {
                 assert_eq!(statement["Effect"], "Allow");
                 for action in statement["Action"].as_sequence().unwrap() {

@@ -4,18 +4,22 @@
 //! - [`request`]: bodies, bearer tokens and path parameters, read the same way
 //!   under API Gateway and `cargo lambda watch`;
 //! - [`response`]: JSON answers, and the one place errors become responses;
+//! - [`authorizer`]: the Lambda authorizer's events and answers, and its
+//!   runtime loop;
 //! - [`origin`]: who may call, and whose address a request comes from;
 //! - [`serve`]: the Lambda runtime loop, panics caught on each request.
 
+pub mod authorizer;
 pub mod origin;
 pub mod request;
 pub mod response;
 pub mod serve;
 
+pub use authorizer::{bearer_of, serve_authorizer, AuthorizerRequest, AuthorizerResponse};
 pub use origin::Origin;
 pub use request::{
     bearer_token, client, json_body, optional_json_body, path_parameter, AccountDeletionBody, CredentialsBody,
     JsonBody, LogoutBody, PasswordChangeBody, RefreshBody, MAX_BODY_BYTES,
 };
-pub use response::{created, error_response, json_response, no_content, ok, status_of, TokenResponse};
+pub use response::{created, error_response, json_response, no_content, ok, ok_cacheable, status_of, TokenResponse};
 pub use serve::{respond, serve};

@@ -78,6 +78,18 @@ pub fn ok(value: &impl Serialize) -> Response<Body> {
     json_response(StatusCode::OK, value)
 }
 
+/// [`ok`], for a public document any cache may keep `max_age_seconds`.
+pub fn ok_cacheable(value: &impl Serialize, max_age_seconds: u32) -> Response<Body> {
+    let mut response = ok(value);
+    if response.status() == StatusCode::OK {
+        let cache_control = format!("public, max-age={max_age_seconds}");
+        if let Ok(value) = HeaderValue::from_str(&cache_control) {
+            response.headers_mut().insert(lambda_http::http::header::CACHE_CONTROL, value);
+        }
+    }
+    response
+}
+
 pub fn created(location: &str, value: &impl Serialize) -> Response<Body> {
     let mut response = json_response(StatusCode::CREATED, value);
     if let Ok(location) = HeaderValue::from_str(location) {

@@ -6,6 +6,7 @@
 //! (`now`, from the function's clock), then the caller's input.
 
 mod admit_sign_up;
+mod authorize;
 mod change_password;
 mod create_user;
 mod delete_user;
@@ -17,6 +18,7 @@ mod refresh;
 mod revoke_session;
 
 pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
+pub use authorize::authorize;
 pub use change_password::{change_password, PasswordChangeAttempt};
 pub use create_user::create_user;
 pub use delete_user::{delete_user, DeletionAttempt};

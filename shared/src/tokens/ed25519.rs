@@ -5,6 +5,8 @@
 //! cryptography library to the binaries. Every algorithm but EdDSA is refused
 //! here, beneath the algorithm pinning of [`super::TokenVerifier`].
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{Error, ErrorKind};
 use jsonwebtoken::signature::{self, Signer, Verifier};
@@ -87,6 +89,20 @@ pub fn generate() -> Result<(Vec<u8>, Vec<u8>), ring::error::Unspecified> {
     Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
 }
 
+/// The raw public key of a PKCS#8 private key.
+pub fn public_key_of(key: &EncodingKey) -> Result<Vec<u8>, Error> {
+    let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(key.as_bytes()).map_err(|_| ErrorKind::InvalidEddsaKey)?;
+    Ok(pair.public_key().as_ref().to_vec())
+}
+
+/// The key's id: its RFC 7638 JWK thumbprint, the SHA-256 of its JWK's
+/// required members in lexical order (RFC 8037 for OKP keys), base64url.
+/// Computed from the key, so an id names one key and needs no registry.
+pub fn thumbprint(raw_public_key: &[u8]) -> String {
+    let jwk = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, URL_SAFE_NO_PAD.encode(raw_public_key));
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, jwk.as_bytes()))
+}
+
 /// The SubjectPublicKeyInfo DER of an Ed25519 public key (RFC 8410): a fixed
 /// prefix naming the algorithm (OID 1.3.101.112), then the 32 key bytes.
 pub fn public_key_spki(raw: &[u8]) -> Vec<u8> {
@@ -112,6 +128,13 @@ mod tests {
         }
         let secret = DecodingKey::from_secret(&public);
         assert!(new_verifier(&Algorithm::EdDSA, &secret).is_err(), "an HMAC secret is not an Ed25519 key");
+    }
+
+    #[test]
+    fn the_key_id_is_the_rfc_7638_thumbprint() {
+        // RFC 8037, appendix A.3: the thumbprint of A.2's public key.
+        let x = URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
+        assert_eq!(thumbprint(&x), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]

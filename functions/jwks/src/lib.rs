@@ -1,0 +1,89 @@
+//! `GET /.well-known/jwks.json`: the public keys that verify access tokens,
+//! as a JWK set (RFC 7517), for services that check tokens themselves.
+
+use lambda_http::{Body, Request, Response};
+use user_auth_core::config::{self, Env};
+use user_auth_core::edge::ok_cacheable;
+use user_auth_core::tokens::{self, JwkSet};
+use user_auth_core::{ApiError, StartError};
+
+/// How long a verifier or a cache may keep the set, in seconds. A rotation
+/// publishes the next key this long before it signs anything (README, "Key
+/// rotation"), so the age is the wait at that step: 5 minutes keeps a
+/// rotation short, and costs a verifier one fetch per 5 minutes at most.
+/// Verifiers that meet an unknown `kid` fetch the set again anyway.
+pub const MAX_AGE_SECONDS: u32 = 300;
+
+/// What every request uses, built once per process: the set, as published.
+pub struct Jwks {
+    pub set: JwkSet,
+}
+
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<Jwks, StartError> {
+    let keys = tokens::verifying_keys(&config::verifying_key_pem(env)?)?;
+    Ok(Jwks { set: JwkSet::of(&keys) })
+}
+
+pub async fn handle(app: &Jwks, _request: Request) -> Result<Response<Body>, ApiError> {
+    Ok(ok_cacheable(&app.set, MAX_AGE_SECONDS))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use user_auth_core::config::vars;
+    use user_auth_core::test_support::{call_json, Fixture, TestKeys};
+    use user_auth_core::tokens::SigningKeyPair;
+
+    use super::*;
+
+    fn event() -> Fixture {
+        Fixture::parse(include_str!("../fixtures/jwks.json"))
+    }
+
+    async fn app(pems: &str) -> Jwks {
+        build(&Env::from_pairs([(vars::TOKEN_VERIFYING_KEY, pems)])).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn publishes_each_verifying_key_as_a_public_jwk() {
+        let (current, next) = (TestKeys::generate(), SigningKeyPair::generate().unwrap());
+        let app = app(&format!("{}{}", current.pair.public_key_pem, next.public_key_pem)).await;
+        let response = call_json(handle(&app, event().request())).await;
+        assert_eq!(response.status, 200);
+        assert_eq!(response.headers["cache-control"], "public, max-age=300");
+        let keys = response.json["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 2);
+        let issuer = current.issuer();
+        assert_eq!(keys[0]["kid"], issuer.key_id(), "the kid login's tokens carry");
+        for key in keys {
+            let members: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(members, ["alg", "crv", "kid", "kty", "use", "x"], "{key}");
+            assert_eq!(
+                (&key["kty"], &key["crv"], &key["alg"], &key["use"]),
+                (&Value::from("OKP"), &Value::from("Ed25519"), &Value::from("EdDSA"), &Value::from("sig"))
+            );
+            assert_eq!(key["x"].as_str().unwrap().len(), 43, "32 bytes, base64url");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_private_part_is_ever_published() {
+        let keys = TestKeys::generate();
+        let app = app(&keys.pair.public_key_pem).await;
+        let response = call_json(handle(&app, event().request())).await;
+        let body = response.json.to_string();
+        // A private OKP key would carry `d`; the private PEM's bytes are not there either.
+        assert!(response.json["keys"][0].get("d").is_none(), "{body}");
+        let private_body = keys.pair.private_key_pem.lines().nth(1).unwrap();
+        assert!(!body.contains(&private_body[16..40]), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_private_key_in_place_of_the_public_set_stops_the_start() {
+        let keys = SigningKeyPair::generate().unwrap();
+        let env = Env::from_pairs([(vars::TOKEN_VERIFYING_KEY, keys.private_key_pem.as_str())]);
+        assert!(build(&env).await.is_err());
+    }
+}
