@@ -103,6 +103,11 @@ pub fn optional_json_body<T: JsonBody>(request: &Request) -> Result<Option<T>, A
     if !is_json(request) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // serde reads a struct from an array too, field by field in order
+    // (`["alice", "a password"]` as credentials): only an object is a body.
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::InvalidRequest(T::EXPECTED));
+    }
     serde_json::from_slice(bytes).map(Some).map_err(|err| {
         ApiError::InvalidRequest(match err.classify() {
             serde_json::error::Category::Data => T::EXPECTED,
@@ -211,6 +216,17 @@ mod tests {
             let err = json_body::<CredentialsBody>(&request_with_body(Body::Text(body.into()))).unwrap_err();
             assert_eq!(err.code(), "invalid_request", "{body}");
             assert!(!err.to_string().contains("secret-1234") && !err.to_string().contains("12345678"));
+        }
+    }
+
+    #[test]
+    fn an_array_is_no_body_even_where_serde_would_read_it_as_the_fields() {
+        let credentials = Body::Text(r#" ["alice", "a long enough password"]"#.into());
+        let err = json_body::<CredentialsBody>(&request_with_body(credentials)).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        for body in ["[]", r#"["global"]"#] {
+            let err = optional_json_body::<LogoutBody>(&request_with_body(Body::Text(body.into()))).unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{body}");
         }
     }
 
