@@ -20,8 +20,8 @@ use crate::{workspace, BoxError, PASSWORD};
 pub struct Case<'a> {
     /// The binary's name, in `target/release` and `target/lambda`.
     pub name: &'static str,
-    /// The status code every response must have.
-    pub expected_status: u16,
+    /// What every response must be.
+    pub expected: Expected,
     pub warm_runs: usize,
     pub role: Role,
     /// Makes the next event: some must differ per call, and some run out.
@@ -38,6 +38,23 @@ impl Case<'_> {
         match self.role {
             Role::Reference => None,
             Role::Function { judge, .. } => Some(judge),
+        }
+    }
+}
+
+/// What a response must be: an HTTP answer of this status, or the
+/// authorizer's letting the caller in.
+#[derive(Clone, Copy, Debug)]
+pub enum Expected {
+    Status(u16),
+    Authorized,
+}
+
+impl Expected {
+    pub fn is_met_by(self, response: &serde_json::Value) -> bool {
+        match self {
+            Expected::Status(status) => response["statusCode"] == status,
+            Expected::Authorized => response["isAuthorized"] == true,
         }
     }
 }
@@ -151,6 +168,8 @@ pub enum StubCalls {
     /// list-sessions: the user's sessions queried (the caller's among them)
     /// and the user read, at once.
     QueryAndGet,
+    /// jwks: none; it answers from its environment.
+    Nothing,
 }
 
 impl StubCalls {
@@ -169,6 +188,7 @@ impl StubCalls {
             StubCalls::QueryAndGet => {
                 tokio::try_join!(stub.sessions(user_id), stub.get_user(user_id))?;
             }
+            StubCalls::Nothing => {}
         }
         Ok(start.elapsed())
     }
@@ -178,6 +198,8 @@ impl StubCalls {
 /// tokens and session ids are filled in per event.
 pub struct Events {
     get_user: String,
+    jwks: String,
+    authorize: String,
     create_user: String,
     login: String,
     logout: String,
@@ -194,6 +216,8 @@ impl Events {
             |name: &str| std::fs::read_to_string(workspace().join(format!("functions/{name}/fixtures/{name}.json")));
         Ok(Events {
             get_user: fixture("get-user")?.replace("{{id}}", user_id.as_str()),
+            jwks: fixture("jwks")?,
+            authorize: fixture("authorize")?,
             create_user: fixture("create-user")?,
             login: fixture("login")?.replace("{{password}}", PASSWORD),
             logout: fixture("logout")?,
@@ -228,7 +252,11 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     // argon2id's 19 MiB of working memory sets the argon2 functions apart.
     let argon2_targets = Targets::with_peak_rss(Limit::Below(64.0));
     let targets = Targets::with_peak_rss(Limit::Below(32.0));
+    // The authorizer is asked about get-user's reader, as a route of another service would be.
+    let authorizer_reader = reader.clone();
     let get_user = move || authorized(&events.get_user, issuer, &reader);
+    let jwks = move || Ok(events.jwks.clone());
+    let authorize = move || authorized(&events.authorize, issuer, &authorizer_reader);
     // A new username each time, as a taken one is refused.
     let new_user = move || {
         let username = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
@@ -264,43 +292,42 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     // Answers the get-user event with a fixed response.
     let hello = get_user.clone();
     let (floor, own_time, peer) = (Judge::by_floor, Judge::by_own_time, Judge::by_peer);
+    use Expected::{Authorized, Status};
     vec![
-        Case { name: "hello", expected_status: 200, warm_runs, role: Role::Reference, events: Box::new(hello) },
+        Case { name: "hello", expected: Status(200), warm_runs, role: Role::Reference, events: Box::new(hello) },
         // name, expected status, warm runs, judge, targets, events
-        function("create-user", 201, argon2_runs, floor(Floor::CountHashAndTransaction), argon2_targets, new_user),
-        function("get-user", 200, warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, get_user),
-        function("login", 200, argon2_runs, floor(Floor::CheckAndPut), argon2_targets, login),
-        function("logout", 204, warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),
-        function("refresh", 200, warm_runs, peer("get-user"), targets, refresh),
-        function("list-sessions", 200, warm_runs, own_time(StubCalls::QueryAndGet), targets, list_sessions),
-        function(
-            "revoke-session",
-            204,
+        function("create-user", Status(201), argon2_runs, floor(Floor::CountHashAndTransaction), argon2_targets, new_user),
+        function("get-user", Status(200), warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, get_user),
+        function("jwks", Status(200), warm_runs, own_time(StubCalls::Nothing), targets, jwks),
+        function("authorize", Authorized, warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, authorize),
+        function("login", Status(200), argon2_runs, floor(Floor::CheckAndPut), argon2_targets, login),
+        function("logout", Status(204), warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),
+        function("refresh", Status(200), warm_runs, peer("get-user"), targets, refresh),
+        function("list-sessions", Status(200), warm_runs, own_time(StubCalls::QueryAndGet), targets, list_sessions),
+        function("revoke-session", Status(204),
             warm_runs,
             own_time(StubCalls::TwoConcurrentGetsThenDelete),
             targets,
             revoke_session,
         ),
-        function(
-            "change-password",
-            204,
+        function("change-password", Status(204),
             argon2_runs,
             floor(Floor::ReadCheckHashAndChange),
             argon2_targets,
             change_password,
         ),
-        function("delete-user", 204, argon2_runs, floor(Floor::ReadCheckAndDelete), argon2_targets, delete_user),
+        function("delete-user", Status(204), argon2_runs, floor(Floor::ReadCheckAndDelete), argon2_targets, delete_user),
     ]
 }
 
 /// A function of the service, judged by `judge` and held to `targets`.
 fn function<'a>(
     name: &'static str,
-    expected_status: u16,
+    expected: Expected,
     warm_runs: usize,
     judge: Judge,
     targets: Targets,
     events: impl FnMut() -> Result<String, BoxError> + 'a,
 ) -> Case<'a> {
-    Case { name, expected_status, warm_runs, role: Role::Function { judge, targets }, events: Box::new(events) }
+    Case { name, expected, warm_runs, role: Role::Function { judge, targets }, events: Box::new(events) }
 }

@@ -348,7 +348,7 @@ impl Running {
     /// response, once the function is idle again; checks the response's
     /// status code.
     async fn invoke(&mut self, case: &mut Case<'_>) -> Result<Duration, BoxError> {
-        let (event, expected_status) = (case.next_event()?, case.expected_status);
+        let (event, expected) = (case.next_event()?, case.expected);
         self.invocations += 1;
         let request_id = format!("bench-{}", self.invocations);
         let sent = Instant::now();
@@ -356,8 +356,8 @@ impl Running {
         let took = match next_report(&mut self.api).await? {
             Report::Responded { at, body, request_id: answered } if answered == request_id => {
                 let response: serde_json::Value = serde_json::from_slice(&body)?;
-                if response["statusCode"] != expected_status {
-                    return Err(format!("expected {expected_status}, got {response}").into());
+                if !expected.is_met_by(&response) {
+                    return Err(format!("expected {expected:?}, got {response}").into());
                 }
                 at - sent
             }
