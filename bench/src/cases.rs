@@ -48,6 +48,13 @@ impl Case<'_> {
 pub enum Expected {
     Status(u16),
     Authorized,
+    /// A JSON error of this status and code.
+    Refused {
+        status: u16,
+        code: &'static str,
+    },
+    /// The authorizer's keeping the caller out.
+    Denied,
 }
 
 impl Expected {
@@ -55,6 +62,14 @@ impl Expected {
         match self {
             Expected::Status(status) => response["statusCode"] == status,
             Expected::Authorized => response["isAuthorized"] == true,
+            Expected::Refused { status, code } => {
+                let body = response["body"].as_str().and_then(|body| serde_json::from_str(body).ok());
+                let body: serde_json::Value = body.unwrap_or_default();
+                response["statusCode"] == status
+                    && response["headers"]["content-type"] == "application/json"
+                    && body["error"]["code"] == code
+            }
+            Expected::Denied => *response == serde_json::json!({ "isAuthorized": false }),
         }
     }
 }
@@ -230,6 +245,42 @@ impl Events {
     }
 }
 
+/// An event each function must refuse, and how: a bad token, bad
+/// credentials or a bad body. The key set refuses only a caller that did not
+/// come through the deployment's CloudFront: its event is sent without the
+/// origin's headers (`false`).
+pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), BoxError> {
+    let bad_token = |fixture: &str| {
+        let event =
+            fixture.replace("{{token}}", "not-a-token").replace("{{id}}", "00000000-0000-4000-8000-000000000000");
+        event.replace("{{password}}", PASSWORD).replace("{{new_password}}", "another long passphrase")
+    };
+    let invalid_token = Expected::Refused { status: 401, code: "invalid_token" };
+    Ok(match name {
+        "create-user" => {
+            let event = events.create_user.replace(r#"\"username\":\"Alice\""#, r#"\"username\":\"!\""#);
+            (event, Expected::Refused { status: 400, code: "invalid_username" }, true)
+        }
+        "login" => {
+            let event = events.login.replace(PASSWORD, "a wrong password, surely");
+            (event, Expected::Refused { status: 401, code: "invalid_credentials" }, true)
+        }
+        "refresh" => {
+            let event = events.refresh.replace("{{refresh_token}}", "not-a-refresh-token");
+            (event, Expected::Refused { status: 401, code: "invalid_refresh_token" }, true)
+        }
+        "jwks" => (events.jwks.clone(), Expected::Refused { status: 403, code: "forbidden" }, false),
+        "authorize" => (bad_token(&events.authorize), Expected::Denied, true),
+        "get-user" => (bad_token(&events.get_user), invalid_token, true),
+        "logout" => (bad_token(&events.logout), invalid_token, true),
+        "list-sessions" => (bad_token(&events.list_sessions), invalid_token, true),
+        "revoke-session" => (bad_token(&events.revoke_session), invalid_token, true),
+        "change-password" => (bad_token(&events.change_password), invalid_token, true),
+        "delete-user" => (bad_token(&events.delete_user), invalid_token, true),
+        other => return Err(format!("no refusal is known for {other}").into()),
+    })
+}
+
 /// `fixture` with a new access token of `session` in its authorization
 /// header: issued per event, so that none expires however long the run.
 fn authorized(fixture: &str, issuer: &TokenIssuer, session: &RefreshToken) -> Result<String, BoxError> {
@@ -296,7 +347,14 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     vec![
         Case { name: "hello", expected: Status(200), warm_runs, role: Role::Reference, events: Box::new(hello) },
         // name, expected status, warm runs, judge, targets, events
-        function("create-user", Status(201), argon2_runs, floor(Floor::CountHashAndTransaction), argon2_targets, new_user),
+        function(
+            "create-user",
+            Status(201),
+            argon2_runs,
+            floor(Floor::CountHashAndTransaction),
+            argon2_targets,
+            new_user,
+        ),
         function("get-user", Status(200), warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, get_user),
         function("jwks", Status(200), warm_runs, own_time(StubCalls::Nothing), targets, jwks),
         function("authorize", Authorized, warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, authorize),
@@ -304,19 +362,30 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
         function("logout", Status(204), warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),
         function("refresh", Status(200), warm_runs, peer("get-user"), targets, refresh),
         function("list-sessions", Status(200), warm_runs, own_time(StubCalls::QueryAndGet), targets, list_sessions),
-        function("revoke-session", Status(204),
+        function(
+            "revoke-session",
+            Status(204),
             warm_runs,
             own_time(StubCalls::TwoConcurrentGetsThenDelete),
             targets,
             revoke_session,
         ),
-        function("change-password", Status(204),
+        function(
+            "change-password",
+            Status(204),
             argon2_runs,
             floor(Floor::ReadCheckHashAndChange),
             argon2_targets,
             change_password,
         ),
-        function("delete-user", Status(204), argon2_runs, floor(Floor::ReadCheckAndDelete), argon2_targets, delete_user),
+        function(
+            "delete-user",
+            Status(204),
+            argon2_runs,
+            floor(Floor::ReadCheckAndDelete),
+            argon2_targets,
+            delete_user,
+        ),
     ]
 }
 

@@ -31,9 +31,12 @@
 //! - [`setup`]: the signing key, the users, the sessions, the accounts and
 //!   the functions' environment.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
+//! - [`arm64`]: not a benchmark, the smoke test of the arm64 artifacts
+//!   under emulation (`--arm64 <dir>`, run by `scripts/test`).
 //!
 //! Run it with `scripts/bench`, which builds what it needs first.
 
+mod arm64;
 mod cases;
 mod database;
 mod dynamodb_stub;
@@ -70,7 +73,19 @@ fn workspace() -> PathBuf {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
-    let settings = if std::env::args().any(|a| a == "--quick") { Settings::QUICK } else { Settings::FULL };
+    let args: Vec<String> = std::env::args().collect();
+    // `--arm64 <dir>`: the artifacts' smoke test (arm64.rs), not a benchmark.
+    let arm64_dir = args.iter().position(|a| a == "--arm64").map(|at| args.get(at + 1).map(PathBuf::from));
+    let arm64_dir = match arm64_dir {
+        Some(None) => return Err("usage: bench --arm64 <dir of the artifacts, one per binary name>".into()),
+        Some(Some(dir)) => Some(dir),
+        None => None,
+    };
+    let settings = match (arm64_dir.is_some(), args.iter().any(|a| a == "--quick")) {
+        (true, _) => Settings::SMOKE,
+        (false, true) => Settings::QUICK,
+        (false, false) => Settings::FULL,
+    };
     let db = Database::start().await?;
     let tables = TableNames::default();
     let scratch = std::env::temp_dir().join(format!("user-auth-bench-{}", std::process::id()));
@@ -88,6 +103,13 @@ async fn main() -> Result<(), BoxError> {
     let (caller, lister) = (sessions.reader.clone(), sessions.lister.user_id.clone());
 
     let events = Events::load(&user.id)?;
+    if let Some(dir) = arm64_dir {
+        let cases = cases::all(&events, &keys.issuer, sessions, &settings);
+        let result = arm64::serve_and_refuse(&dir, cases, &events, &env).await;
+        db.stop();
+        let _ = std::fs::remove_dir_all(&scratch);
+        return result;
+    }
     let mut subjects: Vec<Subject> =
         cases::all(&events, &keys.issuer, sessions, &settings).into_iter().map(Subject::new).collect();
     let harness = Harness { settings, db: &db.client, tables: &tables, stored: &stored, caller: &caller };

@@ -14,7 +14,7 @@ use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::TableNames;
 use user_auth_core::tokens::refresh::RefreshToken;
 
-use crate::cases::{Case, Judge, StubCalls};
+use crate::cases::{Case, Expected, Judge, StubCalls};
 use crate::database::{get_item, put_item, transaction};
 use crate::floors::FloorAccounts;
 use crate::runtime_api::{Invocation, Report, RuntimeApi};
@@ -34,6 +34,8 @@ impl Settings {
     pub const FULL: Settings = Settings { cold_runs: 50, warm_runs: 1000, argon2_warm_runs: 60 };
     /// `--quick`: a smoke test.
     pub const QUICK: Settings = Settings { cold_runs: 5, warm_runs: 50, argon2_warm_runs: 5 };
+    /// `--arm64`: one event of each case, under emulation.
+    pub const SMOKE: Settings = Settings { cold_runs: 1, warm_runs: 1, argon2_warm_runs: 1 };
 
     /// The most events any case is fed in a run: its cold starts, then its
     /// warm invocations and the untimed one before them, on DynamoDB Local
@@ -312,7 +314,7 @@ where
 }
 
 /// A function process and the Runtime API it talks to.
-struct Running {
+pub struct Running {
     api: RuntimeApi,
     child: tokio::process::Child,
     invocations: usize,
@@ -322,10 +324,14 @@ impl Running {
     /// Starts the release binary `name` and returns once it asks for its first
     /// event, with the time that took: its init.
     async fn start(name: &str, env: &Env) -> Result<(Self, Duration), BoxError> {
-        let binary = binary(name);
+        Running::start_command(tokio::process::Command::new(binary(name)), env).await
+    }
+
+    /// [`Running::start`], for any command that runs a function.
+    pub async fn start_command(mut command: tokio::process::Command, env: &Env) -> Result<(Self, Duration), BoxError> {
         let mut api = RuntimeApi::start().await?;
         let started = Instant::now();
-        let child = tokio::process::Command::new(binary)
+        let child = command
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("AWS_LAMBDA_RUNTIME_API", &api.address)
             .stdout(Stdio::null())
@@ -349,6 +355,11 @@ impl Running {
     /// status code.
     async fn invoke(&mut self, case: &mut Case<'_>) -> Result<Duration, BoxError> {
         let (event, expected) = (case.next_event()?, case.expected);
+        self.invoke_event(event, expected).await
+    }
+
+    /// Hands over `event`; its response must be `expected`.
+    pub async fn invoke_event(&mut self, event: String, expected: Expected) -> Result<Duration, BoxError> {
         self.invocations += 1;
         let request_id = format!("bench-{}", self.invocations);
         let sent = Instant::now();
@@ -371,7 +382,7 @@ impl Running {
     }
 
     /// Stops the process; returns its peak RSS in KiB.
-    async fn stop(mut self) -> Result<u64, BoxError> {
+    pub async fn stop(mut self) -> Result<u64, BoxError> {
         let rss = self.child.id().map(peak_rss_kib).unwrap_or(0);
         self.child.kill().await?;
         Ok(rss)

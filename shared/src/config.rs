@@ -38,6 +38,7 @@ pub mod vars {
     pub const TOKEN_TTL_SECONDS: &str = "TOKEN_TTL_SECONDS";
     pub const TOKEN_SIGNING_KEY_FILE: &str = "TOKEN_SIGNING_KEY_FILE";
     pub const TOKEN_SIGNING_KEY_SECRET_ARN: &str = "TOKEN_SIGNING_KEY_SECRET_ARN";
+    pub const TOKEN_SIGNING_KEY_VERSION_ID: &str = "TOKEN_SIGNING_KEY_VERSION_ID";
     pub const TOKEN_VERIFYING_KEY: &str = "TOKEN_VERIFYING_KEY";
     pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
     pub const SESSION_IDLE_SECONDS: &str = "SESSION_IDLE_SECONDS";
@@ -230,13 +231,15 @@ pub fn refresh_reuse_grace(env: &Env) -> Result<u64, ConfigError> {
 pub enum SigningKeySource {
     /// A file: local runs, with a development key.
     File(PathBuf),
-    /// An AWS Secrets Manager secret holding the PEM: deployments.
-    Secret(String),
+    /// An AWS Secrets Manager secret holding the PEM, at a version of it
+    /// (else its current one): deployments.
+    Secret { arn: String, version_id: Option<String> },
 }
 
 pub fn signing_key_source(env: &Env) -> Result<SigningKeySource, ConfigError> {
     if let Some(arn) = env.optional(vars::TOKEN_SIGNING_KEY_SECRET_ARN) {
-        return Ok(SigningKeySource::Secret(arn));
+        let version_id = env.optional(vars::TOKEN_SIGNING_KEY_VERSION_ID).map(|id| id.trim().to_owned());
+        return Ok(SigningKeySource::Secret { arn, version_id });
     }
     match env.optional(vars::TOKEN_SIGNING_KEY_FILE) {
         Some(path) => Ok(SigningKeySource::File(path.into())),
@@ -310,7 +313,10 @@ mod tests {
     #[test]
     fn a_secret_takes_precedence_over_a_key_file() {
         let both = env(&[(vars::TOKEN_SIGNING_KEY_SECRET_ARN, "arn:secret"), (vars::TOKEN_SIGNING_KEY_FILE, "/k.pem")]);
-        assert_eq!(signing_key_source(&both).unwrap(), SigningKeySource::Secret("arn:secret".into()));
+        assert_eq!(
+            signing_key_source(&both).unwrap(),
+            SigningKeySource::Secret { arn: "arn:secret".into(), version_id: None }
+        );
         let file = env(&[(vars::TOKEN_SIGNING_KEY_FILE, "/k.pem")]);
         assert_eq!(signing_key_source(&file).unwrap(), SigningKeySource::File("/k.pem".into()));
         assert!(signing_key_source(&env(&[])).is_err());

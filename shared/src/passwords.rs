@@ -5,7 +5,7 @@
 //! pool, never on the async worker threads. The operations reach it through
 //! the [`PasswordHasher`] port, so a test can count or replace the work.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -111,24 +111,31 @@ impl std::fmt::Debug for PasswordHash {
 /// life: a fresh 19 MiB each time would be mapped and faulted in page by page
 /// on every hash (about 10 ms measured, a third of argon2's own time), and
 /// would grow peak RSS with every blocking thread that ever hashed. Work that
-/// finds the blocks busy (several hashes at once: tests, local runs) or needs
-/// another size (a hash made at other parameters) gets blocks of its own.
+/// finds the blocks busy (several hashes at once: tests, local runs) gets
+/// blocks of its own; a hash made at more memory (an older deployment's
+/// parameters) grows them.
 static BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
-/// Runs `work` on `count` zeroed-or-reused blocks: the process's own when
-/// free, else a buffer of this call's own.
+/// Runs `work` on `count` blocks: the process's own when free (grown to
+/// `count` if they are fewer), else a buffer of this call's own.
 fn with_blocks<R>(count: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
-    if let Ok(mut blocks) = BLOCKS.try_lock() {
-        if blocks.is_empty() {
-            keep_large_blocks_mmapped();
-            blocks.resize(count, Block::default());
-        }
-        if blocks.len() == count {
-            return work(&mut blocks);
-        }
-    }
+    let blocks = match BLOCKS.try_lock() {
+        Ok(blocks) => Some(blocks),
+        // A panic mid-hash leaves nothing to distrust: every hash fills
+        // the blocks it uses before reading them.
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    };
     keep_large_blocks_mmapped();
-    work(&mut vec![Block::default(); count])
+    match blocks {
+        Some(mut blocks) => {
+            if blocks.len() < count {
+                blocks.resize(count, Block::default());
+            }
+            work(&mut blocks[..count])
+        }
+        None => work(&mut vec![Block::default(); count]),
+    }
 }
 
 /// For the buffers of [`with_blocks`]' own: after the first 19 MiB buffer is
@@ -276,8 +283,13 @@ mod tests {
         verify_blocking(b"a first check", DUMMY_HASH).unwrap();
         let first = BLOCKS.lock().unwrap().as_ptr();
         verify_blocking(b"a second check", DUMMY_HASH).unwrap();
-        let blocks = BLOCKS.lock().unwrap();
-        assert_eq!(blocks.len(), MEMORY_KIB as usize);
+        // A hash at less memory works in the same blocks.
+        let smaller = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
+        use argon2::password_hash::PasswordHasher as _;
+        let phc = smaller.hash_password(b"a smaller hash").unwrap().to_string();
+        assert!(verify_blocking(b"a smaller hash", &phc).unwrap());
+        let blocks = BLOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        assert!(blocks.len() >= MEMORY_KIB as usize);
         assert_eq!(blocks.as_ptr(), first, "the same blocks, not a new allocation");
     }
 

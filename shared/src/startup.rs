@@ -33,10 +33,14 @@ pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretStrin
         SigningKeySource::File(path) => std::fs::read_to_string(&path)
             .map(SecretString::from)
             .map_err(|err| format!("cannot read the signing key file {}: {err}", path.display()).into()),
-        SigningKeySource::Secret(arn) => {
+        SigningKeySource::Secret { arn, version_id } => {
+            // A version pinned by the deployment, so that a key rotation is a
+            // change of the template's parameters, and a deploy replaces every
+            // environment's key at once.
             let secret = aws_sdk_secretsmanager::Client::new(&sdk.sdk_config(Service::SecretsManager))
                 .get_secret_value()
                 .secret_id(arn)
+                .set_version_id(version_id)
                 .send()
                 .await?;
             let pem = secret.secret_string.ok_or("the signing key secret has no string value")?;

@@ -234,7 +234,12 @@ async fn each_function_gets_exactly_the_variables_it_reads() {
     for (binary, function) in template.functions() {
         let variables = template.environment(&function);
         let deployed = variables.iter().map(|(k, v)| {
-            let value = if k == vars::TOKEN_VERIFYING_KEY { verifying_key.clone() } else { template.deployed_value(v) };
+            // The origin secrets are NoEcho parameters, given at deploy time.
+            let value = match k.as_str() {
+                vars::TOKEN_VERIFYING_KEY => verifying_key.clone(),
+                vars::EDGE_ORIGIN_SECRET => "an-origin-secret-of-32-characters-or-more".to_owned(),
+                _ => template.deployed_value(v),
+            };
             (k.clone(), value)
         });
         let lambda = LAMBDA_SETS.iter().map(|(k, v)| (k.to_string(), v.to_string()));
@@ -404,4 +409,19 @@ fn each_role_allows_exactly_what_its_function_calls() {
 fn deployed_builds_unwind_so_a_panic_is_a_json_500() {
     let manifest: toml::Table = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap().parse().unwrap();
     assert_eq!(manifest["profile"]["release"]["panic"].as_str(), Some("unwind"));
+}
+
+/// Behind CloudFront, the functions read two headers the template makes:
+/// the origin's secret, and the viewer's address its function sets.
+#[test]
+fn cloudfront_sends_the_headers_the_functions_read() {
+    use user_auth_core::edge::origin::{ORIGIN_VERIFY_HEADER, VIEWER_IP_HEADER};
+    let template = Template::load();
+    let distribution = &template.resource("EdgeDistribution")["Properties"]["DistributionConfig"];
+    let sent = &distribution["Origins"][0]["OriginCustomHeaders"][0]["HeaderName"];
+    assert!(sent.as_str().is_some_and(|name| name.eq_ignore_ascii_case(ORIGIN_VERIFY_HEADER)), "{sent:?}");
+    let code = template.resource("EdgeViewerAddressFunction")["Properties"]["FunctionCode"].as_str().unwrap();
+    assert!(code.contains(&format!("headers['{VIEWER_IP_HEADER}'] = {{ value: event.viewer.ip }}")), "{code}");
+    let association = &distribution["DefaultCacheBehavior"]["FunctionAssociations"][0];
+    assert_eq!(association["EventType"], "viewer-request");
 }

@@ -28,35 +28,45 @@ pub const MIN_ORIGIN_SECRET_LENGTH: usize = 32;
 pub enum Origin {
     /// API Gateway is called directly: `sourceIp` is the client.
     Direct,
-    /// Only CloudFront may call: it proves itself with this secret.
-    CloudFront { secret: SecretString },
+    /// Only CloudFront may call: it proves itself with one of these secrets
+    /// (the current one, and while it is rotated, the one it replaces).
+    CloudFront { secrets: Vec<SecretString> },
 }
 
 impl Origin {
-    /// `EDGE_ORIGIN_SECRET`: set when the deployment has CloudFront in front.
+    /// `EDGE_ORIGIN_SECRET`: set when the deployment has CloudFront in
+    /// front, to the accepted secrets, comma-separated.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        match env.optional(vars::EDGE_ORIGIN_SECRET) {
-            None => Ok(Origin::Direct),
-            Some(secret) if secret.trim().chars().count() < MIN_ORIGIN_SECRET_LENGTH => Err(ConfigError::Invalid {
-                name: vars::EDGE_ORIGIN_SECRET,
-                reason: format!("at least {MIN_ORIGIN_SECRET_LENGTH} characters are needed"),
-            }),
-            Some(secret) => Ok(Origin::CloudFront { secret: secret.trim().to_owned().into() }),
+        let Some(value) = env.optional(vars::EDGE_ORIGIN_SECRET) else {
+            return Ok(Origin::Direct);
+        };
+        let secrets: Vec<&str> = value.split(',').map(str::trim).filter(|secret| !secret.is_empty()).collect();
+        let invalid = |reason: String| ConfigError::Invalid { name: vars::EDGE_ORIGIN_SECRET, reason };
+        if secrets.is_empty() {
+            return Err(invalid("no secret is given".to_owned()));
         }
+        if secrets.iter().any(|secret| secret.chars().count() < MIN_ORIGIN_SECRET_LENGTH) {
+            return Err(invalid(format!("each secret needs at least {MIN_ORIGIN_SECRET_LENGTH} characters")));
+        }
+        Ok(Origin::CloudFront { secrets: secrets.into_iter().map(|secret| secret.to_owned().into()).collect() })
     }
 
     /// Admits a request from this origin, with the client's address in its
     /// `sourceIp`, or refuses it: a request that did not come through
     /// CloudFront, or that came without the client's address.
     pub fn admit(&self, mut request: Request) -> Result<Request, ApiError> {
-        let Origin::CloudFront { secret } = self else {
+        let Origin::CloudFront { secrets } = self else {
             return Ok(request);
         };
         let presented = request.headers_mut().remove(ORIGIN_VERIFY_HEADER);
         // Digests compared, not the secrets: how long the comparison takes
-        // tells nothing of the secret.
+        // tells nothing of a secret.
         let proven = presented.is_some_and(|value| {
-            digest(&SHA256, value.as_bytes()).as_ref() == digest(&SHA256, secret.expose_secret().as_bytes()).as_ref()
+            let presented = digest(&SHA256, value.as_bytes());
+            let matches = |secret: &SecretString| {
+                digest(&SHA256, secret.expose_secret().as_bytes()).as_ref() == presented.as_ref()
+            };
+            secrets.iter().map(matches).fold(false, |any, this| any | this)
         });
         if !proven {
             tracing::warn!("request refused: it did not come through the deployment's CloudFront");
@@ -136,8 +146,24 @@ mod tests {
     }
 
     #[test]
-    fn a_short_secret_is_refused_at_start() {
-        let env = Env::from_pairs([(vars::EDGE_ORIGIN_SECRET, "short")]);
-        assert!(Origin::from_env(&env).is_err());
+    fn while_the_secret_is_rotated_the_one_it_replaces_is_accepted_too() {
+        const NEXT: &str = "the-next-origin-secret-of-thirty-two-or-more";
+        let env = Env::from_pairs([(vars::EDGE_ORIGIN_SECRET, format!("{NEXT},{SECRET}"))]);
+        let origin = Origin::from_env(&env).unwrap();
+        for secret in [NEXT, SECRET] {
+            let sent = request(&[(ORIGIN_VERIFY_HEADER, secret), (VIEWER_IP_HEADER, "198.51.100.7")]);
+            assert!(origin.admit(sent).is_ok(), "{secret}");
+        }
+        // The template joins the current and the previous secret, which may be empty.
+        let env = Env::from_pairs([(vars::EDGE_ORIGIN_SECRET, format!("{SECRET},"))]);
+        assert!(matches!(Origin::from_env(&env).unwrap(), Origin::CloudFront { secrets } if secrets.len() == 1));
+    }
+
+    #[test]
+    fn a_short_or_missing_secret_is_refused_at_start() {
+        for value in ["short", ",", format!("{SECRET},short").as_str()] {
+            let env = Env::from_pairs([(vars::EDGE_ORIGIN_SECRET, value)]);
+            assert!(Origin::from_env(&env).is_err(), "{value}");
+        }
     }
 }

@@ -38,7 +38,8 @@ where
     let Ok(username) = Username::parse(&username) else {
         // No such name can exist: nothing to count, the same work and answer.
         passwords.verify(password, None).await?;
-        let username = crate::telemetry::username_pseudonym(&username);
+        // As names are stored, so that an investigator's one hash finds both.
+        let username = crate::telemetry::username_pseudonym(&username.to_lowercase());
         tracing::info!(source_ip = client.source_ip, username, "login failed: not a username");
         return Err(ApiError::InvalidCredentials);
     };
