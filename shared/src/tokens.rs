@@ -1,13 +1,16 @@
-//! Access tokens: JWTs signed with Ed25519 (EdDSA), so that any service can
-//! verify them with the public key alone.
+//! Access tokens: JWTs signed with Ed25519 (EdDSA), or with P-256 (ES256)
+//! where a deployment's key is one, so that any service can verify them with
+//! the public key alone.
 //!
 //! Each token's header names its type, `at+jwt` (RFC 9068), and its key,
 //! `kid`: the key's RFC 7638 thumbprint. Verifiers hold a set of public keys
 //! and pick the one the `kid` names, never a key the token brings (`jku`,
 //! `jwk`, `x5u` are ignored), so that a next key can be published before it
 //! signs anything and an old one kept until its last token expires: keys
-//! rotate without logging anyone out. Verification pins the algorithm
-//! (`none`, HMAC and every other algorithm are rejected), refuses any other
+//! rotate without logging anyone out. Each key has one algorithm, its type's,
+//! and verification pins it: a token whose header names another algorithm
+//! than its key's is refused, as are `none`, HMAC and every algorithm but
+//! EdDSA and ES256. It refuses any other
 //! type, and requires `iss`, `aud`, `sub`, `iat`, `exp`, `jti` and `sid`, the
 //! session the token belongs to.
 //! Time comes from the caller (a [`crate::clock::Clock`] reading), so expiry
@@ -17,12 +20,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+pub use jsonwebtoken::Algorithm;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{SessionId, UserId};
 
-mod ed25519;
+mod crypto;
 pub mod refresh;
 
 /// Tokens longer than this are refused before any parsing.
@@ -31,9 +35,9 @@ pub const MAX_TOKEN_LENGTH: usize = 4096;
 /// The header type of access tokens (RFC 9068, section 2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// The header of every access token signed with the key `kid`.
-fn access_token_header(kid: &str) -> Header {
-    let mut header = Header::new(Algorithm::EdDSA);
+/// The header of every access token signed with the key `kid` of `algorithm`.
+fn access_token_header(algorithm: Algorithm, kid: &str) -> Header {
+    let mut header = Header::new(algorithm);
     header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
     header.kid = Some(kid.to_owned());
     header
@@ -96,18 +100,25 @@ pub enum TokenError {
 
 pub struct TokenIssuer {
     key: EncodingKey,
+    /// The key's algorithm, the one its type allows.
+    algorithm: Algorithm,
     /// The key's id, in the header of every token it signs.
     kid: String,
     settings: TokenSettings,
 }
 
 impl TokenIssuer {
+    /// An issuer signing with an Ed25519 or P-256 private key (PKCS#8 PEM).
     pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
-        ed25519::install().map_err(|err| KeyError(err.into()))?;
-        let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
-        ed25519::check_signing_key(&key).map_err(|err| KeyError(err.to_string()))?;
-        let kid = ed25519::thumbprint(&ed25519::public_key_of(&key).map_err(|err| KeyError(err.to_string()))?);
-        Ok(TokenIssuer { key, kid, settings })
+        crypto::install().map_err(|err| KeyError(err.into()))?;
+        let (algorithm, key, public) = crypto::signing_key(private_key_pem).map_err(|err| KeyError(err.to_string()))?;
+        let kid = crypto::thumbprint(algorithm, &public);
+        Ok(TokenIssuer { key, algorithm, kid, settings })
+    }
+
+    /// The algorithm this issuer signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// The id of the key this issuer signs with.
@@ -141,24 +152,25 @@ impl TokenIssuer {
             sid: session_id.to_string(),
             nbf: None,
         };
-        let access_token = jsonwebtoken::encode(&access_token_header(&self.kid), &claims, &self.key)
+        let access_token = jsonwebtoken::encode(&access_token_header(self.algorithm, &self.kid), &claims, &self.key)
             .map_err(|err| TokenError::Signing(err.to_string()))?;
         Ok(IssuedToken { access_token, expires_in: ttl })
     }
 }
 
-/// A public key that verifies access tokens, and its id.
+/// A public key that verifies access tokens, its algorithm and its id.
 #[derive(Clone)]
 pub struct VerifyingKey {
     pub kid: String,
-    /// The raw Ed25519 public key.
+    pub algorithm: Algorithm,
+    /// The raw public key: Ed25519's 32 bytes, or P-256's uncompressed point.
     pub public_key: Vec<u8>,
     key: DecodingKey,
 }
 
 /// The public keys of one or more SPKI PEM blocks, one after the other: the
 /// keys verifiers accept. Refuses an empty set, a block that is not an
-/// Ed25519 public key, and the same key twice.
+/// Ed25519 or P-256 public key, and the same key twice.
 pub fn verifying_keys(pems: &str) -> Result<Vec<VerifyingKey>, KeyError> {
     const END: &str = "-----END PUBLIC KEY-----";
     let mut keys: Vec<VerifyingKey> = Vec::new();
@@ -167,13 +179,12 @@ pub fn verifying_keys(pems: &str) -> Result<Vec<VerifyingKey>, KeyError> {
         let end = rest.find(END).ok_or_else(|| KeyError("a PEM block has no END PUBLIC KEY line".into()))?;
         let block = &rest[..end + END.len()];
         rest = rest[end + END.len()..].trim_start();
-        let key = DecodingKey::from_ed_pem(block.as_bytes()).map_err(|err| KeyError(err.to_string()))?;
-        let public_key = key.try_get_as_bytes().map_err(|err| KeyError(err.to_string()))?.to_vec();
-        let kid = ed25519::thumbprint(&public_key);
+        let (algorithm, key, public_key) = crypto::verifying_key(block).map_err(|err| KeyError(err.to_string()))?;
+        let kid = crypto::thumbprint(algorithm, &public_key);
         if keys.iter().any(|known| known.kid == kid) {
             return Err(KeyError(format!("the key {kid} is listed twice")));
         }
-        keys.push(VerifyingKey { kid, public_key, key });
+        keys.push(VerifyingKey { kid, algorithm, public_key, key });
     }
     if keys.is_empty() {
         return Err(KeyError("no public key is given".into()));
@@ -187,13 +198,16 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
-/// A public key as a JWK: Ed25519 as an octet key pair (RFC 8037), with its
-/// id, algorithm and use. Nothing private is in this type.
+/// A public key as a JWK: Ed25519 as an octet key pair (RFC 8037), P-256 as
+/// an elliptic curve key (RFC 7518, 6.2), with its id, algorithm and use.
+/// Nothing private is in this type.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
     pub x: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
     pub kid: String,
     pub alg: String,
     #[serde(rename = "use")]
@@ -202,15 +216,9 @@ pub struct Jwk {
 
 impl From<&VerifyingKey> for Jwk {
     fn from(key: &VerifyingKey) -> Self {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        Jwk {
-            kty: "OKP".into(),
-            crv: "Ed25519".into(),
-            x: URL_SAFE_NO_PAD.encode(&key.public_key),
-            kid: key.kid.clone(),
-            alg: "EdDSA".into(),
-            use_: "sig".into(),
-        }
+        let (kty, crv, x, y) = crypto::jwk_members(key.algorithm, &key.public_key);
+        let alg = if key.algorithm == Algorithm::ES256 { "ES256" } else { "EdDSA" };
+        Jwk { kty: kty.into(), crv: crv.into(), x, y, kid: key.kid.clone(), alg: alg.into(), use_: "sig".into() }
     }
 }
 
@@ -222,24 +230,30 @@ impl JwkSet {
 
 pub struct TokenVerifier {
     keys: Vec<VerifyingKey>,
-    validation: Validation,
+    /// The claims' checks, for each algorithm of the keys: a key's tokens are
+    /// decoded with its algorithm's alone.
+    validations: Vec<(Algorithm, Validation)>,
 }
 
 impl TokenVerifier {
     /// A verifier of the keys in `public_key_pems`: one or more SPKI PEM
     /// blocks ([`verifying_keys`]).
     pub fn from_pem(public_key_pems: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
-        ed25519::install().map_err(|err| KeyError(err.into()))?;
+        crypto::install().map_err(|err| KeyError(err.into()))?;
         let keys = verifying_keys(public_key_pems)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
-        // Times are judged below against the caller's clock, not the
-        // library's reading of the system time.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        Ok(TokenVerifier { keys, validation })
+        let validation_of = |algorithm| {
+            let mut validation = Validation::new(algorithm);
+            validation.set_issuer(&[&settings.issuer]);
+            validation.set_audience(&[&settings.audience]);
+            validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
+            // Times are judged below against the caller's clock, not the
+            // library's reading of the system time.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
+            (algorithm, validation)
+        };
+        let validations = crypto::ALGORITHMS.into_iter().map(validation_of).collect();
+        Ok(TokenVerifier { keys, validations })
     }
 
     /// The keys this verifier accepts, in the order given.
@@ -266,7 +280,15 @@ impl TokenVerifier {
             tracing::info!("token rejected: no key of the set has its kid");
             return Err(TokenError::Invalid);
         };
-        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation).map_err(|err| {
+        // The key's algorithm, never the header's: a header naming another is refused.
+        let Some((_, validation)) = self.validations.iter().find(|(algorithm, _)| *algorithm == key.algorithm) else {
+            return Err(TokenError::Invalid);
+        };
+        if header.alg != key.algorithm {
+            tracing::info!("token rejected: its algorithm is not its key's");
+            return Err(TokenError::Invalid);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key.key, validation).map_err(|err| {
             tracing::info!(reason = %err, "token rejected");
             TokenError::Invalid
         })?;
@@ -283,18 +305,25 @@ impl TokenVerifier {
     }
 }
 
-/// A new Ed25519 key pair, as PEM: PKCS#8 private key and SPKI public key.
+/// A new key pair, as PEM: PKCS#8 private key and SPKI public key.
 pub struct SigningKeyPair {
     pub private_key_pem: String,
     pub public_key_pem: String,
 }
 
 impl SigningKeyPair {
+    /// An Ed25519 pair: the default.
     pub fn generate() -> Result<Self, KeyError> {
-        let (private_der, public_key) = ed25519::generate().map_err(|_| KeyError("key generation failed".into()))?;
+        Self::generate_for(Algorithm::EdDSA)
+    }
+
+    /// A pair for `algorithm`: EdDSA (Ed25519) or ES256 (P-256).
+    pub fn generate_for(algorithm: Algorithm) -> Result<Self, KeyError> {
+        let (private_der, public_key) =
+            crypto::generate(algorithm).map_err(|_| KeyError(format!("cannot make a {algorithm:?} key")))?;
         Ok(SigningKeyPair {
             private_key_pem: pem("PRIVATE KEY", &private_der),
-            public_key_pem: pem("PUBLIC KEY", &ed25519::public_key_spki(&public_key)),
+            public_key_pem: pem("PUBLIC KEY", &crypto::public_key_spki(algorithm, &public_key)),
         })
     }
 }
@@ -349,10 +378,10 @@ mod tests {
 
     /// Signs any claims as the service would: `at+jwt`, the key's `kid`.
     fn sign(keys: &SigningKeyPair, claims: &impl Serialize) -> String {
-        ed25519::install().unwrap();
-        let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
-        let kid = ed25519::thumbprint(&ed25519::public_key_of(&key).unwrap());
-        jsonwebtoken::encode(&access_token_header(&kid), claims, &key).unwrap()
+        crypto::install().unwrap();
+        let (algorithm, key, public) = crypto::signing_key(&keys.private_key_pem).unwrap();
+        jsonwebtoken::encode(&access_token_header(algorithm, &crypto::thumbprint(algorithm, &public)), claims, &key)
+            .unwrap()
     }
 
     fn rejected(verifier: &TokenVerifier, token: &str) -> bool {
@@ -515,15 +544,15 @@ mod tests {
     fn only_access_tokens_are_accepted() {
         let (_, verifier, keys) = pair();
         let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
-        let kid = ed25519::thumbprint(&ed25519::public_key_of(&key).unwrap());
+        let kid = verifier.keys()[0].kid.clone();
         for typ in [None, Some("JWT"), Some("jwt"), Some("id_token+jwt"), Some("at+jwt2")] {
-            let mut header = access_token_header(&kid);
+            let mut header = access_token_header(Algorithm::EdDSA, &kid);
             header.typ = typ.map(String::from);
             let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
             assert!(rejected(&verifier, &token), "typ {typ:?} was accepted");
         }
         for typ in ["AT+JWT", "application/at+jwt"] {
-            let mut header = access_token_header(&kid);
+            let mut header = access_token_header(Algorithm::EdDSA, &kid);
             header.typ = Some(typ.to_owned());
             let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
             assert!(verifier.verify(&token, now_unix()).is_ok(), "typ {typ} was refused");
@@ -535,7 +564,7 @@ mod tests {
         let (_, verifier, keys) = pair();
         let key = EncodingKey::from_ed_pem(keys.private_key_pem.as_bytes()).unwrap();
         for kid in [None, Some("".to_owned()), Some("not-a-key-of-the-set".to_owned())] {
-            let mut header = access_token_header("unused");
+            let mut header = access_token_header(Algorithm::EdDSA, "unused");
             header.kid = kid.clone();
             let token = jsonwebtoken::encode(&header, &claims(|_| {}), &key).unwrap();
             assert!(rejected(&verifier, &token), "kid {kid:?} was accepted");
@@ -543,7 +572,11 @@ mod tests {
         // Another key's token, even under this key's kid, fails its signature.
         let (_, _, other) = pair();
         let other_key = EncodingKey::from_ed_pem(other.private_key_pem.as_bytes()).unwrap();
-        let token = jsonwebtoken::encode(&access_token_header(&verifier.keys()[0].kid), &claims(|_| {}), &other_key);
+        let token = jsonwebtoken::encode(
+            &access_token_header(Algorithm::EdDSA, &verifier.keys()[0].kid),
+            &claims(|_| {}),
+            &other_key,
+        );
         assert!(rejected(&verifier, &token.unwrap()));
     }
 
@@ -578,6 +611,47 @@ mod tests {
         assert!(verifying_keys(&format!("{}{}", a.public_key_pem, a.public_key_pem)).is_err(), "the same key twice");
         assert!(verifying_keys(&a.private_key_pem).is_err(), "a private key is no public key");
         assert!(verifying_keys(&format!("{}garbage", a.public_key_pem)).is_err());
+    }
+
+    #[test]
+    fn an_es256_deployment_issues_and_verifies_its_own_tokens() {
+        let keys = SigningKeyPair::generate_for(Algorithm::ES256).unwrap();
+        let issuer = TokenIssuer::from_pem(&keys.private_key_pem, settings()).unwrap();
+        let verifier = TokenVerifier::from_pem(&keys.public_key_pem, &settings()).unwrap();
+        assert_eq!(issuer.algorithm(), Algorithm::ES256);
+        let token = issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token;
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::ES256, Some(issuer.key_id())));
+        assert!(verifier.verify(&token, now_unix()).is_ok());
+        let jwk = &JwkSet::of(verifier.keys()).keys[0];
+        assert_eq!((jwk.kty.as_str(), jwk.crv.as_str(), jwk.alg.as_str()), ("EC", "P-256", "ES256"));
+        assert_eq!((jwk.x.len(), jwk.y.as_ref().map(String::len)), (43, Some(43)));
+        assert_eq!(jwk.kid, issuer.key_id());
+    }
+
+    #[test]
+    fn a_token_is_accepted_only_under_its_keys_algorithm() {
+        let (ed, ec) = (SigningKeyPair::generate().unwrap(), SigningKeyPair::generate_for(Algorithm::ES256).unwrap());
+        let issue = |keys: &SigningKeyPair| {
+            let issuer = TokenIssuer::from_pem(&keys.private_key_pem, settings()).unwrap();
+            issuer.issue(&UserId::new_random(), &SessionId::new_random(), now_unix()).unwrap().access_token
+        };
+        let (ed_token, ec_token) = (issue(&ed), issue(&ec));
+        let both =
+            TokenVerifier::from_pem(&format!("{}{}", ed.public_key_pem, ec.public_key_pem), &settings()).unwrap();
+        assert!(both.verify(&ed_token, now_unix()).is_ok() && both.verify(&ec_token, now_unix()).is_ok());
+        // Each presented to a deployment of the other algorithm alone.
+        let ed_only = TokenVerifier::from_pem(&ed.public_key_pem, &settings()).unwrap();
+        let ec_only = TokenVerifier::from_pem(&ec.public_key_pem, &settings()).unwrap();
+        assert!(rejected(&ed_only, &ec_token) && rejected(&ec_only, &ed_token));
+        // A header naming the other algorithm, under the token's own kid.
+        for (token, other) in [(&ed_token, "ES256"), (&ec_token, "EdDSA")] {
+            let header = jsonwebtoken::decode_header(token).unwrap();
+            let kid = header.kid.unwrap();
+            let relabelled = B64.encode(format!(r#"{{"alg":"{other}","typ":"at+jwt","kid":"{kid}"}}"#));
+            let rest = token.split_once('.').unwrap().1;
+            assert!(rejected(&both, &format!("{relabelled}.{rest}")), "{other}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod authorizer;
 mod concurrency;
 mod end_to_end;
 mod faults;
+mod interop;
 mod lockout;
 mod outage;
 mod rotation;

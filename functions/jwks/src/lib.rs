@@ -69,6 +69,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn publishes_a_p256_key_with_both_coordinates() {
+        use user_auth_core::tokens::Algorithm;
+        let (ed, ec) = (SigningKeyPair::generate().unwrap(), SigningKeyPair::generate_for(Algorithm::ES256).unwrap());
+        let app = app(&format!("{}{}", ed.public_key_pem, ec.public_key_pem)).await;
+        let response = call_json(handle(&app, event().request())).await;
+        let key = &response.json["keys"][1];
+        let members: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(members, ["alg", "crv", "kid", "kty", "use", "x", "y"], "{key}");
+        assert_eq!(
+            (&key["kty"], &key["crv"], &key["alg"]),
+            (&Value::from("EC"), &Value::from("P-256"), &Value::from("ES256"))
+        );
+        // A private EC key would carry `d`.
+        assert!(key.get("d").is_none());
+    }
+
+    #[tokio::test]
     async fn no_private_part_is_ever_published() {
         let keys = TestKeys::generate();
         let app = app(&keys.pair.public_key_pem).await;

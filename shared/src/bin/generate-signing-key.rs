@@ -1,18 +1,22 @@
-//! Writes a new Ed25519 key pair for signing access tokens:
-//! `<dir>/signing-key.pem` (private, mode 0600) and `<dir>/verifying-key.pem`.
+//! Writes a new key pair for signing access tokens: `<dir>/signing-key.pem`
+//! (private, mode 0600) and `<dir>/verifying-key.pem`. Ed25519 (EdDSA) unless
+//! `--es256` asks for P-256 (ES256), for verifiers that lack EdDSA.
 //!
-//! Usage: generate-signing-key <dir>
+//! Usage: generate-signing-key [--es256] <dir>
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
-use user_auth_core::tokens::SigningKeyPair;
+use user_auth_core::tokens::{Algorithm, SigningKeyPair};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(std::env::args().nth(1).ok_or("usage: generate-signing-key <dir>")?);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let es256 = args.iter().any(|arg| arg == "--es256");
+    let dir = args.iter().find(|arg| !arg.starts_with("--")).ok_or("usage: generate-signing-key [--es256] <dir>")?;
+    let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir)?;
-    let pair = SigningKeyPair::generate()?;
+    let pair = SigningKeyPair::generate_for(if es256 { Algorithm::ES256 } else { Algorithm::EdDSA })?;
     let private_path = dir.join("signing-key.pem");
     std::fs::OpenOptions::new()
         .write(true)
