@@ -185,10 +185,16 @@ pub fn token_settings(env: &Env) -> Result<TokenSettings, ConfigError> {
         });
     }
     Ok(TokenSettings {
-        issuer: env.optional(vars::TOKEN_ISSUER).unwrap_or_else(|| DEFAULT_TOKEN_ISSUER.into()),
+        issuer: token_issuer(env),
         audience: env.optional(vars::TOKEN_AUDIENCE).unwrap_or_else(|| DEFAULT_TOKEN_AUDIENCE.into()),
         ttl: Duration::from_secs(ttl_seconds),
     })
+}
+
+/// The `iss` of access tokens: any string, or, for a discovery document to
+/// be published, the service's public base URL.
+pub fn token_issuer(env: &Env) -> String {
+    env.optional(vars::TOKEN_ISSUER).unwrap_or_else(|| DEFAULT_TOKEN_ISSUER.into())
 }
 
 /// How long sessions last: `SESSION_TTL_SECONDS` from login at most (an hour

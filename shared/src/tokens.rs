@@ -228,6 +228,29 @@ impl JwkSet {
     }
 }
 
+/// The document at `<issuer>/.well-known/openid-configuration` that a
+/// verifier configured with only the issuer (API Gateway's JWT authorizers)
+/// reads to find the key set. It names the issuer and the key set and claims
+/// nothing else: this service issues no ID tokens and has none of an OpenID
+/// provider's endpoints.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Discovery {
+    pub issuer: String,
+    pub jwks_uri: String,
+}
+
+impl Discovery {
+    /// The document of `issuer`, when it is a URL the document can live
+    /// under: HTTPS, or HTTP on the loopback interface (local runs).
+    pub fn of(issuer: &str) -> Option<Discovery> {
+        let local = ["http://127.0.0.1:", "http://localhost:"].iter().any(|prefix| issuer.starts_with(prefix));
+        let base = issuer.trim_end_matches('/');
+        let has_host = base.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains(['?', '#']));
+        ((issuer.starts_with("https://") || local) && has_host)
+            .then(|| Discovery { issuer: issuer.to_owned(), jwks_uri: format!("{base}/.well-known/jwks.json") })
+    }
+}
+
 pub struct TokenVerifier {
     keys: Vec<VerifyingKey>,
     /// The claims' checks, for each algorithm of the keys: a key's tokens are
@@ -651,6 +674,19 @@ mod tests {
             let relabelled = B64.encode(format!(r#"{{"alg":"{other}","typ":"at+jwt","kid":"{kid}"}}"#));
             let rest = token.split_once('.').unwrap().1;
             assert!(rejected(&both, &format!("{relabelled}.{rest}")), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_discovery_document_lives_only_under_a_url_issuer() {
+        let document = Discovery::of("https://auth.example.com").unwrap();
+        assert_eq!(document.jwks_uri, "https://auth.example.com/.well-known/jwks.json");
+        assert_eq!(document.issuer, "https://auth.example.com", "the issuer as tokens carry it");
+        let with_slash = Discovery::of("https://abc.execute-api.eu-west-1.amazonaws.com/").unwrap();
+        assert_eq!(with_slash.jwks_uri, "https://abc.execute-api.eu-west-1.amazonaws.com/.well-known/jwks.json");
+        assert!(Discovery::of("http://127.0.0.1:9000").is_some(), "a local run");
+        for issuer in ["user-auth-service", "http://auth.example.com", "https://", "https://x?y", "ftp://x"] {
+            assert!(Discovery::of(issuer).is_none(), "{issuer}");
         }
     }
 

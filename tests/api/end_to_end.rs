@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use user_auth_core::config::vars;
@@ -104,6 +106,8 @@ async fn every_route_through_cargo_lambda_watch() {
         (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
         (vars::TOKEN_VERIFYING_KEY, keys.public_key_pem.clone()),
         (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY.to_owned()),
+        // The base URL is the issuer, as a deployment's public one is.
+        (vars::TOKEN_ISSUER, format!("http://127.0.0.1:{port}")),
     ];
     let watch = Watch::start(port, &env, dir.join("watch.log"));
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -150,6 +154,13 @@ async fn every_route_through_cargo_lambda_watch() {
     assert_eq!(set["keys"].as_array().map(Vec::len), Some(1), "{set}");
     assert_eq!(set["keys"][0]["kid"].as_str(), header.kid.as_deref(), "{set}");
     assert!(set["keys"][0].get("d").is_none(), "{set}");
+    // The discovery document points to it, and names the tokens' issuer.
+    let (status, discovery) = api.send(Method::GET, "/.well-known/openid-configuration", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{discovery}");
+    assert_eq!(discovery["jwks_uri"], format!("{}/.well-known/jwks.json", api.base));
+    let payload = access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["iss"], discovery["issuer"]);
 
     // A second session, listed beside this one, then revoked from this one.
     let (_, other) = api.send(Method::POST, "/auth/login", None, Some(credentials.clone())).await;

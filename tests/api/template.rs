@@ -169,8 +169,9 @@ fn routes_match_the_local_router() {
     }
     assert_eq!(deployed, local);
     // Every function has one route, but get-user, which also serves
-    // `/users/me`, and the authorizer, which has none.
-    assert_eq!(deployed.len(), BINARIES.len());
+    // `/users/me`, jwks, which also serves the discovery document, and the
+    // authorizer, which has none.
+    assert_eq!(deployed.len(), BINARIES.len() + 1);
     let me = ("GET".to_owned(), "/users/me".to_owned(), "get-user".to_owned());
     assert!(deployed.contains(&me), "{deployed:?}");
 }

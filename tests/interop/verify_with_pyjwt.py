@@ -1,5 +1,6 @@
 """Verifies the service's access tokens with code the service did not write:
-PyJWT's PyJWKClient fetches the running service's key set, finds the key a
+from the running service's discovery document, PyJWT's PyJWKClient fetches
+its key set, finds the key a
 token names, and checks the token as any downstream service would. A token
 signed by a key that is not in the set, under a kid of its own or under the
 set's, is refused by PyJWT and by the service. Part of scripts/api-conformance;
@@ -17,8 +18,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 BASE = os.environ["CONFORMANCE_BASE_URL"]
-# The local run's issuer and audience: the defaults.
-ISSUER = AUDIENCE = "user-auth-service"
+# The local run's audience: the default.
+AUDIENCE = "user-auth-service"
 
 
 def call(method, path, body=None, token=None):
@@ -45,7 +46,14 @@ if status != 200:
     fail(f"login answered {status}: {issued}")
 token = issued["access_token"]
 
-client = jwt.PyJWKClient(BASE + "/.well-known/jwks.json", cache_jwk_set=False)
+# As a verifier given only the issuer (API Gateway's JWT authorizers) finds the keys.
+status, discovery = call("GET", "/.well-known/openid-configuration")
+if status != 200:
+    fail(f"the discovery document answered {status}: {discovery}")
+ISSUER = discovery["issuer"]
+if ISSUER != BASE:
+    fail(f"the discovery document names the issuer {ISSUER}, not {BASE}")
+client = jwt.PyJWKClient(discovery["jwks_uri"], cache_jwk_set=False)
 key = client.get_signing_key_from_jwt(token)
 claims = jwt.decode(
     token, key.key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,

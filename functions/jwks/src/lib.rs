@@ -1,10 +1,12 @@
 //! `GET /.well-known/jwks.json`: the public keys that verify access tokens,
 //! as a JWK set (RFC 7517), for services that check tokens themselves.
+//! `GET /.well-known/openid-configuration`: the document that points to it,
+//! for verifiers given only the issuer, when the issuer is a URL.
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::{self, Env};
 use user_auth_core::edge::ok_cacheable;
-use user_auth_core::tokens::{self, JwkSet};
+use user_auth_core::tokens::{self, Discovery, JwkSet};
 use user_auth_core::{ApiError, StartError};
 
 /// How long a verifier or a cache may keep the set, in seconds. A rotation
@@ -14,19 +16,26 @@ use user_auth_core::{ApiError, StartError};
 /// Verifiers that meet an unknown `kid` fetch the set again anyway.
 pub const MAX_AGE_SECONDS: u32 = 300;
 
-/// What every request uses, built once per process: the set, as published.
+/// What every request uses, built once per process: the set, as published,
+/// and the discovery document, when the issuer is a URL.
 pub struct Jwks {
     pub set: JwkSet,
+    pub discovery: Option<Discovery>,
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Jwks, StartError> {
     let keys = tokens::verifying_keys(&config::verifying_key_pem(env)?)?;
-    Ok(Jwks { set: JwkSet::of(&keys) })
+    Ok(Jwks { set: JwkSet::of(&keys), discovery: Discovery::of(&config::token_issuer(env)) })
 }
 
-pub async fn handle(app: &Jwks, _request: Request) -> Result<Response<Body>, ApiError> {
-    Ok(ok_cacheable(&app.set, MAX_AGE_SECONDS))
+pub async fn handle(app: &Jwks, request: Request) -> Result<Response<Body>, ApiError> {
+    if !request.uri().path().ends_with("/openid-configuration") {
+        return Ok(ok_cacheable(&app.set, MAX_AGE_SECONDS));
+    }
+    // No document where the issuer is not a URL: there is nowhere it could be found.
+    let discovery = app.discovery.as_ref().ok_or(ApiError::NotFound)?;
+    Ok(ok_cacheable(discovery, MAX_AGE_SECONDS))
 }
 
 #[cfg(test)]
@@ -44,6 +53,35 @@ mod tests {
 
     async fn app(pems: &str) -> Jwks {
         build(&Env::from_pairs([(vars::TOKEN_VERIFYING_KEY, pems)])).await.unwrap()
+    }
+
+    fn discovery_event() -> Fixture {
+        Fixture::parse(include_str!("../fixtures/openid-configuration.json"))
+    }
+
+    #[tokio::test]
+    async fn the_discovery_document_names_the_issuer_and_the_key_set_and_nothing_else() {
+        let keys = TestKeys::generate();
+        let issuer = "https://abc123defg.execute-api.eu-west-1.amazonaws.com";
+        let env = Env::from_pairs([
+            (vars::TOKEN_VERIFYING_KEY, keys.pair.public_key_pem.as_str()),
+            (vars::TOKEN_ISSUER, issuer),
+        ]);
+        let app = build(&env).await.unwrap();
+        let response = call_json(handle(&app, discovery_event().request())).await;
+        assert_eq!(response.status, 200);
+        assert_eq!(response.headers["cache-control"], "public, max-age=300");
+        let expected = serde_json::json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/.well-known/jwks.json") });
+        assert_eq!(response.json, expected);
+        // The key set is still the key set.
+        assert!(call_json(handle(&app, event().request())).await.json["keys"].is_array());
+    }
+
+    #[tokio::test]
+    async fn without_a_url_issuer_there_is_no_discovery_document() {
+        let app = app(&TestKeys::generate().pair.public_key_pem).await;
+        let response = call_json(handle(&app, discovery_event().request())).await;
+        assert_eq!((response.status, response.error_code()), (404, Some("not_found")));
     }
 
     #[tokio::test]
