@@ -243,11 +243,20 @@ impl Discovery {
     /// The document of `issuer`, when it is a URL the document can live
     /// under: HTTPS, or HTTP on the loopback interface (local runs).
     pub fn of(issuer: &str) -> Option<Discovery> {
-        let local = ["http://127.0.0.1:", "http://localhost:"].iter().any(|prefix| issuer.starts_with(prefix));
+        let uri: lambda_http::http::Uri = issuer.parse().ok()?;
+        let authority = uri.authority()?;
+        let loopback = matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]");
+        let scheme_fits = match uri.scheme_str()? {
+            "https" => true,
+            "http" => loopback,
+            _ => false,
+        };
+        // No user part (`http://localhost:@elsewhere`), no query, no fragment.
+        if !scheme_fits || authority.as_str().contains('@') || uri.query().is_some() || issuer.contains('#') {
+            return None;
+        }
         let base = issuer.trim_end_matches('/');
-        let has_host = base.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains(['?', '#']));
-        ((issuer.starts_with("https://") || local) && has_host)
-            .then(|| Discovery { issuer: issuer.to_owned(), jwks_uri: format!("{base}/.well-known/jwks.json") })
+        Some(Discovery { issuer: issuer.to_owned(), jwks_uri: format!("{base}/.well-known/jwks.json") })
     }
 }
 
@@ -685,7 +694,18 @@ mod tests {
         let with_slash = Discovery::of("https://abc.execute-api.eu-west-1.amazonaws.com/").unwrap();
         assert_eq!(with_slash.jwks_uri, "https://abc.execute-api.eu-west-1.amazonaws.com/.well-known/jwks.json");
         assert!(Discovery::of("http://127.0.0.1:9000").is_some(), "a local run");
-        for issuer in ["user-auth-service", "http://auth.example.com", "https://", "https://x?y", "ftp://x"] {
+        assert!(Discovery::of("http://[::1]:9000").is_some(), "a local run");
+        let refused = [
+            "user-auth-service",
+            "http://auth.example.com",
+            "https://",
+            "https://x?y",
+            "https://x#y",
+            "ftp://x",
+            "http://localhost:@evil.example",
+            "https://user@auth.example.com",
+        ];
+        for issuer in refused {
             assert!(Discovery::of(issuer).is_none(), "{issuer}");
         }
     }

@@ -1,7 +1,8 @@
 """Verifies one access token with PyJWT against a JWK set, as a service that
 checks tokens in its own code would: the key the token's kid names, its
 algorithm pinned, typ, issuer and audience checked. Exits 0 when the token is
-valid, 1 when PyJWT refuses it. Run by tests/api/interop.rs.
+valid, 3 when it is refused; anything else is a failure to run. Run by
+tests/api/interop.rs.
 
 Usage: verify_token.py <jwk set file> <token> <issuer> <audience>"""
 
@@ -23,5 +24,5 @@ try:
                         options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
 except jwt.InvalidTokenError as refused:
     print(f"refused: {type(refused).__name__}: {refused}")
-    sys.exit(1)
+    sys.exit(3)
 print(f"valid: {key.algorithm_name} key {key.key_id}, subject {claims['sub']}")

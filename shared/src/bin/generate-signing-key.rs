@@ -11,9 +11,15 @@ use std::path::PathBuf;
 use user_auth_core::tokens::{Algorithm, SigningKeyPair};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    const USAGE: &str = "usage: generate-signing-key [--es256] <dir>";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let es256 = args.iter().any(|arg| arg == "--es256");
-    let dir = args.iter().find(|arg| !arg.starts_with("--")).ok_or("usage: generate-signing-key [--es256] <dir>")?;
+    // A mistyped flag must not quietly make a key of the other type.
+    if args.iter().any(|arg| arg.starts_with('-') && arg != "--es256") {
+        return Err(USAGE.into());
+    }
+    let dirs: Vec<&String> = args.iter().filter(|arg| !arg.starts_with('-')).collect();
+    let [dir] = dirs.as_slice() else { return Err(USAGE.into()) };
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir)?;
     let pair = SigningKeyPair::generate_for(if es256 { Algorithm::ES256 } else { Algorithm::EdDSA })?;

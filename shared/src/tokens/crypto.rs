@@ -32,6 +32,14 @@ pub const ALGORITHMS: [Algorithm; 2] = [Algorithm::EdDSA, Algorithm::ES256];
 /// The length of an uncompressed P-256 point: 0x04, x, y.
 const P256_POINT_LENGTH: usize = 65;
 
+/// The SubjectPublicKeyInfo DER before the key's bytes: Ed25519 (OID
+/// 1.3.101.112, RFC 8410), and id-ecPublicKey on prime256v1 (RFC 5480).
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
 /// Makes this module `jsonwebtoken`'s provider for the process. Idempotent;
 /// fails if another provider got there first, as tokens would then go
 /// through it.
@@ -94,18 +102,21 @@ pub fn signing_key(pem: &str) -> Result<(Algorithm, EncodingKey, Vec<u8>), Error
 }
 
 /// A public key (one SPKI PEM block) ready to verify: its algorithm, the key,
-/// and its raw bytes (Ed25519: 32; P-256: the uncompressed point).
+/// and its raw bytes (Ed25519: 32; P-256: the uncompressed point). The whole
+/// DER is held to one of the two forms, its algorithm and curve included:
+/// the PEM readers alone would take a key of another 256-bit curve as P-256.
 pub fn verifying_key(pem: &str) -> Result<(Algorithm, DecodingKey, Vec<u8>), Error> {
-    if let Ok(key) = DecodingKey::from_ed_pem(pem.as_bytes()) {
-        let public = key.try_get_as_bytes()?.to_vec();
-        return Ok((Algorithm::EdDSA, key, public));
+    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).map(str::trim).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| ErrorKind::InvalidKeyFormat)?;
+    if let Some(public) = der.strip_prefix(&ED25519_SPKI_PREFIX[..]).filter(|public| public.len() == 32) {
+        return Ok((Algorithm::EdDSA, DecodingKey::from_ed_der(public), public.to_vec()));
     }
-    let key = DecodingKey::from_ec_pem(pem.as_bytes())?;
-    let public = key.try_get_as_bytes()?.to_vec();
-    if public.len() != P256_POINT_LENGTH || public[0] != 0x04 {
-        return Err(ErrorKind::InvalidEcdsaKey.into());
+    match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
+        Some(point) if point.len() == P256_POINT_LENGTH && point[0] == 0x04 => {
+            Ok((Algorithm::ES256, DecodingKey::from_ec_der(point), point.to_vec()))
+        }
+        _ => Err(ErrorKind::InvalidKeyFormat.into()),
     }
-    Ok((Algorithm::ES256, key, public))
 }
 
 /// The members of a public key's JWK that name the key (RFC 7638's required
@@ -155,12 +166,7 @@ pub fn generate(algorithm: Algorithm) -> Result<(Vec<u8>, Vec<u8>), ring::error:
 /// algorithm (Ed25519, OID 1.3.101.112, RFC 8410; or id-ecPublicKey on
 /// prime256v1, RFC 5480), then the key's bytes.
 pub fn public_key_spki(algorithm: Algorithm, raw: &[u8]) -> Vec<u8> {
-    const ED25519_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-    const P256_PREFIX: [u8; 26] = [
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-        0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-    ];
-    let prefix: &[u8] = if algorithm == Algorithm::ES256 { &P256_PREFIX } else { &ED25519_PREFIX };
+    let prefix: &[u8] = if algorithm == Algorithm::ES256 { &P256_SPKI_PREFIX } else { &ED25519_SPKI_PREFIX };
     [prefix, raw].concat()
 }
 
@@ -253,6 +259,26 @@ mod tests {
             let secret = DecodingKey::from_secret(&public);
             assert!(new_verifier(&algorithm, &secret).is_err(), "an HMAC secret is not a {algorithm:?} key");
         }
+    }
+
+    #[test]
+    fn a_public_key_of_another_curve_is_refused() {
+        // secp256k1 (OID 1.3.132.0.10): the same point size as P-256.
+        let secp256k1_prefix = [
+            0x30, 0x56, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04,
+            0x00, 0x0a, 0x03, 0x42, 0x00,
+        ];
+        let (_, point) = generate(Algorithm::ES256).unwrap();
+        let pem = |der: &[u8]| {
+            let body = base64::engine::general_purpose::STANDARD.encode(der);
+            format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n")
+        };
+        assert!(verifying_key(&pem(&[&secp256k1_prefix[..], &point].concat())).is_err());
+        assert!(verifying_key(&pem(&public_key_spki(Algorithm::ES256, &point))).is_ok());
+        assert!(verifying_key(&pem(&public_key_spki(Algorithm::ES256, &point[..64]))).is_err(), "a short point");
+        let (_, ed) = generate(Algorithm::EdDSA).unwrap();
+        assert!(verifying_key(&pem(&public_key_spki(Algorithm::EdDSA, &ed))).is_ok());
+        assert!(verifying_key(&pem(&public_key_spki(Algorithm::EdDSA, &ed[..31]))).is_err(), "a short key");
     }
 
     #[test]
