@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::clock::{self, Clock, SystemClock};
 use crate::config::{DEFAULT_PASSWORD_MIN_LENGTH, DEFAULT_SESSION_IDLE, DEFAULT_SESSION_TTL};
 use crate::domain::{Client, Password, SessionId, SessionLifetime, UserId};
-use crate::edge::respond;
+use crate::edge::{respond, AuthorizerRequest};
 use crate::operations::{self, LoginAttempt};
 use crate::passwords::Argon2id;
 use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
@@ -198,6 +198,22 @@ impl Fixture {
     pub fn request(&self) -> Request {
         lambda_http::request::from_str(&self.0.to_string()).expect("the fixture is an API Gateway v2 event")
     }
+}
+
+/// The authorizer's fixture, an API Gateway authorizer event, with
+/// `identity_source` as its identity source and `header` as its
+/// `Authorization` header (neither, where `None`).
+pub fn authorizer_event(identity_source: Option<&str>, header: Option<&str>) -> AuthorizerRequest {
+    let mut json: Value =
+        serde_json::from_str(include_str!("../../functions/authorize/fixtures/authorize.json")).expect("JSON");
+    json["identitySource"] = identity_source.map_or(Value::Null, |value| serde_json::json!([value]));
+    match header {
+        Some(value) => json["headers"]["authorization"] = value.into(),
+        None => {
+            json["headers"].as_object_mut().expect("headers").remove("authorization");
+        }
+    }
+    serde_json::from_value(json).expect("an authorizer event of API Gateway")
 }
 
 /// An answer of a handler: status, headers and the JSON body (`Null` if none).

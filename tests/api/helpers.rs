@@ -26,7 +26,7 @@ use user_auth_core::passwords::SharedHasher;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
-use user_auth_core::test_support::{call, CountingHasher, Fixture, ManualClock, TestKeys};
+use user_auth_core::test_support::{authorizer_event, call, CountingHasher, Fixture, ManualClock, TestKeys};
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 use user_auth_core::ApiError;
 
@@ -354,12 +354,8 @@ impl TestApp {
 
 /// [`TestApp::authorize`], asked of `function`.
 pub async fn authorize_with(function: &Authorize<DynamoStore>, token: &str) -> Result<Value, ApiError> {
-    let mut event: Value =
-        serde_json::from_str(include_str!("../../functions/authorize/fixtures/authorize.json")).unwrap();
     let bearer = format!("Bearer {token}");
-    event["identitySource"] = json!([bearer]);
-    event["headers"]["authorization"] = bearer.into();
-    let event = serde_json::from_value(event).expect("an authorizer event");
+    let event = authorizer_event(Some(&bearer), Some(&bearer));
     let answer = Box::pin(authorize::handle(function, event)).await?;
     Ok(serde_json::to_value(answer).unwrap())
 }

@@ -34,24 +34,13 @@ mod tests {
     use serde_json::{json, Value};
     use user_auth_core::store::memory::MemoryStore;
     use user_auth_core::store::SessionStore as _;
-    use user_auth_core::test_support::{now, SignedIn, TestKeys};
+    use user_auth_core::test_support::{authorizer_event, now, SignedIn, TestKeys};
 
     use super::*;
 
     /// The fixture, from API Gateway, with `authorization` as its identity source and header.
     fn event(authorization: Option<&str>) -> AuthorizerRequest {
-        let mut json: Value = serde_json::from_str(include_str!("../fixtures/authorize.json")).unwrap();
-        match authorization {
-            Some(value) => {
-                json["identitySource"] = json!([value]);
-                json["headers"]["authorization"] = value.into();
-            }
-            None => {
-                json.as_object_mut().unwrap().remove("identitySource");
-                json["headers"].as_object_mut().unwrap().remove("authorization");
-            }
-        }
-        serde_json::from_value(json).expect("an authorizer event of API Gateway")
+        authorizer_event(authorization, authorization)
     }
 
     async fn decide(app: &Authorize<MemoryStore>, authorization: Option<&str>) -> Value {

@@ -11,6 +11,7 @@ use lambda_http::http::header::AUTHORIZATION;
 use lambda_http::{service_fn, LambdaEvent};
 use serde::Serialize;
 
+use super::request::bearer_in;
 use crate::operations::Caller;
 use crate::ApiError;
 
@@ -47,9 +48,7 @@ impl AuthorizerResponse {
 pub fn bearer_of(request: &AuthorizerRequest) -> Option<&str> {
     let from_source = request.identity_source.as_ref().and_then(|source| source.first()).map(String::as_str);
     let from_header = || request.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
-    let value = from_source.or_else(from_header)?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+    bearer_in(from_source.or_else(from_header)?)
 }
 
 /// Serves an authorizer's `handle` over `app` on the Lambda runtime. A fault
@@ -86,18 +85,7 @@ where
 mod tests {
     use super::*;
 
-    fn event(identity_source: Option<&str>, header: Option<&str>) -> AuthorizerRequest {
-        let mut json: serde_json::Value =
-            serde_json::from_str(include_str!("../../../functions/authorize/fixtures/authorize.json")).unwrap();
-        json["identitySource"] = identity_source.map_or(serde_json::Value::Null, |value| serde_json::json!([value]));
-        match header {
-            Some(value) => json["headers"]["authorization"] = value.into(),
-            None => {
-                json["headers"].as_object_mut().unwrap().remove("authorization");
-            }
-        }
-        serde_json::from_value(json).unwrap()
-    }
+    use crate::test_support::authorizer_event as event;
 
     #[test]
     fn the_token_comes_from_the_identity_source_or_the_header() {

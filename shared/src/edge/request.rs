@@ -140,11 +140,14 @@ pub fn client(request: &Request) -> Client {
 pub fn bearer_token(request: &Request) -> Result<&str, ApiError> {
     let header = request.headers().get(AUTHORIZATION).ok_or(ApiError::InvalidToken)?;
     let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
-    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidToken)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
-        return Err(ApiError::InvalidToken);
-    }
-    Ok(token)
+    bearer_in(value).ok_or(ApiError::InvalidToken)
+}
+
+/// The token of an `Authorization` value `Bearer <token>`: the scheme in any
+/// case, one space, and a token with none.
+pub fn bearer_in(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
 }
 
 /// A path parameter from the router; failing that, the path segment after
