@@ -4,7 +4,9 @@
 //! they serve and one they refuse, each as the function's own build does.
 //! They run as behind the template's CloudFront, so that the origin check
 //! runs too. For correctness only: nothing is timed. `<dir>` holds each
-//! function's `bootstrap` at `<dir>/<binary>`.
+//! function's `bootstrap` at `<dir>/<binary>`. An artifact that holds the
+//! name of a variable only the benchmark's `bench-test-ca` build reads fails
+//! without being run.
 
 use std::path::Path;
 
@@ -28,6 +30,14 @@ fn through_cloudfront(event: &str) -> Result<String, BoxError> {
     Ok(event.to_string())
 }
 
+/// The name of a variable only a `bench-test-ca` build reads, if the
+/// artifact holds one: such a build would trust the benchmark's test CA.
+fn bench_only_variable_in(artifact: &Path) -> Result<Option<&'static str>, BoxError> {
+    let bytes = std::fs::read(artifact)?;
+    let holds = |name: &str| bytes.windows(name.len()).any(|window| window == name.as_bytes());
+    Ok(user_auth_core::sdk_settings::BENCH_ONLY_VARIABLES.into_iter().find(|name| holds(name)))
+}
+
 /// Runs every case but the reference (hello, which `sam build` does not make).
 pub async fn serve_and_refuse(
     dir: &Path,
@@ -42,6 +52,10 @@ pub async fn serve_and_refuse(
         let artifact = dir.join(case.name);
         if !artifact.is_file() {
             return Err(format!("no arm64 artifact of {} at {}", case.name, artifact.display()).into());
+        }
+        if let Some(name) = bench_only_variable_in(&artifact)? {
+            failures.push(format!("{}: carries {name}, so it was built with the bench-test-ca feature", case.name));
+            continue;
         }
         let mut command = tokio::process::Command::new("qemu-aarch64-static");
         command.arg("-L").arg(SYSROOT).arg(&artifact);

@@ -389,6 +389,19 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     ]
 }
 
+/// The floor of the first request (`dynamodb-floor`), a reference like
+/// hello: it answers any event, so it is fed get-user's fixture as is.
+pub fn dynamodb_floor(events: &Events, warm_runs: usize) -> Case<'_> {
+    let event = move || Ok(events.get_user.clone());
+    Case {
+        name: "dynamodb-floor",
+        expected: Expected::Status(200),
+        warm_runs,
+        role: Role::Reference,
+        events: Box::new(event),
+    }
+}
+
 /// A function of the service, judged by `judge` and held to `targets`.
 fn function<'a>(
     name: &'static str,

@@ -31,6 +31,8 @@
 //! - [`setup`]: the signing key, the users, the sessions, the accounts and
 //!   the functions' environment.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
+//! - [`tls_mode`]: `--tls`, DynamoDB over TLS at Lambda's CPU shares, with
+//!   [`tls`] (the test CA and the terminator) and [`cpu_share`] (the cgroups).
 //! - [`arm64`]: not a benchmark, the smoke test of the arm64 artifacts
 //!   under emulation (`--arm64 <dir>`, run by `scripts/test`).
 //!
@@ -38,6 +40,7 @@
 
 mod arm64;
 mod cases;
+mod cpu_share;
 mod database;
 mod dynamodb_stub;
 mod floors;
@@ -46,6 +49,8 @@ mod measure;
 mod report;
 mod runtime_api;
 mod setup;
+mod tls;
+mod tls_mode;
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +79,10 @@ fn workspace() -> PathBuf {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
+    // `--tls`: DynamoDB over TLS at Lambda's CPU shares (tls_mode.rs).
+    if args.iter().any(|a| a == "--tls") {
+        return tls_mode::run(args.iter().any(|a| a == "--quick")).await;
+    }
     // `--arm64 <dir>`: the artifacts' smoke test (arm64.rs), not a benchmark.
     let arm64_dir = args.iter().position(|a| a == "--arm64").map(|at| args.get(at + 1).map(PathBuf::from));
     let arm64_dir = match arm64_dir {
@@ -126,7 +135,9 @@ async fn main() -> Result<(), BoxError> {
     let alone = measure::components_alone(&harness, &stub_client).await?;
 
     let report = report::render(&subjects, &settings, &alone)?;
-    std::fs::write(workspace().join("bench/RESULTS.md"), &report)?;
+    let path = workspace().join("bench/RESULTS.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, report::with_tls_section(&existing, &report))?;
     println!("{report}");
     db.stop();
     let _ = std::fs::remove_dir_all(&scratch);

@@ -381,6 +381,19 @@ impl Running {
         Ok(took)
     }
 
+    /// The CPU time the process's threads have had so far (the scheduler's
+    /// own count, in ns: not the 10 ms ticks of `/proc/<pid>/stat`).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.id()?;
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let mut ns = 0u64;
+        for task in tasks.flatten() {
+            let schedstat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            ns += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(Duration::from_nanos(ns))
+    }
+
     /// Stops the process; returns its peak RSS in KiB.
     pub async fn stop(mut self) -> Result<u64, BoxError> {
         let rss = self.child.id().map(peak_rss_kib).unwrap_or(0);

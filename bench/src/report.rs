@@ -25,6 +25,24 @@ pub fn render(subjects: &[Subject], settings: &Settings, alone: &Alone) -> Resul
     Ok(out)
 }
 
+/// The heading of the TLS mode's section, which `scripts/bench --tls` writes
+/// at the end of `bench/RESULTS.md` and a plain run keeps.
+pub const TLS_SECTION: &str = "## DynamoDB over TLS at Lambda's CPU shares";
+
+/// `report` (a plain run's whole file, or the TLS section) put together
+/// with what `existing` holds of the other.
+pub fn with_tls_section(existing: &str, report: &str) -> String {
+    let (plain, tls) = match existing.find(TLS_SECTION) {
+        Some(at) => existing.split_at(at),
+        None => (existing, ""),
+    };
+    match report.starts_with(TLS_SECTION) {
+        true => format!("{}\n{report}", plain.trim_end()),
+        false if tls.is_empty() => report.to_owned(),
+        false => format!("{}\n\n{tls}", report.trim_end()),
+    }
+}
+
 fn header(out: &mut String, s: &Settings) -> fmt::Result {
     let date = time::OffsetDateTime::now_utc().date();
     writeln!(out, "# Benchmark results\n")?;

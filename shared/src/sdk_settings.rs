@@ -19,6 +19,8 @@ use aws_types::SdkConfig;
 
 use crate::config::{vars, ConfigError, Env};
 
+mod first_connection;
+
 /// Retries are few and timeouts short: a Lambda behind API Gateway has 30 s in
 /// all, and a fast 503 is more useful to a client than a slow one.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -120,10 +122,22 @@ impl SdkSettings {
     }
 }
 
-/// An HTTPS client (rustls with ring) that trusts only [`AWS_ROOT_CAS`].
+/// An HTTPS client (rustls with ring) that trusts only [`AWS_ROOT_CAS`] and
+/// opens one connection per host at a time until the host has answered
+/// ([`first_connection`]).
 fn https_client() -> SharedHttpClient {
+    #[cfg(feature = "bench-test-ca")]
+    if std::env::var_os(BENCH_EVERY_CALL_CONNECTS).is_some() {
+        return rustls_client();
+    }
+    first_connection::one_handshake_per_host(rustls_client())
+}
+
+fn rustls_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let trust_store = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS);
+    #[cfg(feature = "bench-test-ca")]
+    let trust_store = bench_test_ca::add_to(trust_store);
     let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust_store).build() {
         Ok(context) => builder.tls_context(context).build_https(),
@@ -133,6 +147,41 @@ fn https_client() -> SharedHttpClient {
         }
     }
 }
+
+/// The benchmark's TLS mode puts a terminator with a certificate of its own
+/// test CA, made at run time, in front of DynamoDB Local. Only binaries
+/// built with the `bench-test-ca` feature (by `scripts/bench --tls`, never by
+/// `sam build`) read that CA, from the file the variable names; in any other
+/// build this code and the variable's name are not there at all, which the
+/// arm64 smoke test checks in the deployed artifacts.
+#[cfg(feature = "bench-test-ca")]
+mod bench_test_ca {
+    use aws_smithy_http_client::tls::TrustStore;
+
+    use super::{BENCH_SYSTEM_ROOTS, BENCH_TEST_CA_FILE};
+
+    /// The test CA; and the system's roots as well when asked, which the
+    /// benchmark measures as the trust store the service does not use.
+    pub fn add_to(trust_store: TrustStore) -> TrustStore {
+        let trust_store = trust_store.with_native_roots(std::env::var_os(BENCH_SYSTEM_ROOTS).is_some());
+        match std::env::var_os(BENCH_TEST_CA_FILE) {
+            Some(path) => match std::fs::read(&path) {
+                Ok(pem) => trust_store.with_pem_certificate(pem),
+                Err(err) => panic!("{BENCH_TEST_CA_FILE}: cannot read {}: {err}", path.to_string_lossy()),
+            },
+            None => trust_store,
+        }
+    }
+}
+
+/// The variables only a `bench-test-ca` build reads: the test CA's file;
+/// whether to trust the system's roots too; whether concurrent first calls
+/// each open a connection, as without [`first_connection`]. Named here for
+/// the benchmark and for the check that no deployed artifact contains them.
+pub const BENCH_TEST_CA_FILE: &str = "USER_AUTH_BENCH_TEST_CA_FILE";
+pub const BENCH_SYSTEM_ROOTS: &str = "USER_AUTH_BENCH_SYSTEM_ROOTS";
+pub const BENCH_EVERY_CALL_CONNECTS: &str = "USER_AUTH_BENCH_EVERY_CALL_CONNECTS";
+pub const BENCH_ONLY_VARIABLES: [&str; 3] = [BENCH_TEST_CA_FILE, BENCH_SYSTEM_ROOTS, BENCH_EVERY_CALL_CONNECTS];
 
 #[cfg(test)]
 mod tests {
