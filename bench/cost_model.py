@@ -106,7 +106,17 @@ RESERVED_CONCURRENCY = {
 BURST_ENVIRONMENTS = 1_000
 COLD_START_MS = {
     # name: (init, first invocation)
-COLD_START_PLACEHOLDER
+    "authorize": (35.3, 19.9),
+    "jwks": (22.6, 0.3),
+    "create-user": (21.2, 63.6),
+    "get-user": (34.8, 21.2),
+    "login": (20.5, 50.5),
+    "refresh": (33.9, 19.1),
+    "logout": (19.6, 21.5),
+    "list-sessions": (21.0, 21.2),
+    "revoke-session": (17.1, 21.3),
+    "change-password": (18.0, 81.6),
+    "delete-user": (21.6, 56.5),
 }
 
 

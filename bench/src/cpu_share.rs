@@ -48,7 +48,8 @@ impl CpuShare {
     }
 
     /// Makes `command`'s process join this cgroup before it runs anything of
-    /// its own, so its init is measured at the share too.
+    /// its own, so its init is measured at the share too. The command must be
+    /// spawned while `self` lives: it writes to `self`'s open file.
     pub fn confine(&self, command: &mut tokio::process::Command) {
         let procs = self.procs.as_raw_fd();
         // SAFETY: between fork and exec, only write(2) on a descriptor opened

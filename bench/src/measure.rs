@@ -387,8 +387,10 @@ impl Running {
         let pid = self.child.id()?;
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
         let mut ns = 0u64;
+        // A thread that ends meanwhile is left out, as are those that ended
+        // before: the functions' threads last as long as the process.
         for task in tasks.flatten() {
-            let schedstat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            let Ok(schedstat) = std::fs::read_to_string(task.path().join("schedstat")) else { continue };
             ns += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
         }
         Some(Duration::from_nanos(ns))

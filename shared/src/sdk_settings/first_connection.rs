@@ -1,15 +1,21 @@
-//! One TLS handshake per host at a cold start, not one per concurrent call.
+//! One full TLS handshake per host at a cold start, not one per concurrent
+//! call.
 //!
 //! Most functions read two items at once (the caller's session and user), so
 //! the first invocation of a new environment would open two connections to
-//! DynamoDB side by side and pay a TLS handshake for each, at a fraction of
-//! a vCPU (7 % at 128 MB; login made three). Until a host has answered once,
-//! its calls here go one at a time: the first opens the connection, which
-//! is back in the pool when its response has been read, and the calls that
-//! came while it was opening then take it one after the other: a round trip
-//! each, cheaper than a handshake each. Calls made after the first answer go
-//! straight through and run concurrently as before. `bench/RESULTS.md`
-//! gives what it saves.
+//! DynamoDB side by side and pay a full TLS handshake for each, at a
+//! fraction of a vCPU (7 % at 128 MB; login made three). Until a host has
+//! been called once, its calls here go one at a time: the first opens the
+//! connection, which is back in the pool when its response has been read,
+//! and the calls that came while it was opening then take it one after the
+//! other: a round trip each, cheaper than a handshake each. Calls made after
+//! that go straight through and run concurrently as before; a connection
+//! they open resumes the first one's TLS session. `bench/RESULTS.md` gives
+//! what it saves.
+//!
+//! A failed call opens the gate: when the host cannot be reached, the calls
+//! behind it are delayed once, by at most that call's attempt, and then go
+//! on together as they would without the gate.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +25,8 @@ use aws_sdk_dynamodb::config::{HttpClient, SharedHttpClient};
 use aws_smithy_runtime_api::client::http::{
     HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
@@ -41,8 +48,11 @@ type Hosts = Mutex<HashMap<String, Arc<Host>>>;
 
 #[derive(Debug, Default)]
 struct Host {
-    /// Set once a call to the host has had a response.
-    answered: AtomicBool,
+    /// Set once a call to the host has ended, answered or not.
+    called: AtomicBool,
+    /// Set when a call that held the gate failed: the calls waiting behind
+    /// it no longer wait for one another.
+    failed: AtomicBool,
     /// Held by the call that opens the first connection.
     opening: tokio::sync::Mutex<()>,
 }
@@ -90,32 +100,39 @@ impl Gated {
 impl HttpConnector for Gated {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let host = self.host(request.uri());
-        if host.answered.load(Ordering::Acquire) {
+        if host.called.load(Ordering::Acquire) {
             return self.inner.call(request);
         }
         let inner = self.inner.clone();
         HttpConnectorFuture::new(async move {
             // Calls that came while the first connection was opening go one
             // at a time on it too: each would open a connection of its own.
-            let _alone = host.opening.lock().await;
-            let mut response = inner.call(request).await?;
-            // The body read to its end, so that hyper puts the connection
-            // back in the pool before the next call asks for one.
-            let body = std::mem::replace(response.body_mut(), SdkBody::taken());
-            *response.body_mut() = read_to_end(body).await?;
-            host.answered.store(true, Ordering::Release);
-            Ok(response)
+            let alone = host.opening.lock().await;
+            if host.failed.load(Ordering::Acquire) {
+                drop(alone);
+                return inner.call(request).await;
+            }
+            let response = read_whole(inner.call(request).await).await;
+            host.failed.store(response.is_err(), Ordering::Release);
+            host.called.store(true, Ordering::Release);
+            // hyper puts the connection back in its pool from a task of its
+            // own once the body has been read: let it run before the next
+            // call asks for a connection.
+            tokio::task::yield_now().await;
+            response
         })
     }
 }
 
-async fn read_to_end(body: SdkBody) -> Result<SdkBody, aws_smithy_runtime_api::client::result::ConnectorError> {
+/// The response with its body read to the end, so that its connection is
+/// free for the next call.
+async fn read_whole(response: Result<HttpResponse, ConnectorError>) -> Result<HttpResponse, ConnectorError> {
     use aws_smithy_types::byte_stream::ByteStream;
-    let bytes = ByteStream::new(body)
-        .collect()
-        .await
-        .map_err(|err| aws_smithy_runtime_api::client::result::ConnectorError::io(err.into()))?;
-    Ok(SdkBody::from(bytes.into_bytes()))
+    let mut response = response?;
+    let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+    let bytes = ByteStream::new(body).collect().await.map_err(|err| ConnectorError::io(err.into()))?;
+    *response.body_mut() = SdkBody::from(bytes.into_bytes());
+    Ok(response)
 }
 
 /// `https://host:port` of `https://host:port/path?query`.
@@ -224,11 +241,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn after_a_failed_first_call_the_next_goes_alone() {
+    async fn after_a_failed_first_call_the_calls_go_together() {
         let slow = Arc::new(Slow { fail_first: true, ..Slow::default() });
         let gated = gated(&slow);
         let host = "https://dynamodb.eu-west-1.amazonaws.com/";
         assert_eq!(concurrently(&gated, &[host, host, host]).await, [false, true, true]);
-        assert_eq!(*slow.answered_at_start.lock().unwrap(), [0, 1, 2]);
+        // Delayed once, behind the failed call, then not held one by one.
+        assert_eq!(*slow.answered_at_start.lock().unwrap(), [0, 1, 1]);
+        assert_eq!(slow.most_in_flight.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn the_body_arrives_whole() {
+        let slow = Arc::new(Slow::default());
+        let response = gated(&slow).call(request("https://dynamodb.eu-west-1.amazonaws.com/")).await.unwrap();
+        assert_eq!(response.body().bytes(), Some(&b"{}"[..]));
     }
 }
