@@ -22,8 +22,8 @@
 //!
 //! - [`config`]: every environment variable, read through `Env`.
 //! - [`sdk_settings`]: the AWS SDK's region, credentials, endpoints and
-//!   HTTPS client, from what Lambda sets; the client opens one connection
-//!   per host at a cold start (`sdk_settings/first_connection.rs`).
+//!   HTTPS client, from what Lambda sets; the client pays one full TLS
+//!   handshake per host at a cold start (`sdk_settings/first_connection.rs`).
 //! - [`startup`]: the pieces of each function's `build`, from `Env`.
 //! - [`edge`]: request parsing, the one place errors become responses, and
 //!   the runtime loop with panics caught.

@@ -123,8 +123,8 @@ impl SdkSettings {
 }
 
 /// An HTTPS client (rustls with ring) that trusts only [`AWS_ROOT_CAS`] and
-/// opens one connection per host at a time until the host has answered
-/// ([`first_connection`]).
+/// takes a host's first calls one at a time, so that a cold start pays one
+/// full TLS handshake per host ([`first_connection`]).
 fn https_client() -> SharedHttpClient {
     #[cfg(feature = "bench-test-ca")]
     if std::env::var_os(BENCH_EVERY_CALL_CONNECTS).is_some() {
