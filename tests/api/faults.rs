@@ -152,7 +152,12 @@ async fn database_killed_during_a_burst_of_deletions() {
             partial => panic!("{name} is half-deleted: profile, claim, sessions = {partial:?}"),
         }
     }
-    assert!(whole > 0 && gone >= deleted, "{whole} whole, {gone} gone, {deleted} answered deleted");
+    // Not `gone >= deleted`: DynamoDB Local, killed, can lose a transaction
+    // it has already acknowledged (a script deleting items one transaction at
+    // a time and killing it after eight acknowledgements found 2 of 48
+    // acknowledged deletions undone after the restart). Real DynamoDB does
+    // not; that a 204 means gone is tested without a fault (tests/api/account.rs).
+    assert!(whole > 0 && gone > 0, "{whole} whole, {gone} gone, {deleted} answered deleted");
     eprintln!("{deleted} deletions answered 204 and {unavailable} JSON 503s; afterwards {gone} gone, {whole} whole");
     drop(restarted);
 }

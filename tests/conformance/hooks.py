@@ -37,6 +37,13 @@ CONFORMANCE_USERNAME and CONFORMANCE_PASSWORD. Then:
   routes, the check `conformance_token_accepted` allows 401
   `invalid_credentials` for a wrong password only, and fails on a 429 (the
   user has had one try at most).
+
+Password rules JSON Schema cannot state. A positive case's password is
+valid by its schema, yet the service refuses (400 `invalid_password`) one
+that contains the username or the service's name, or that is common, or
+whose length, counted after NFKC normalisation, is out of bounds (see
+`SignUp` in openapi.yaml). Before such a positive sign-up or password change
+is sent, its password is replaced by one that breaks none of these rules.
 """
 
 import json
@@ -64,6 +71,14 @@ USER_AGENT = "api-conformance-hooks"
 LOGIN_ATTEMPTS = 5
 LOGIN_TIMEOUT_SECONDS = 60
 MAX_RETRY_AFTER_SECONDS = 30
+# The password rules of shared/src/domain/password.rs that openapi.yaml can
+# only describe: the service's name, the length bounds, the common passwords.
+SERVICE_NAME = "userauth"
+PASSWORD_MIN_LENGTH = 15
+PASSWORD_MAX_LENGTH = 256
+COMMON_PASSWORDS_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "common-passwords.txt")
+# No letter or digit, so it contains no username; 16 characters; not common.
+ACCEPTABLE_PASSWORD = "!#%&()*+,/:;<=>?"
 # The routes that check the caller's password -> the body field that holds it.
 PASSWORD_FIELDS = {("POST", "/users/me/password"): "current_password", ("DELETE", "/users/me"): "password"}
 
@@ -144,7 +159,7 @@ def throwaway_login():
     # 409: a sign-up retried after a 503 that had stored the user.
     _post("/users", {"username": username, "password": password}, (201, 409))
     token = _login(username, password)["access_token"]
-    _THROWAWAYS.issued(token, password)
+    _THROWAWAYS.issued(token, username, password)
     return token
 
 
@@ -184,15 +199,21 @@ class _Throwaways:
     def __init__(self):
         self._lock = threading.Lock()
         self._passwords = {}
+        self._usernames = {}
         self._sent = set()
 
-    def issued(self, token, password):
+    def issued(self, token, username, password):
         with self._lock:
             self._passwords[token] = password
+            self._usernames[token] = username
 
     def password(self, token):
         with self._lock:
             return self._passwords.get(token)
+
+    def username(self, token):
+        with self._lock:
+            return self._usernames.get(token)
 
     def first_sending(self, token):
         """Whether the token is sent for the first time; it counts as sent from now on."""
@@ -296,8 +317,56 @@ def _keep_the_new_password_new(case):
         case.body = {**body, "new_password": new[:-1] + last}
 
 
+_COMMON_PASSWORDS = None
+
+
+def _is_common(password):
+    global _COMMON_PASSWORDS
+    if _COMMON_PASSWORDS is None:
+        with open(COMMON_PASSWORDS_FILE, encoding="utf-8") as lines:
+            _COMMON_PASSWORDS = {line.rstrip("\n") for line in lines if not line.startswith("# ")}
+    return password.lower() in _COMMON_PASSWORDS
+
+
+def _letters_and_digits_variants(text):
+    """The text's letters and digits, lower-cased, as the service searches a
+    password for words (Rust's `char::is_alphanumeric`): Python's Unicode
+    classes differ at the edges, so both readings are given."""
+    python = "".join(c.lower() for c in text if c.isalnum())
+    categories = "".join(c.lower() for c in text if unicodedata.category(c)[0] in "LN")
+    return {python, categories}
+
+
+def _breaks_unstated_password_rules(password, username):
+    password = _nfkc(password)
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH or _is_common(password):
+        return True
+    words = _letters_and_digits_variants(password)
+    names = {SERVICE_NAME}
+    if isinstance(username, str):
+        names |= {name for name in _letters_and_digits_variants(username) if name}
+    return any(name in word for word in words for name in names)
+
+
+assert not _breaks_unstated_password_rules(ACCEPTABLE_PASSWORD, "a")
+
+
+def _keep_the_password_acceptable(case, field, username):
+    """A positive case whose password breaks a rule the schema cannot state
+    gets one that breaks none (see the module's description)."""
+    body = case.body
+    if _is_negative(case) or not isinstance(body, dict) or not isinstance(body.get(field), str):
+        return
+    if _breaks_unstated_password_rules(body[field], username):
+        case.body = {**body, field: ACCEPTABLE_PASSWORD}
+
+
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
+    if _is(case, "POST", "/users"):
+        body = case.body
+        _keep_the_password_acceptable(case, "password", body.get("username") if isinstance(body, dict) else None)
+        return
     if _is(case, "POST", "/auth/refresh"):
         body = case.body
         if (
@@ -328,6 +397,8 @@ def before_call(ctx, case, kwargs):
             and (body[field] == password or not _keeps_generated(body[field]))
         ):
             case.body = {**body, field: _THROWAWAYS.password(token)}
+        if _is(case, "POST", "/users/me/password"):
+            _keep_the_password_acceptable(case, "new_password", _THROWAWAYS.username(token))
         _keep_the_new_password_new(case)
         return
     if key is not None and _SESSIONS.may_have_ended(token):
