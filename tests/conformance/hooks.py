@@ -44,6 +44,11 @@ that contains the username or the service's name, or that is common, or
 whose length, counted after NFKC normalisation, is out of bounds (see
 `SignUp` in openapi.yaml). Before such a positive sign-up or password change
 is sent, its password is replaced by one that breaks none of these rules.
+And as the schema counts a password's characters as sent, a password of any
+case whose length is in bounds as sent but not once normalised, or the
+reverse (`½` is three characters in NFKC), is replaced by one of the same
+length that normalisation leaves alone: the schema and the service then
+agree on whether it is too short or too long.
 """
 
 import json
@@ -351,6 +356,23 @@ def _breaks_unstated_password_rules(password, username):
 assert not _breaks_unstated_password_rules(ACCEPTABLE_PASSWORD, "a")
 
 
+def _length_in_bounds(password):
+    return PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH
+
+
+def _keep_the_length_as_sent(case, field):
+    """A password whose length is in bounds as sent but not in NFKC, or the
+    reverse, gets one of the same length that NFKC leaves as it is (see the
+    module's description)."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get(field), str):
+        return
+    password = body[field]
+    if _length_in_bounds(password) != _length_in_bounds(_nfkc(password)):
+        repeats = len(password) // len(ACCEPTABLE_PASSWORD) + 1
+        case.body = {**body, field: (ACCEPTABLE_PASSWORD * repeats)[: len(password)]}
+
+
 def _keep_the_password_acceptable(case, field, username):
     """A positive case whose password breaks a rule the schema cannot state
     gets one that breaks none (see the module's description)."""
@@ -364,6 +386,7 @@ def _keep_the_password_acceptable(case, field, username):
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
     if _is(case, "POST", "/users"):
+        _keep_the_length_as_sent(case, "password")
         body = case.body
         _keep_the_password_acceptable(case, "password", body.get("username") if isinstance(body, dict) else None)
         return
@@ -398,6 +421,7 @@ def before_call(ctx, case, kwargs):
         ):
             case.body = {**body, field: _THROWAWAYS.password(token)}
         if _is(case, "POST", "/users/me/password"):
+            _keep_the_length_as_sent(case, "new_password")
             _keep_the_password_acceptable(case, "new_password", _THROWAWAYS.username(token))
         _keep_the_new_password_new(case)
         return
