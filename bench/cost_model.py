@@ -29,7 +29,7 @@ DYNAMODB_TABLE_RRU_PER_SECOND = 40_000  # on-demand table maximum, adjustable
 DYNAMODB_TABLE_WRU_PER_SECOND = 40_000
 
 # --- Measured CPU work per operation at one full vCPU (ms), from bench/RESULTS.md ---
-ARGON2_MS = 14.7        # argon2id hash or verify, m=19 MiB t=2 p=1 (14.5 and 14.8 measured)
+ARGON2_MS = 14.7        # argon2id hash or verify, m=19 MiB t=2 p=1 (14.5 to 14.9 measured)
 OWN_CPU_MS = 0.5        # parsing, token signing or verification, JSON (0.3 to 0.7 measured)
 DYNAMODB_CALL_MS = 4.0  # one call from Lambda to DynamoDB in-region (allowance)
 
