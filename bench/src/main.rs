@@ -55,16 +55,13 @@ mod tls_mode;
 use std::path::{Path, PathBuf};
 
 use cases::Events;
-use database::Database;
 use dynamodb_stub::DynamoStub;
 use floors::FloorAccounts;
 use measure::{Harness, Settings, Subject};
-use setup::{Keys, Sessions};
-use user_auth_core::domain::Password;
-use user_auth_core::passwords::hash_password;
+use setup::{Fixture, Sessions};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{dynamodb, TableNames};
+use user_auth_core::store::dynamodb;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -95,12 +92,7 @@ async fn main() -> Result<(), BoxError> {
         (false, true) => Settings::QUICK,
         (false, false) => Settings::FULL,
     };
-    let db = Database::start().await?;
-    let tables = TableNames::default();
-    let scratch = std::env::temp_dir().join(format!("user-auth-bench-{}", std::process::id()));
-    let keys = Keys::create(&scratch)?;
-    let user = setup::create_user(&db.client, &tables).await?;
-    let stored = hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
+    let Fixture { db, tables, scratch, keys, user, stored } = Fixture::start("user-auth-bench").await?;
     let env = setup::function_env(&db.endpoint, &keys);
     eprintln!(
         "starting {} sessions for each function that ends or renews one, and {} accounts for delete-user",

@@ -3,20 +3,21 @@
 //! change or delete, and the environment Lambda and the service's
 //! configuration would give them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use secrecy::SecretString;
 use user_auth_core::config::vars;
-use user_auth_core::domain::{User, UserId};
+use user_auth_core::domain::{Password, User, UserId};
 use user_auth_core::operations;
-use user_auth_core::passwords::{Argon2id, PasswordHash};
+use user_auth_core::passwords::{hash_password, Argon2id, PasswordHash};
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::TableNames;
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings};
 
+use crate::database::Database;
 use crate::measure::Settings;
 use crate::{database, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
 
@@ -45,6 +46,31 @@ impl Keys {
             verifying_key_pem: pair.public_key_pem,
             signing_key_file: file.to_str().ok_or("the scratch directory's path is not UTF-8")?.to_owned(),
         })
+    }
+}
+
+/// What every run of the benchmark starts from: DynamoDB Local with the
+/// service's tables, a signing key in a scratch folder of its own, the user
+/// the events act as, and a hash of [`PASSWORD`] for the accounts it makes.
+pub struct Fixture {
+    pub db: Database,
+    pub tables: TableNames,
+    pub scratch: PathBuf,
+    pub keys: Keys,
+    pub user: User,
+    pub stored: PasswordHash,
+}
+
+impl Fixture {
+    /// `name` names the scratch folder, beside this process's id.
+    pub async fn start(name: &str) -> Result<Self, BoxError> {
+        let db = Database::start().await?;
+        let tables = TableNames::default();
+        let scratch = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let keys = Keys::create(&scratch)?;
+        let user = create_user(&db.client, &tables).await?;
+        let stored = hash_password(Password::parse(PASSWORD.into(), PASSWORD_MIN_LENGTH)?).await?;
+        Ok(Fixture { db, tables, scratch, keys, user, stored })
     }
 }
 

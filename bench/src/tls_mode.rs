@@ -24,9 +24,8 @@ use user_auth_core::sdk_settings::{BENCH_EVERY_CALL_CONNECTS, BENCH_SYSTEM_ROOTS
 
 use crate::cases::{self, Case, Events, Expected, Role};
 use crate::cpu_share::{CpuShare, ONE_VCPU_MB, PERIOD_US};
-use crate::database::Database;
 use crate::measure::{Running, Settings, Summary};
-use crate::setup::{self, Env, Keys, Sessions};
+use crate::setup::{self, Env, Fixture, Sessions};
 use crate::tls::{Group, Handshakes, Terminating, Terminator, TestCa};
 use crate::{workspace, BoxError};
 
@@ -66,16 +65,7 @@ type Measurements = BTreeMap<(&'static str, u32, Transport), Times>;
 
 pub async fn run(quick: bool) -> Result<(), BoxError> {
     let runs = if quick { QUICK_RUNS } else { RUNS };
-    let db = Database::start().await?;
-    let tables = user_auth_core::store::TableNames::default();
-    let scratch = std::env::temp_dir().join(format!("user-auth-bench-tls-{}", std::process::id()));
-    let keys = Keys::create(&scratch)?;
-    let user = setup::create_user(&db.client, &tables).await?;
-    let stored = user_auth_core::passwords::hash_password(user_auth_core::domain::Password::parse(
-        crate::PASSWORD.into(),
-        crate::PASSWORD_MIN_LENGTH,
-    )?)
-    .await?;
+    let Fixture { db, tables, scratch, keys, user, stored } = Fixture::start("user-auth-bench-tls").await?;
     // Each function runs at two memories over three transports: sessions for six runs.
     let budget = Settings {
         cold_runs: 6 * (runs.cold_runs + 1),
