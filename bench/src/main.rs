@@ -60,8 +60,8 @@ use floors::FloorAccounts;
 use measure::{Harness, Settings, Subject};
 use setup::{Fixture, Sessions};
 use user_auth_core::sdk_settings::SdkSettings;
-use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::dynamodb;
+use user_auth_core::store::dynamodb::DynamoStore;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
