@@ -32,7 +32,9 @@
 //!   the functions' environment.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
 //! - [`tls_mode`]: `--tls`, DynamoDB over TLS at Lambda's CPU shares, with
-//!   [`tls`] (the test CA and the terminator) and [`cpu_share`] (the cgroups).
+//!   [`tls`] (the test CA and the terminator), [`cpu_share`] (the cgroups)
+//!   and [`secrets_stub`] (the signing key, as login and refresh read it
+//!   deployed).
 //! - [`arm64`]: not a benchmark, the smoke test of the arm64 artifacts
 //!   under emulation (`--arm64 <dir>`, run by `scripts/test`).
 //!
@@ -48,6 +50,7 @@ mod http1;
 mod measure;
 mod report;
 mod runtime_api;
+mod secrets_stub;
 mod setup;
 mod tls;
 mod tls_mode;

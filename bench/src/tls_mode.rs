@@ -20,11 +20,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use user_auth_core::config::vars;
 use user_auth_core::sdk_settings::{BENCH_EVERY_CALL_CONNECTS, BENCH_SYSTEM_ROOTS, BENCH_TEST_CA_FILE};
 
 use crate::cases::{self, Case, Events, Expected, Role};
 use crate::cpu_share::{CpuShare, ONE_VCPU_MB, PERIOD_US};
 use crate::measure::{Running, Settings, Summary};
+use crate::secrets_stub::{SecretsStub, SECRET_ARN};
 use crate::setup::{self, Env, Fixture, Sessions};
 use crate::tls::{Group, Handshakes, Terminating, Terminator, TestCa};
 use crate::{workspace, BoxError};
@@ -66,9 +68,11 @@ type Measurements = BTreeMap<(&'static str, u32, Transport), Times>;
 pub async fn run(quick: bool) -> Result<(), BoxError> {
     let runs = if quick { QUICK_RUNS } else { RUNS };
     let Fixture { db, tables, scratch, keys, user, stored } = Fixture::start("user-auth-bench-tls").await?;
-    // Each function runs at two memories over three transports: sessions for six runs.
+    // Each function runs at two memories over three transports, and login
+    // and refresh at two more with their key from Secrets Manager: sessions
+    // for ten runs.
     let budget = Settings {
-        cold_runs: 6 * (runs.cold_runs + 1),
+        cold_runs: 10 * (runs.cold_runs + 1),
         warm_runs: 4 * runs.warm_runs,
         argon2_warm_runs: 4 * runs.argon2_warm_runs,
     };
@@ -139,10 +143,11 @@ pub async fn run(quick: bool) -> Result<(), BoxError> {
             }
         }
     }
+    let key_readers = key_from_secrets_manager(&mut cases, &memories, &ca, &tls, &keys.signing_key_file, runs).await?;
     let floor_case = cases.iter_mut().find(|c| c.name == FLOOR).ok_or("no floor case")?;
     let levers = levers(floor_case, &ca, &db.endpoint, &tls, runs).await?;
 
-    let section = render(&measured, &memories, &levers, runs)?;
+    let section = render(&measured, &memories, &key_readers, &levers, runs)?;
     let path = workspace().join("bench/RESULTS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(&path, crate::report::with_tls_section(&existing, &section))?;
@@ -213,7 +218,10 @@ async fn production_build_refuses(get_user: &mut Case<'_>, tls: &Env, terminator
     function.stop().await?;
     outcome?;
     match terminator.handshakes().all - before {
-        0 => Ok(eprintln!("the production build of get-user refuses the test CA: no handshake, 503")),
+        0 => {
+            eprintln!("the production build of get-user refuses the test CA: no handshake, 503");
+            Ok(())
+        }
         n => Err(format!("the production build of get-user completed {n} TLS handshakes with the test CA").into()),
     }
 }
@@ -239,6 +247,67 @@ fn default_memories() -> Result<BTreeMap<String, u32>, BoxError> {
 }
 
 /// What each lever on the first request gave, on the floor at 128 MB.
+/// The functions that read the signing key during init: from Secrets
+/// Manager as deployed, from a file in the rows above.
+const KEY_READERS: [&str; 2] = ["login", "refresh"];
+
+/// Cold starts of one of [`KEY_READERS`] at one memory over TLS, with the
+/// key read from a file and from Secrets Manager, taken in turn.
+struct KeyReader {
+    name: &'static str,
+    memory: u32,
+    from_file: Times,
+    /// Its handshakes are Secrets Manager's.
+    from_secrets_manager: Times,
+}
+
+async fn key_from_secrets_manager(
+    cases: &mut [Case<'_>],
+    memories: &BTreeMap<String, u32>,
+    ca: &TestCa,
+    tls: &Env,
+    signing_key_file: &str,
+    runs: Settings,
+) -> Result<Vec<KeyReader>, BoxError> {
+    let stub = SecretsStub::start(std::fs::read_to_string(signing_key_file)?).await?;
+    // A terminator of its own, as Secrets Manager is another host than DynamoDB.
+    let terminator = Terminator::start(ca, &stub.endpoint, Terminating::USUAL).await?;
+    let mut readers = Vec::new();
+    for name in KEY_READERS {
+        let i = cases.iter().position(|c| c.name == name).ok_or("a key reader is not a case")?;
+        let default = *memories.get(name).ok_or("a key reader has no memory in template.yaml")?;
+        let mut shares = vec![SMALLEST_MB, default];
+        shares.dedup();
+        for memory in shares {
+            eprintln!("{name} at {memory} MB with its signing key from Secrets Manager");
+            let share = CpuShare::of_memory(memory)?;
+            let from_file = at_memory(tls, memory);
+            let mut from_secret: Env =
+                from_file.iter().filter(|(k, _)| k != vars::TOKEN_SIGNING_KEY_FILE).cloned().collect();
+            from_secret.push((vars::TOKEN_SIGNING_KEY_SECRET_ARN.to_owned(), SECRET_ARN.to_owned()));
+            from_secret.push((vars::AWS_ENDPOINT_URL_SECRETS_MANAGER.to_owned(), terminator.endpoint.clone()));
+            let mut times: [Times; 2] = Default::default();
+            for round in 0..runs.cold_runs {
+                for turn in 0..2 {
+                    let variant = (round + turn) % 2;
+                    let env = if variant == 0 { &from_file } else { &from_secret };
+                    let before = terminator.handshakes();
+                    let cold = cold_start(&mut cases[i], &share, env).await?;
+                    let t = &mut times[variant];
+                    t.init.push(cold.init);
+                    t.first.push(cold.first);
+                    t.init_cpu.push(cold.init_cpu);
+                    t.first_cpu.push(cold.first_cpu);
+                    t.handshakes.push(terminator.handshakes() - before);
+                }
+            }
+            let [from_file, from_secrets_manager] = times;
+            readers.push(KeyReader { name, memory, from_file, from_secrets_manager });
+        }
+    }
+    Ok(readers)
+}
+
 struct Levers {
     /// Cold starts as they are: connection in the first invocation.
     usual: Times,
@@ -320,6 +389,7 @@ fn mean(counts: &[Handshakes]) -> String {
 fn render(
     m: &Measurements,
     memories: &BTreeMap<String, u32>,
+    key_readers: &[KeyReader],
     levers: &Levers,
     runs: Settings,
 ) -> Result<String, BoxError> {
@@ -398,6 +468,40 @@ fn render(
         writeln!(out, "| {name} at {memory} MB: init ≤ 1.5 × hello's | {init} | {init_cpu} |")?;
         let (first, first_cpu) = (verdict(first_ratio, 2.0), verdict(first_cpu_ratio, 2.0));
         writeln!(out, "| {name} at {memory} MB: first ≤ 2 × the floor's first | {first} | {first_cpu} |")?;
+    }
+    writeln!(out, "\n### The signing key from Secrets Manager, as login and refresh read it when deployed\n")?;
+    writeln!(
+        out,
+        "The rows above read the key from a file. Deployed, login and refresh fetch it from Secrets Manager"
+    )?;
+    writeln!(
+        out,
+        "during init: a second host, so a second connection and full TLS handshake before the first request."
+    )?;
+    writeln!(out, "Here Secrets Manager is a stub on loopback behind a terminator of its own, so its network time is")?;
+    writeln!(out, "not counted, only the connection, the handshake and the call. Medians in ms, TLS to DynamoDB both")?;
+    writeln!(out, "ways, key from a file → from Secrets Manager, cold starts taken in turn.\n")?;
+    writeln!(out, "| function | memory (MB) | init | CPU ms of init | first invocation | handshakes with Secrets Manager per cold start (full ones) | init / hello's (Secrets Manager) | CPU ms of init / hello's |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    for r in key_readers {
+        let hello = get("hello", r.memory, Transport::Tls).ok_or("hello was not measured at every share")?;
+        let (file, secret) = (&r.from_file, &r.from_secrets_manager);
+        writeln!(
+            out,
+            "| {} | {}{} | {:.1} → {:.1} | {:.2} → {:.2} | {:.1} → {:.1} | {} | {:.2} | {:.2} |",
+            r.name,
+            r.memory,
+            if memories.get(r.name) == Some(&r.memory) { " (default)" } else { "" },
+            median(&file.init),
+            median(&secret.init),
+            median(&file.init_cpu),
+            median(&secret.init_cpu),
+            median(&file.first),
+            median(&secret.first),
+            mean(&secret.handshakes),
+            median(&secret.init) / median(&hello.init),
+            median(&secret.init_cpu) / median(&hello.init_cpu),
+        )?;
     }
     let l = levers;
     writeln!(out, "\n### Levers on the first request, measured on the floor at {SMALLEST_MB} MB over TLS\n")?;
