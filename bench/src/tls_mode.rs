@@ -11,9 +11,10 @@
 //! `bench-test-ca` feature, in `target/bench-tls`, for this machine: that
 //! build differs from the deployed one by the trust of the test CA and the
 //! benchmark's switches (`sdk_settings::BENCH_ONLY_VARIABLES`). A production
-//! build is first shown to refuse the same endpoint. Deployed login and
-//! refresh also fetch their signing key from Secrets Manager during init,
-//! one more handshake there; here they read it from a file.
+//! build is first shown to refuse the same endpoint. In the main rows login
+//! and refresh read their signing key from a file; deployed, they fetch it
+//! from Secrets Manager during init, which a table of its own measures
+//! against a stub behind a terminator of its own ([`crate::secrets_stub`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -246,7 +247,6 @@ fn default_memories() -> Result<BTreeMap<String, u32>, BoxError> {
     Ok(memories)
 }
 
-/// What each lever on the first request gave, on the floor at 128 MB.
 /// The functions that read the signing key during init: from Secrets
 /// Manager as deployed, from a file in the rows above.
 const KEY_READERS: [&str; 2] = ["login", "refresh"];
@@ -308,6 +308,7 @@ async fn key_from_secrets_manager(
     Ok(readers)
 }
 
+/// What each lever on the first request gave, on the floor at 128 MB.
 struct Levers {
     /// Cold starts as they are: connection in the first invocation.
     usual: Times,
