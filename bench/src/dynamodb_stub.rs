@@ -23,7 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use user_auth_core::store::TableNames;
 
 use crate::database::Item;
-use crate::http1::read_request;
+use crate::http1::{aws_json_reply, read_request};
 use crate::BoxError;
 
 pub struct DynamoStub {
@@ -92,12 +92,7 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
                 }),
             ),
         };
-        let body = body.to_string();
-        let reply = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: stub\r\n\
-             content-length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let reply = aws_json_reply(status, "1.0", &body.to_string());
         if write.write_all(reply.as_bytes()).await.is_err() {
             return;
         }

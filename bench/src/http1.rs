@@ -1,5 +1,6 @@
-//! Just enough HTTP/1.1 for the two local servers of the benchmark: requests
-//! with a `content-length` body over keep-alive connections.
+//! Just enough HTTP/1.1 for the local servers of the benchmark: requests
+//! with a `content-length` body over keep-alive connections, and the
+//! answers of the stubs of AWS services.
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
@@ -43,4 +44,14 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Req
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).await.ok()?;
     Some(Request { method, path, headers, body })
+}
+
+/// A stub AWS service's answer: `body` as AWS JSON of `version` ("1.0" for
+/// DynamoDB, "1.1" for Secrets Manager), with a request id as AWS sends.
+pub fn aws_json_reply(status: &str, version: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-{version}\r\nx-amzn-requestid: stub\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }

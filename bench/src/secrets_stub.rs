@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::http1::read_request;
+use crate::http1::{aws_json_reply, read_request};
 use crate::BoxError;
 
 /// The ARN the functions are given; the stub answers whatever they ask for.
@@ -62,11 +62,7 @@ async fn serve(stream: TcpStream, answer: Arc<String>) {
             let message = "the benchmark's Secrets Manager answers GetSecretValue only";
             ("400 Bad Request", json!({ "__type": "InvalidRequestException", "message": message }).to_string())
         };
-        let reply = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: stub\r\n\
-             content-length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let reply = aws_json_reply(status, "1.1", &body);
         if write.write_all(reply.as_bytes()).await.is_err() {
             return;
         }

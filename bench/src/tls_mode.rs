@@ -64,6 +64,15 @@ struct Times {
     handshakes: Vec<Handshakes>,
 }
 
+impl Times {
+    fn push_cold(&mut self, cold: &ColdStart) {
+        self.init.push(cold.init);
+        self.first.push(cold.first);
+        self.init_cpu.push(cold.init_cpu);
+        self.first_cpu.push(cold.first_cpu);
+    }
+}
+
 type Measurements = BTreeMap<(&'static str, u32, Transport), Times>;
 
 pub async fn run(quick: bool) -> Result<(), BoxError> {
@@ -121,10 +130,7 @@ pub async fn run(quick: bool) -> Result<(), BoxError> {
                     let before = terminator.handshakes();
                     let cold = cold_start(&mut cases[i], &share, env).await?;
                     let times = measured.entry((cases[i].name, memory, *transport)).or_default();
-                    times.init.push(cold.init);
-                    times.first.push(cold.first);
-                    times.init_cpu.push(cold.init_cpu);
-                    times.first_cpu.push(cold.first_cpu);
+                    times.push_cold(&cold);
                     times.handshakes.push(terminator.handshakes() - before);
                 }
             }
@@ -293,12 +299,8 @@ async fn key_from_secrets_manager(
                     let env = if variant == 0 { &from_file } else { &from_secret };
                     let before = terminator.handshakes();
                     let cold = cold_start(&mut cases[i], &share, env).await?;
-                    let t = &mut times[variant];
-                    t.init.push(cold.init);
-                    t.first.push(cold.first);
-                    t.init_cpu.push(cold.init_cpu);
-                    t.first_cpu.push(cold.first_cpu);
-                    t.handshakes.push(terminator.handshakes() - before);
+                    times[variant].push_cold(&cold);
+                    times[variant].handshakes.push(terminator.handshakes() - before);
                 }
             }
             let [from_file, from_secrets_manager] = times;
@@ -345,11 +347,7 @@ async fn levers(
     let mut times: [Times; 4] = Default::default();
     for _ in 0..runs.cold_runs {
         for (variant, env) in [&tls, &connect_in_init, &hello_retry, &system_roots].into_iter().enumerate() {
-            let cold = cold_start(floor, &share, env).await?;
-            times[variant].init.push(cold.init);
-            times[variant].first.push(cold.first);
-            times[variant].init_cpu.push(cold.init_cpu);
-            times[variant].first_cpu.push(cold.first_cpu);
+            times[variant].push_cold(&cold_start(floor, &share, env).await?);
         }
     }
     let [usual, connect_in_init, hello_retry, system_roots] = times;
