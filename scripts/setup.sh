@@ -83,7 +83,7 @@ start_dynamodb_local() {
 
 # Starts the service in the background, as scripts/run-local does: DynamoDB
 # Local (in memory) on port $1 with the tables, a development signing key in
-# .local/keys, and `cargo lambda watch` on port $2 with any further arguments,
+# .local/keys (.local/keys-es256 with SIGNING_KEY_TYPE=es256), and `cargo lambda watch` on port $2 with any further arguments,
 # running up to CONCURRENCY (default 8) instances of each function at once,
 # as Lambda runs several environments, so that races show locally too; logs
 # in $3. Sets WATCH_PID and DYNAMODB_PID; stop_local_service stops both.
@@ -91,10 +91,17 @@ start_local_service() {
     local dynamodb_port="$1" port="$2" log_dir="$3"
     shift 3
     mkdir -p "$log_dir"
-    local key_dir="$ROOT/.local/keys"
+    # SIGNING_KEY_TYPE: ed25519 (the default) or es256, a P-256 key, each in
+    # a folder of its own.
+    local key_dir key_flag
+    case "${SIGNING_KEY_TYPE:-ed25519}" in
+        ed25519) key_dir="$ROOT/.local/keys" key_flag="" ;;
+        es256) key_dir="$ROOT/.local/keys-es256" key_flag="--es256" ;;
+        *) die "SIGNING_KEY_TYPE must be ed25519 or es256, not '$SIGNING_KEY_TYPE'" ;;
+    esac
     if [[ ! -f "$key_dir/signing-key.pem" ]]; then
-        say "generating a development signing key in .local/keys"
-        cargo run --quiet -p user-auth-core --bin generate-signing-key -- "$key_dir"
+        say "generating a development ${SIGNING_KEY_TYPE:-ed25519} signing key in ${key_dir#"$ROOT/"}"
+        cargo run --quiet -p user-auth-core --bin generate-signing-key -- "$key_dir" $key_flag
     fi
     export TOKEN_SIGNING_KEY_FILE="$key_dir/signing-key.pem"
     TOKEN_VERIFYING_KEY="$(cat "$key_dir/verifying-key.pem")"

@@ -154,6 +154,7 @@ impl FloorAccounts {
             username: user.username.clone(),
             from: credentials.password_hash,
             to,
+            generation: credentials.generation,
             keep: session.session_id.clone(),
         };
         if !self.store.change_password(&change).await? {

@@ -43,6 +43,7 @@ pub mod vars {
     pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
     pub const SESSION_IDLE_SECONDS: &str = "SESSION_IDLE_SECONDS";
     pub const REFRESH_REUSE_GRACE_SECONDS: &str = "REFRESH_REUSE_GRACE_SECONDS";
+    pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
     pub const USERNAME_LOG_KEY: &str = "USERNAME_LOG_KEY";
     pub const EDGE_ORIGIN_SECRET: &str = "EDGE_ORIGIN_SECRET";
 
@@ -83,6 +84,13 @@ pub const DEFAULT_TOKEN_AUDIENCE: &str = "user-auth-service";
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(7 * 86_400);
 pub const DEFAULT_REFRESH_REUSE_GRACE: Duration = Duration::from_secs(10);
+/// The bounds of the reuse grace, in seconds: at least a second, since with
+/// none two refreshes of one token a second apart, or on hosts whose clocks
+/// differ by one, would count as theft.
+pub const REFRESH_REUSE_GRACE_RANGE: std::ops::RangeInclusive<u64> = 1..=60;
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 100;
+/// The bounds of the cap of live sessions per user.
+pub const MAX_SESSIONS_PER_USER_RANGE: std::ops::RangeInclusive<usize> = 1..=1000;
 
 /// A source of environment variables that remembers which ones were read.
 #[derive(Debug)]
@@ -218,18 +226,38 @@ pub fn session_lifetime(env: &Env) -> Result<SessionLifetime, ConfigError> {
 }
 
 /// How long after a refresh its spent token still counts as a retry rather
-/// than theft (`REFRESH_REUSE_GRACE_SECONDS`, 1 to 60 seconds).
+/// than theft (`REFRESH_REUSE_GRACE_SECONDS`, within [`REFRESH_REUSE_GRACE_RANGE`]).
 pub fn refresh_reuse_grace(env: &Env) -> Result<u64, ConfigError> {
     let grace = env.parsed(vars::REFRESH_REUSE_GRACE_SECONDS, DEFAULT_REFRESH_REUSE_GRACE.as_secs())?;
-    // At least a second: with none, two refreshes of one token a second
-    // apart, or on hosts whose clocks differ by one, would count as theft.
-    if !(1..=60).contains(&grace) {
+    if !REFRESH_REUSE_GRACE_RANGE.contains(&grace) {
         return Err(ConfigError::Invalid {
             name: vars::REFRESH_REUSE_GRACE_SECONDS,
-            reason: "must be between 1 and 60".into(),
+            reason: format!(
+                "must be between {} and {}",
+                REFRESH_REUSE_GRACE_RANGE.start(),
+                REFRESH_REUSE_GRACE_RANGE.end()
+            ),
         });
     }
     Ok(grace)
+}
+
+/// The most live sessions a user may have (`MAX_SESSIONS_PER_USER`, within
+/// [`MAX_SESSIONS_PER_USER_RANGE`]): a login beyond it ends the least
+/// recently refreshed, so every ending of a user's sessions has a known size.
+pub fn max_sessions_per_user(env: &Env) -> Result<usize, ConfigError> {
+    let max = env.parsed(vars::MAX_SESSIONS_PER_USER, DEFAULT_MAX_SESSIONS_PER_USER)?;
+    if !MAX_SESSIONS_PER_USER_RANGE.contains(&max) {
+        return Err(ConfigError::Invalid {
+            name: vars::MAX_SESSIONS_PER_USER,
+            reason: format!(
+                "must be between {} and {}",
+                MAX_SESSIONS_PER_USER_RANGE.start(),
+                MAX_SESSIONS_PER_USER_RANGE.end()
+            ),
+        });
+    }
+    Ok(max)
 }
 
 /// Where the login function finds the Ed25519 private key (PKCS#8 PEM).
@@ -314,6 +342,11 @@ mod tests {
         assert_eq!(refresh_reuse_grace(&env(&[])).unwrap(), 10);
         assert!(refresh_reuse_grace(&env(&[(vars::REFRESH_REUSE_GRACE_SECONDS, "61")])).is_err());
         assert!(refresh_reuse_grace(&env(&[(vars::REFRESH_REUSE_GRACE_SECONDS, "0")])).is_err());
+        assert_eq!(max_sessions_per_user(&env(&[])).unwrap(), 100);
+        assert_eq!(max_sessions_per_user(&env(&[(vars::MAX_SESSIONS_PER_USER, "3")])).unwrap(), 3);
+        for bad in ["0", "1001", "-1", "many"] {
+            assert!(max_sessions_per_user(&env(&[(vars::MAX_SESSIONS_PER_USER, bad)])).is_err(), "{bad}");
+        }
     }
 
     #[test]

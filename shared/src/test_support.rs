@@ -14,10 +14,12 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::clock::{self, Clock, SystemClock};
-use crate::config::{DEFAULT_PASSWORD_MIN_LENGTH, DEFAULT_SESSION_IDLE, DEFAULT_SESSION_TTL};
+use crate::config::{
+    DEFAULT_MAX_SESSIONS_PER_USER, DEFAULT_PASSWORD_MIN_LENGTH, DEFAULT_SESSION_IDLE, DEFAULT_SESSION_TTL,
+};
 use crate::domain::{Client, Password, SessionId, SessionLifetime, UserId};
 use crate::edge::{respond, AuthorizerRequest};
-use crate::operations::{self, LoginAttempt};
+use crate::operations::{self, LoginAttempt, LoginPolicy};
 use crate::passwords::Argon2id;
 use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
 use crate::startup::Authenticated;
@@ -35,12 +37,15 @@ pub const MIN_LENGTH: usize = DEFAULT_PASSWORD_MIN_LENGTH;
 pub const LIFETIME: SessionLifetime =
     SessionLifetime { absolute: DEFAULT_SESSION_TTL.as_secs(), idle: Some(DEFAULT_SESSION_IDLE.as_secs()) };
 
+/// The default login policy: that lifetime, and the default cap of sessions.
+pub const LOGIN: LoginPolicy = LoginPolicy { lifetime: LIFETIME, max_sessions: DEFAULT_MAX_SESSIONS_PER_USER };
+
 /// The host's clock reading.
 pub fn now() -> u64 {
     SystemClock.now()
 }
 
-/// A fresh Ed25519 key pair and the token settings of the tests.
+/// A fresh key pair (Ed25519 unless asked otherwise) and the token settings of the tests.
 pub struct TestKeys {
     pub pair: SigningKeyPair,
     pub settings: TokenSettings,
@@ -48,12 +53,17 @@ pub struct TestKeys {
 
 impl TestKeys {
     pub fn generate() -> Self {
+        Self::generate_for(jsonwebtoken::Algorithm::EdDSA)
+    }
+
+    /// A pair for `algorithm`: EdDSA (Ed25519) or ES256 (P-256).
+    pub fn generate_for(algorithm: jsonwebtoken::Algorithm) -> Self {
         let settings = TokenSettings {
             issuer: "user-auth-tests".into(),
             audience: "user-auth-tests".into(),
             ttl: Duration::from_secs(900),
         };
-        TestKeys { pair: SigningKeyPair::generate().expect("a key pair"), settings }
+        TestKeys { pair: SigningKeyPair::generate_for(algorithm).expect("a key pair"), settings }
     }
 
     pub fn issuer(&self) -> TokenIssuer {
@@ -298,7 +308,7 @@ impl SignedIn {
     async fn login(&self) -> operations::IssuedSession {
         let client = Client { user_agent: "curl/8.5.0".into(), source_ip: "203.0.113.10".into() };
         let attempt = LoginAttempt { username: self.username.clone(), password: PASSWORD.into(), client };
-        operations::login(&self.store, &Argon2id, &self.keys.issuer(), LIFETIME, now(), attempt).await.expect("a login")
+        operations::login(&self.store, &Argon2id, &self.keys.issuer(), LOGIN, now(), attempt).await.expect("a login")
     }
 
     /// Starts another session of the same user; its id.

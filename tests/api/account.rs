@@ -243,3 +243,85 @@ async fn a_login_that_checked_the_replaced_password_starts_no_session() {
     let current = claim(app.client.clone(), app.tables.usernames.clone()).await;
     assert!(store.start_session(&session, &nora, &current).await.unwrap());
 }
+
+/// Copies of the user's one session under new ids, found by its key, each
+/// refreshed last a second before it: a login beyond the cap ends copies
+/// first.
+async fn copy_session(app: &TestApp, user_id: &str, count: usize) {
+    let query = app
+        .client
+        .query()
+        .table_name(&app.tables.sessions)
+        .key_condition_expression("#user = :user")
+        .expression_attribute_names("#user", sessions::USER_ID)
+        .expression_attribute_values(":user", AttributeValue::S(user_id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let template = query.items()[0].clone();
+    let refreshed: u64 = template[sessions::LAST_REFRESHED_AT].as_n().unwrap().parse().unwrap();
+    let puts = (0..count).map(|_| {
+        let mut item = template.clone();
+        item.insert(sessions::SID.into(), AttributeValue::S(uuid_v4()));
+        item.insert(sessions::LAST_REFRESHED_AT.into(), AttributeValue::N((refreshed - 1).to_string()));
+        app.client.put_item().table_name(&app.tables.sessions).set_item(Some(item)).send()
+    });
+    for put in futures_util::future::join_all(puts).await {
+        put.unwrap();
+    }
+}
+
+/// Logins from many addresses racing a password change, the user's 130
+/// sessions stored first so that the change has a long list to end: every
+/// session a racing login stored opens nothing once the change is answered,
+/// neither its access token nor its refresh token, whatever the
+/// interleaving, in twenty runs; the caller's own session stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_session_of_a_login_racing_a_password_change_outlives_it() {
+    const RUNS: usize = 20;
+    const LOGINS: usize = 16;
+    let app = Arc::new(TestApp::spawn().await);
+    let (mut stored_then_refused, mut survivors) = (0, Vec::new());
+    for run in 0..RUNS {
+        let name = format!("racer{run}");
+        let (id, token) = app.signed_in_user(&name).await;
+        copy_session(&app, &id, 130).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(LOGINS + 1));
+        let logins: Vec<_> = (0..LOGINS)
+            .map(|login| {
+                let (barrier, name, app) = (barrier.clone(), name.clone(), app.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    app.login_from(&format!("198.51.100.{}", login + 1), &name, PASSWORD).await
+                })
+            })
+            .collect();
+        let change = {
+            let (barrier, app, token) = (barrier.clone(), app.clone(), token.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                app.change_password_from("203.0.113.1", &token, PASSWORD, NEW_PASSWORD).await
+            })
+        };
+        let change = change.await.unwrap();
+        assert_eq!(change.status, 204, "{change:?}");
+        for login in logins {
+            let login = login.await.unwrap();
+            if login.status != 200 {
+                assert_eq!(login.error_code(), Some("invalid_credentials"), "{login:?}");
+                continue;
+            }
+            let access = login.json["access_token"].as_str().unwrap();
+            let refresh = login.json["refresh_token"].as_str().unwrap();
+            let (me, renewed) = (app.me(access).await, app.refresh(refresh).await);
+            match (me.status, renewed.status) {
+                (401, 401) => stored_then_refused += 1,
+                statuses => survivors.push((run, statuses)),
+            }
+        }
+        assert_eq!(app.me(&token).await.status, 200, "the caller's session stays");
+    }
+    println!("{stored_then_refused} sessions stored under the old password, all refused, in {RUNS} runs");
+    assert!(survivors.is_empty(), "sessions that outlived the password change: {survivors:?}");
+}

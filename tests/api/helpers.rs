@@ -153,10 +153,14 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: DynamoDbLocal) -> Self {
+        Self::spawn_with_keys(db, TestKeys::generate()).await
+    }
+
+    /// The app over its own DynamoDB Local, signing with `keys`.
+    pub async fn spawn_with_keys(db: DynamoDbLocal, keys: TestKeys) -> Self {
         let client = db.client().await;
         let tables = TableNames::default();
         schema::create_tables(&client, &tables).await.expect("tables are created");
-        let keys = TestKeys::generate();
         let key_file = scratch_dir("keys").join("signing-key.pem");
         std::fs::write(&key_file, &keys.pair.private_key_pem).expect("the signing key is written");
         let variables = vec![
@@ -322,8 +326,13 @@ impl TestApp {
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> ApiResponse {
+        self.refresh_with(&self.refresh, refresh_token).await
+    }
+
+    /// A refresh answered by `function`, a refresh function of the test's own.
+    pub async fn refresh_with(&self, function: &Refresh<DynamoStore>, refresh_token: &str) -> ApiResponse {
         let body = json!({ "refresh_token": refresh_token });
-        call(Box::pin(refresh::handle(&self.refresh, request(Method::POST, "/auth/refresh", None, Some(body))))).await
+        call(Box::pin(refresh::handle(function, request(Method::POST, "/auth/refresh", None, Some(body))))).await
     }
 
     pub async fn list_sessions(&self, token: &str) -> ApiResponse {

@@ -8,6 +8,7 @@ mod account;
 mod authorizer;
 mod concurrency;
 mod end_to_end;
+mod es256;
 mod faults;
 mod interop;
 mod lockout;

@@ -303,11 +303,12 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 /// `PutItem` for a new window), locks (`UpdateItem`) and resets (`DeleteItem`).
 /// Every function that takes an access token reads its session (list-sessions
 /// finds it in its `Query`) and its user (`GetItem`). A password change is a
-/// transaction of the claim's `UpdateItem` and sessions' `DeleteItem`s, after
-/// a `Query` of them; a deletion, of `DeleteItem`s of the user, the claim and
+/// transaction of `UpdateItem`s of the claim, the user and the kept session
+/// (the credential generation), then a `Query` of the other sessions and
+/// their `DeleteItem`s; a deletion, of `DeleteItem`s of the user, the claim and
 /// the sessions. Both check the password under login's lockout. Login stores
 /// its session in a transaction with a `ConditionCheck` of the username's
-/// claim.
+/// claim, and ends the sessions beyond the cap, found with a `Query`.
 fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     let on =
         |table: &'static str, actions: &[&'static str]| actions.iter().map(move |a| (*a, table)).collect::<Vec<_>>();
@@ -338,7 +339,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
             grant(&[
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:ConditionCheckItem"]),
                 lockout.clone(),
-                on("SessionsTable", &["dynamodb:PutItem"]),
+                on("SessionsTable", &["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
                 signing_key.clone(),
             ]),
         ),
@@ -357,9 +358,10 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
             "change-password",
             grant(&[
                 token_holder.clone(),
+                on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
                 lockout.clone(),
-                on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+                on("SessionsTable", &["dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
             ]),
         ),
         (
@@ -373,6 +375,23 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
             ]),
         ),
     ])
+}
+
+/// A template parameter's bounds, as its `MinValue` and `MaxValue` say.
+fn bounds_of(template: &Template, parameter: &str) -> (u64, u64) {
+    let declared = &template.0["Parameters"][parameter];
+    let bound = |name: &str| declared[name].as_u64().unwrap_or_else(|| panic!("{parameter} has no {name}"));
+    (bound("MinValue"), bound("MaxValue"))
+}
+
+/// A deployment cannot choose a value its functions refuse at start.
+#[test]
+fn parameters_allow_what_the_functions_accept() {
+    let template = Template::load();
+    let grace = user_auth_core::config::REFRESH_REUSE_GRACE_RANGE;
+    assert_eq!(bounds_of(&template, "RefreshReuseGraceSeconds"), (*grace.start(), *grace.end()));
+    let cap = user_auth_core::config::MAX_SESSIONS_PER_USER_RANGE;
+    assert_eq!(bounds_of(&template, "MaxSessionsPerUser"), (*cap.start() as u64, *cap.end() as u64));
 }
 
 #[test]

@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 BASE = os.environ["CONFORMANCE_BASE_URL"]
@@ -55,8 +56,13 @@ if ISSUER != BASE:
     fail(f"the discovery document names the issuer {ISSUER}, not {BASE}")
 client = jwt.PyJWKClient(discovery["jwks_uri"], cache_jwk_set=False)
 key = client.get_signing_key_from_jwt(token)
+# Pinned to the published key's own algorithm (EdDSA, or ES256 for a P-256
+# key), never to the token's header.
+ALGORITHM = key.algorithm_name
+if ALGORITHM not in ("EdDSA", "ES256"):
+    fail(f"the published key's algorithm is {ALGORITHM}")
 claims = jwt.decode(
-    token, key.key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+    token, key.key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
     options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
 )
 header = jwt.get_unverified_header(token)
@@ -65,17 +71,17 @@ if header.get("typ") != "at+jwt":
 status, me = call("GET", "/users/me", token=token)
 if status != 200 or me["id"] != claims["sub"]:
     fail(f"PyJWT's subject {claims['sub']} is not the service's user: {status} {me}")
-print(f"interop: PyJWT {jwt.__version__} verified a login's token with key {key.key_id} of the published set")
+print(f"interop: PyJWT {jwt.__version__} verified a login's {ALGORITHM} token with key {key.key_id} of the published set")
 
 # Tokens of a key outside the set: under a kid of its own, and under the set's.
-stranger = Ed25519PrivateKey.generate()
+stranger = Ed25519PrivateKey.generate() if ALGORITHM == "EdDSA" else ec.generate_private_key(ec.SECP256R1())
 now = int(time.time())
 forged_claims = {**claims, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
 for kid in ["not-a-key-of-the-set", key.key_id]:
-    forged = jwt.encode(forged_claims, stranger, algorithm="EdDSA", headers={"typ": "at+jwt", "kid": kid})
+    forged = jwt.encode(forged_claims, stranger, algorithm=ALGORITHM, headers={"typ": "at+jwt", "kid": kid})
     try:
         signing_key = client.get_signing_key_from_jwt(forged)
-        jwt.decode(forged, signing_key.key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER)
+        jwt.decode(forged, signing_key.key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER)
         fail(f"PyJWT accepted a token of a key outside the set (kid {kid})")
     except (jwt.PyJWKClientError, jwt.InvalidSignatureError) as refused:
         print(f"interop: PyJWT refused a stranger's token under kid {kid[:12]}...: {type(refused).__name__}")

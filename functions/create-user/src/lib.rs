@@ -5,11 +5,12 @@ use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
 use user_auth_core::domain::UserView;
 use user_auth_core::edge::{client, created, json_body, CredentialsBody};
+use user_auth_core::operations::{self, SignUp};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SignUpStore, UserStore};
-use user_auth_core::{operations, startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, StartError};
 
 /// What every request uses, built once per process.
 pub struct CreateUser<S> {
@@ -39,9 +40,12 @@ where
     S: UserStore + SignUpStore,
 {
     let body: CredentialsBody = json_body(&request)?;
+    let sign_up = SignUp::parse(&body.username, body.password, app.password_min_length)?;
+    // Counted once the free checks pass, before the name's claim: a 400
+    // spends nothing of the address's hour, and a 409 (which tells that a
+    // name exists) is counted.
     operations::admit_sign_up(&app.store, app.sign_ups_per_hour, app.clock.now(), &client(&request).source_ip).await?;
-    let (username, password) = (&body.username, body.password);
-    let user = operations::create_user(&app.store, &app.passwords, app.password_min_length, username, password).await?;
+    let user = operations::register(&app.store, &app.passwords, sign_up).await?;
     Ok(created(&format!("/users/{}", user.id), &UserView::from(&user)))
 }
 
@@ -114,5 +118,26 @@ mod tests {
             assert_eq!(answer.headers["content-type"], "application/json");
             assert!(answer.json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
+    }
+
+    #[tokio::test]
+    async fn refused_sign_ups_spend_none_of_the_hour_and_conflicts_do() {
+        let app = CreateUser { sign_ups_per_hour: 2, ..app() };
+        let malformed = [
+            json!({"username": "a", "password": "correct horse battery staple"}).to_string(),
+            json!({"username": "carol", "password": "too short"}).to_string(),
+            "not json".to_owned(),
+        ];
+        for _ in 0..5 {
+            for body in &malformed {
+                assert_eq!(send(&app, fixture().body(body)).await.status, 400, "{body}");
+            }
+        }
+        assert_eq!(send(&app, fixture()).await.status, 201, "fifteen 400s spent nothing");
+        let taken = send(&app, fixture()).await;
+        assert_eq!((taken.status, taken.error_code()), (409, Some("username_taken")));
+        let body = json!({"username": "dave", "password": "correct horse battery staple"}).to_string();
+        let refused = send(&app, fixture().body(&body)).await;
+        assert_eq!((refused.status, refused.error_code()), (429, Some("too_many_requests")), "the 409 was counted");
     }
 }

@@ -4,9 +4,8 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::domain::SessionLifetime;
 use user_auth_core::edge::{client, json_body, ok, CredentialsBody, TokenResponse};
-use user_auth_core::operations::{self, LoginAttempt};
+use user_auth_core::operations::{self, LoginAttempt, LoginPolicy};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
@@ -19,7 +18,7 @@ pub struct Login<S> {
     pub store: S,
     pub passwords: SharedHasher,
     pub issuer: TokenIssuer,
-    pub lifetime: SessionLifetime,
+    pub policy: LoginPolicy,
     pub clock: SharedClock,
 }
 
@@ -38,12 +37,13 @@ pub fn with_signing_key(
 ) -> Result<Login<DynamoStore>, StartError> {
     startup::log_usernames_as_pseudonyms(env)?;
     let issuer = startup::token_issuer(env, signing_key_pem)?;
-    let lifetime = config::session_lifetime(env)?;
+    let policy =
+        LoginPolicy { lifetime: config::session_lifetime(env)?, max_sessions: config::max_sessions_per_user(env)? };
     Ok(Login {
         store: startup::dynamo_store(env, sdk),
         passwords: passwords::argon2id(),
         issuer,
-        lifetime,
+        policy,
         clock: clock::system(),
     })
 }
@@ -55,7 +55,7 @@ where
     let body: CredentialsBody = json_body(&request)?;
     let attempt = LoginAttempt { username: body.username, password: body.password, client: client(&request) };
     let now = app.clock.now();
-    let issued = operations::login(&app.store, &app.passwords, &app.issuer, app.lifetime, now, attempt).await?;
+    let issued = operations::login(&app.store, &app.passwords, &app.issuer, app.policy, now, attempt).await?;
     Ok(ok(&TokenResponse::from(issued)))
 }
 
@@ -64,7 +64,7 @@ mod tests {
     use serde_json::json;
     use user_auth_core::domain::UserId;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
+    use user_auth_core::test_support::{call_json, now, Fixture, TestKeys, LOGIN, MIN_LENGTH, PASSWORD};
 
     use super::*;
 
@@ -73,7 +73,7 @@ mod tests {
         let store = MemoryStore::default();
         let passwords = passwords::argon2id();
         let user = operations::create_user(&store, &passwords, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();
-        let app = Login { store, passwords, issuer: keys.issuer(), lifetime: LIFETIME, clock: clock::system() };
+        let app = Login { store, passwords, issuer: keys.issuer(), policy: LOGIN, clock: clock::system() };
         (app, keys, user.id.to_string())
     }
 

@@ -61,6 +61,10 @@ pub struct Session {
     pub idle_ends_at: u64,
     /// How many refreshes the lineage has had; each write checks it.
     pub generation: u64,
+    /// The user's credential generation when the session was opened (or
+    /// kept by a password change): a session of an older one was opened
+    /// with a password that has since changed, and opens nothing.
+    pub credential_generation: u64,
     pub current: RefreshHash,
     /// The token spent last, and when; none before the first refresh.
     pub previous: Option<(RefreshHash, u64)>,
@@ -99,9 +103,21 @@ impl Session {
             expires_at,
             idle_ends_at: idle_ends_at(lifetime.idle, expires_at, now),
             generation: 0,
+            credential_generation: 0,
             current: first,
             previous: None,
         }
+    }
+
+    /// The session as opened under the user's credential generation `generation`.
+    pub fn under_credentials(self, generation: u64) -> Self {
+        Session { credential_generation: generation, ..self }
+    }
+
+    /// Whether the session was opened under the user's credentials as they
+    /// are (`generation`), not under a password that has since changed.
+    pub fn is_of_credentials(&self, generation: u64) -> bool {
+        self.credential_generation == generation
     }
 
     /// The end as things stand: the absolute end, or sooner if left idle.

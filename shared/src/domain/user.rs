@@ -15,6 +15,9 @@ pub struct User {
     pub id: UserId,
     pub username: Username,
     pub created_at: OffsetDateTime,
+    /// Moves on with every change of the password: a session opened under
+    /// an older one opens nothing ([`crate::domain::Session::credential_generation`]).
+    pub credential_generation: u64,
 }
 
 impl User {
@@ -22,7 +25,7 @@ impl User {
         // Whole seconds: the stored RFC 3339 form then round-trips exactly.
         let now = OffsetDateTime::now_utc();
         let created_at = now.replace_nanosecond(0).unwrap_or(now);
-        User { id: UserId::new_random(), username, created_at }
+        User { id: UserId::new_random(), username, created_at, credential_generation: 0 }
     }
 
     pub fn created_at_rfc3339(&self) -> String {

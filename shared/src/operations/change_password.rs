@@ -21,9 +21,11 @@ pub struct PasswordChangeAttempt {
 /// Changes the caller's password. The current one is checked as login checks
 /// it (the same argon2id, the same lockout: a wrong one counts as a failed
 /// login), the new one against the sign-up policy, before any argon2 work.
-/// The new hash replaces the checked one and every other session of the user
-/// ends, in one transaction: a stolen session does not outlive the password
-/// it was opened with. The caller's own session stays.
+/// The new hash replaces the checked one and the user's credential
+/// generation moves on, in one transaction that keeps the caller's own
+/// session: every other session, and any that a login racing the change
+/// stores under the old password, opens nothing from then on. A stolen
+/// session does not outlive the password it was opened with.
 pub async fn change_password<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
@@ -53,15 +55,32 @@ where
         username: user.username.clone(),
         from: credentials.password_hash,
         to: passwords.hash(new).await?,
-        keep: caller.session_id,
+        generation: credentials.generation,
+        keep: caller.session_id.clone(),
     };
     if !store.change_password(&change).await? {
+        if store.session(&user.id, &caller.session_id).await?.is_none() {
+            // The caller's session ended meanwhile (a logout): nothing changed.
+            return Err(ApiError::InvalidToken);
+        }
         // A concurrent change from the same password won: the password
         // checked above is not the current one any more.
         tracing::info!(user_id = %user.id, "password change lost to a concurrent one");
         return Err(ApiError::InvalidCredentials);
     }
-    tracing::info!(user_id = %user.id, "password changed; the other sessions ended");
+    // The other sessions open nothing already; their records go now. A
+    // failure here leaves records that are refused and ended when shown.
+    let others = async {
+        let ids = store.session_ids(&user.id).await?;
+        let others: Vec<_> = ids.into_iter().filter(|id| *id != caller.session_id).collect();
+        store.end_sessions(&user.id, &others).await.map(|()| others.len())
+    };
+    match others.await {
+        Ok(ended) => tracing::info!(user_id = %user.id, sessions = ended, "password changed; the other sessions ended"),
+        Err(err) => {
+            tracing::warn!(error = %err, user_id = %user.id, "password changed; other sessions' records remain")
+        }
+    }
     Ok(())
 }
 
@@ -71,7 +90,7 @@ mod tests {
     use crate::domain::Client;
     use crate::operations::{authenticate, login, refresh, LoginAttempt, RefreshPolicy};
     use crate::passwords::Argon2id;
-    use crate::test_support::{now, CountingHasher, SignedIn, LIFETIME, MIN_LENGTH, PASSWORD};
+    use crate::test_support::{now, CountingHasher, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD};
     use crate::tokens::refresh::RefreshKey;
 
     const NEW: &str = "a brand new passphrase to remember";
@@ -94,7 +113,7 @@ mod tests {
     async fn log_in(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
         let client = Client { user_agent: String::new(), source_ip: ADDRESS.into() };
         let attempt = LoginAttempt { username: "alice".into(), password: password.into(), client };
-        login(&alice.store, &Argon2id, &alice.keys.issuer(), LIFETIME, now(), attempt).await.map(|_| ())
+        login(&alice.store, &Argon2id, &alice.keys.issuer(), LOGIN, now(), attempt).await.map(|_| ())
     }
 
     #[tokio::test]

@@ -5,6 +5,23 @@ use crate::passwords::PasswordHasher;
 use crate::store::UserStore;
 use crate::ApiError;
 
+/// A sign-up request that passed every check that costs nothing: a valid
+/// username, and a password that meets the policy for it. Its `Debug`
+/// output redacts the password.
+#[derive(Debug)]
+pub struct SignUp {
+    username: Username,
+    password: Password,
+}
+
+impl SignUp {
+    pub fn parse(username: &str, password: SecretString, password_min_length: usize) -> Result<Self, ApiError> {
+        let username = Username::parse(username)?;
+        let password = Password::parse_for(&username, password, password_min_length)?;
+        Ok(SignUp { username, password })
+    }
+}
+
 /// Signs a user up. The username is claimed atomically with the user's
 /// creation, so of two simultaneous sign-ups for one name exactly one wins.
 pub async fn create_user(
@@ -14,10 +31,17 @@ pub async fn create_user(
     username: &str,
     password: SecretString,
 ) -> Result<User, ApiError> {
-    let username = Username::parse(username)?;
-    let password = Password::parse_for(&username, password, password_min_length)?;
-    let hash = passwords.hash(password).await?;
-    let user = User::new(username);
+    register(store, passwords, SignUp::parse(username, password, password_min_length)?).await
+}
+
+/// Stores a checked sign-up: the password's hash, the user and its name.
+pub async fn register(
+    store: &impl UserStore,
+    passwords: &dyn PasswordHasher,
+    sign_up: SignUp,
+) -> Result<User, ApiError> {
+    let hash = passwords.hash(sign_up.password).await?;
+    let user = User::new(sign_up.username);
     store.create_user(&user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
     Ok(user)

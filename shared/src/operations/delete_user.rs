@@ -49,7 +49,7 @@ mod tests {
     use crate::domain::Client;
     use crate::operations::{authenticate, create_user, get_user, login, refresh, LoginAttempt, RefreshPolicy, Whose};
     use crate::passwords::Argon2id;
-    use crate::test_support::{now, SignedIn, LIFETIME, MIN_LENGTH, PASSWORD};
+    use crate::test_support::{now, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD};
     use crate::tokens::refresh::RefreshKey;
 
     async fn delete_as(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
@@ -73,7 +73,7 @@ mod tests {
             assert_eq!(err.code(), "invalid_token");
         }
         let attempt = LoginAttempt { username: "alice".into(), password: PASSWORD.into(), client: Client::default() };
-        let err = login(&alice.store, &Argon2id, &alice.keys.issuer(), LIFETIME, now(), attempt).await.unwrap_err();
+        let err = login(&alice.store, &Argon2id, &alice.keys.issuer(), LOGIN, now(), attempt).await.unwrap_err();
         assert_eq!(err.code(), "invalid_credentials");
         // The name is free again, for a new user with a new id.
         let again = create_user(&alice.store, &Argon2id, MIN_LENGTH, "alice", PASSWORD.into()).await.unwrap();

@@ -1,4 +1,4 @@
-use crate::domain::SessionView;
+use crate::domain::{Session, SessionView};
 use crate::store::{SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
@@ -20,9 +20,13 @@ where
 {
     let claimed = claimed(verifier, now, token)?;
     let (sessions, user) = tokio::join!(store.sessions(&claimed.user_id), store.get_user(&claimed.user_id));
-    let mut active: Vec<_> = sessions?.into_iter().filter(|session| session.is_active(now)).collect();
-    let own = active.iter().find(|session| session.id == claimed.session_id);
-    let caller = admit_caller(claimed.clone(), own, user?, now)?;
+    let (sessions, user) = (sessions?, user?);
+    let own = sessions.iter().find(|session| session.id == claimed.session_id);
+    let caller = admit_caller(claimed.clone(), own, user, now)?;
+    // Sessions a password change left behind open nothing: not listed.
+    let generation = caller.user.credential_generation;
+    let live = |session: &Session| session.is_active(now) && session.is_of_credentials(generation);
+    let mut active: Vec<_> = sessions.into_iter().filter(live).collect();
     active.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(active.iter().map(|session| SessionView::of(session, &caller.session_id)).collect())
 }

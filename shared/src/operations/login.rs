@@ -1,13 +1,13 @@
 use secrecy::SecretString;
 
-use crate::domain::{Client, Session, SessionId, SessionLifetime, Username};
+use crate::domain::{Client, Session, SessionId, SessionLifetime, UserId, Username};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore};
+use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError};
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
 
-use super::{check_password, IssuedSession};
+use super::{IssuedSession, PasswordCheck};
 
 /// A login request: the credentials, and who sends them.
 #[derive(Debug)]
@@ -17,17 +17,31 @@ pub struct LoginAttempt {
     pub client: Client,
 }
 
+/// How many sessions a login may leave its user: at most `max_sessions`,
+/// a new one ending the least recently refreshed beyond them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginPolicy {
+    pub lifetime: SessionLifetime,
+    pub max_sessions: usize,
+}
+
 /// Checks a username and password at `now` and starts a session: an access
 /// token and the session's first refresh token. An unknown or malformed
 /// username costs the same argon2 work as a wrong password and gets the same
 /// answer, so the answer does not tell whether a user exists. Failures are
 /// counted per username, known or not, and a locked username is refused
-/// before any argon2 work ([`check_password`], [`crate::lockout`]).
+/// before any argon2 work ([`PasswordCheck`], [`crate::lockout`]).
+///
+/// Three round trips to the store, one after the other: the lockout's
+/// standing with the credentials; the attempt's claim (with the user's
+/// sessions read meanwhile, during argon2); then the session, the success
+/// and the ending of the sessions beyond the cap, together. A claim at a
+/// name from an address its user does not know adds the name's count.
 pub async fn login<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
     issuer: &TokenIssuer,
-    lifetime: SessionLifetime,
+    policy: LoginPolicy,
     now: u64,
     attempt: LoginAttempt,
 ) -> Result<IssuedSession, ApiError>
@@ -43,11 +57,53 @@ where
         tracing::info!(source_ip = client.source_ip, username, "login failed: not a username");
         return Err(ApiError::InvalidCredentials);
     };
-    let credentials = check_password(store, passwords, now, &username, &client.source_ip, password).await?;
-    let user_id = credentials.user_id.clone();
-    let issued = start_session(store, issuer, lifetime, now, &username, credentials, client).await?;
+    let address = client.source_ip.clone();
+    let check = PasswordCheck::read(store, &username, &address, now).await;
+    let owner = check.owner().cloned();
+    let (checked, beyond_cap) =
+        tokio::join!(check.verify(store, passwords, password), sessions_beyond_cap(store, owner, policy.max_sessions));
+    let checked = checked?;
+    let user_id = checked.credentials.user_id.clone();
+    let (issued, success, ended) = tokio::join!(
+        start_session(store, issuer, policy.lifetime, now, &username, &checked.credentials, client),
+        checked.record_success(store),
+        end_beyond_cap(store, &user_id, beyond_cap),
+    );
+    if let Err(err) = ended {
+        // The cap is met again by the next login; this one goes on.
+        tracing::warn!(error = %err, user_id = %user_id, "sessions beyond the cap were not ended");
+    }
+    success?;
+    let issued = issued?;
     tracing::info!(user_id = %user_id, "login succeeded");
     Ok(issued)
+}
+
+/// The user's sessions that a new one puts beyond `max_sessions`, least
+/// recently refreshed first; none for a name without a user.
+async fn sessions_beyond_cap(
+    store: &impl SessionStore,
+    owner: Option<UserId>,
+    max_sessions: usize,
+) -> Result<Vec<SessionId>, StoreError> {
+    let Some(owner) = owner else { return Ok(Vec::new()) };
+    let mut ages = store.session_ages(&owner).await?;
+    let surplus = (ages.len() + 1).saturating_sub(max_sessions);
+    ages.sort_by(|(a_id, a_at), (b_id, b_at)| (a_at, a_id.as_str()).cmp(&(b_at, b_id.as_str())));
+    Ok(ages.into_iter().take(surplus).map(|(id, _)| id).collect())
+}
+
+async fn end_beyond_cap(
+    store: &impl SessionStore,
+    user_id: &UserId,
+    beyond_cap: Result<Vec<SessionId>, StoreError>,
+) -> Result<(), StoreError> {
+    let beyond_cap = beyond_cap?;
+    if beyond_cap.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(user_id = %user_id, sessions = beyond_cap.len(), "ending the sessions beyond the cap");
+    store.end_sessions(user_id, &beyond_cap).await
 }
 
 /// Starts a session for credentials just checked, on the condition that they
@@ -59,12 +115,13 @@ async fn start_session(
     lifetime: SessionLifetime,
     now: u64,
     username: &Username,
-    checked: Credentials,
+    checked: &Credentials,
     client: Client,
 ) -> Result<IssuedSession, ApiError> {
     let id = SessionId::new_random();
     let first = RefreshToken::first(checked.user_id.clone(), id.clone())?;
-    let session = Session::start(id, checked.user_id, client, first.hash(), lifetime, now);
+    let session = Session::start(id, checked.user_id.clone(), client, first.hash(), lifetime, now)
+        .under_credentials(checked.generation);
     if !sessions.start_session(&session, username, &checked.password_hash).await? {
         tracing::info!(user_id = %session.user_id, "login lost to a password change or an account deletion");
         return Err(ApiError::InvalidCredentials);
@@ -85,7 +142,7 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use crate::store::UserStore;
     use crate::store::{PasswordChange, StoreError};
-    use crate::test_support::{now, CountingHasher, TestKeys, LIFETIME, MIN_LENGTH, PASSWORD};
+    use crate::test_support::{now, CountingHasher, TestKeys, LOGIN, MIN_LENGTH, PASSWORD};
 
     fn attempt(username: &str, password: &str) -> LoginAttempt {
         LoginAttempt { username: username.into(), password: password.into(), client: Client::default() }
@@ -104,8 +161,7 @@ mod tests {
         for (username, password) in
             [("bob", "wrong password here"), ("nobody", PASSWORD), ("!!", PASSWORD), ("bob", "")]
         {
-            let err =
-                login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt(username, password)).await.unwrap_err();
+            let err = login(&store, &Argon2id, &issuer, LOGIN, now(), attempt(username, password)).await.unwrap_err();
             assert_eq!(err.code(), "invalid_credentials", "{username}/{password}");
             assert_eq!(err.to_string(), ApiError::InvalidCredentials.to_string());
         }
@@ -119,21 +175,20 @@ mod tests {
         let at = now();
         for name in ["erin", "ghost"] {
             for _ in 0..5 {
-                let err = login(&store, &passwords, &issuer, LIFETIME, at, attempt(name, "a wrong password"))
-                    .await
-                    .unwrap_err();
+                let err =
+                    login(&store, &passwords, &issuer, LOGIN, at, attempt(name, "a wrong password")).await.unwrap_err();
                 assert_eq!(err.code(), "invalid_credentials");
             }
             // Locked for 2^0 s after the fifth failure, plus one for the
             // rounding, even with the right password.
             let before = passwords.verifications();
-            let err = login(&store, &passwords, &issuer, LIFETIME, at, attempt(name, PASSWORD)).await.unwrap_err();
+            let err = login(&store, &passwords, &issuer, LOGIN, at, attempt(name, PASSWORD)).await.unwrap_err();
             assert!(matches!(err, ApiError::TooManyRequests { retry_after: 2 }), "{name}: {err:?}");
             assert_eq!(passwords.verifications(), before, "a locked login ran argon2");
-            let err = login(&store, &passwords, &issuer, LIFETIME, at + 1, attempt(name, PASSWORD)).await.unwrap_err();
+            let err = login(&store, &passwords, &issuer, LOGIN, at + 1, attempt(name, PASSWORD)).await.unwrap_err();
             assert!(matches!(err, ApiError::TooManyRequests { retry_after: 1 }), "{name}: {err:?}");
         }
-        assert!(login(&store, &passwords, &issuer, LIFETIME, at + 2, attempt("erin", PASSWORD)).await.is_ok());
+        assert!(login(&store, &passwords, &issuer, LOGIN, at + 2, attempt("erin", PASSWORD)).await.is_ok());
     }
 
     #[tokio::test]
@@ -141,7 +196,7 @@ mod tests {
         let store = store_with("fay").await;
         let issuer = TestKeys::generate().issuer();
         let try_login =
-            |password: &'static str| login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("fay", password));
+            |password: &'static str| login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("fay", password));
         for _ in 0..4 {
             try_login("a wrong password").await.unwrap_err();
         }
@@ -161,15 +216,15 @@ mod tests {
         let (decomposed, composed) = ("cafe\u{301} au lait tous les jours", "caf\u{e9} au lait tous les jours");
         create_user(&store, &Argon2id, MIN_LENGTH, "hana", decomposed.into()).await.unwrap();
         for typed in [composed, decomposed] {
-            login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("hana", typed)).await.unwrap();
+            login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("hana", typed)).await.unwrap();
         }
         // A hash made from the password as typed, before normalisation: the
         // same typing still logs in.
         let legacy = User::new(Username::parse("ines").unwrap());
         let hash = Argon2id.hash(crate::domain::Password::as_typed(decomposed)).await.unwrap();
         store.create_user(&legacy, &hash).await.unwrap();
-        login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("ines", decomposed)).await.unwrap();
-        let err = login(&store, &Argon2id, &issuer, LIFETIME, now(), attempt("ines", "wrong but long enough")).await;
+        login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("ines", decomposed)).await.unwrap();
+        let err = login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("ines", "wrong but long enough")).await;
         assert_eq!(err.unwrap_err().code(), "invalid_credentials");
     }
 
@@ -230,6 +285,12 @@ mod tests {
         async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
             self.0.session_ids(user_id).await
         }
+        async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
+            self.0.session_ages(user_id).await
+        }
+        async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
+            self.0.end_sessions(user_id, ids).await
+        }
         async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
             self.0.rotate(rotation).await
         }
@@ -243,7 +304,7 @@ mod tests {
         let store = ClaimsFail(store_with("gus").await);
         let passwords = CountingHasher::new(Argon2id);
         let issuer = TestKeys::generate().issuer();
-        let err = login(&store, &passwords, &issuer, LIFETIME, now(), attempt("gus", PASSWORD)).await.unwrap_err();
+        let err = login(&store, &passwords, &issuer, LOGIN, now(), attempt("gus", PASSWORD)).await.unwrap_err();
         assert_eq!(err.code(), "service_unavailable");
         assert_eq!(passwords.verifications(), 0, "argon2 ran for a guess that was never counted");
     }

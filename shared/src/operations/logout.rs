@@ -41,10 +41,7 @@ where
             all.filter(|id| scope == LogoutScope::Global || *id != caller.session_id).collect()
         }
     };
-    let endings = ended.iter().map(|id| sessions.end_session(user_id, id));
-    for result in futures_util::future::join_all(endings).await {
-        result?;
-    }
+    sessions.end_sessions(user_id, &ended).await?;
     tracing::info!(user_id = %user_id, ?scope, sessions = ended.len(), "logged out");
     Ok(())
 }

@@ -33,8 +33,9 @@ const LONGEST_LINEAGE: u64 = 4 * 24 * 31;
 /// - anything else is refused, and ends nothing (a wrong secret beside a
 ///   known session id must not let anyone end a stranger's session).
 ///
-/// A session whose user is gone (deleted while a login raced the deletion)
-/// renews nothing, and is ended. Never runs argon2 and never touches the
+/// A session whose user is gone (deleted while a login raced the deletion),
+/// or that was opened with a password since changed, renews nothing, and is
+/// ended. Never runs argon2 and never touches the
 /// lockout.
 pub async fn refresh<S>(
     sessions: &S,
@@ -61,7 +62,7 @@ where
     // The user is read at the same time: one round trip of latency.
     let (rotated, user) = tokio::join!(sessions.rotate(&rotation), sessions.get_user(&token.user_id));
     let rotated = rotated?;
-    if user?.is_none() {
+    let Some(user) = user? else {
         // Ended only when the rotation proved the token genuine: the ids
         // alone, which any access token shows, must not end a session.
         if rotated.is_some() {
@@ -69,13 +70,20 @@ where
             sessions.end_session(&token.user_id, &token.session_id).await?;
         }
         return Err(ApiError::InvalidRefreshToken);
-    }
+    };
+    let generation = user.credential_generation;
     if let Some(rotated) = rotated {
+        if !rotated.is_of_credentials(generation) {
+            tracing::info!(session_id = %rotated.id, "refresh of a session from before a password change: ending it");
+            sessions.end_session(&rotated.user_id, &rotated.id).await?;
+            return Err(ApiError::InvalidRefreshToken);
+        }
         return issue(issuer, &next, &rotated, now);
     }
     // Not the current token, or the session has ended: read it and judge.
     let session = sessions.session(&token.user_id, &token.session_id).await?;
-    let session = session.filter(|session| session.is_active(now)).ok_or(ApiError::InvalidRefreshToken)?;
+    let live = |session: &Session| session.is_active(now) && session.is_of_credentials(generation);
+    let session = session.filter(live).ok_or(ApiError::InvalidRefreshToken)?;
     match session.judge(&presented, now, policy.reuse_grace) {
         // The write found another token current, the read this one: the
         // lineage never goes back, so only a store that changed in between

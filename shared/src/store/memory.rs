@@ -41,7 +41,11 @@ impl UserStore for MemoryStore {
         if inner.usernames.contains_key(&user.username) {
             return Err(StoreError::UsernameTaken);
         }
-        let credentials = Credentials { user_id: user.id.clone(), password_hash: hash.clone() };
+        let credentials = Credentials {
+            user_id: user.id.clone(),
+            password_hash: hash.clone(),
+            generation: user.credential_generation,
+        };
         inner.usernames.insert(user.username.clone(), credentials);
         inner.users.insert(user.id.clone(), user.clone());
         Ok(())
@@ -73,12 +77,20 @@ impl CredentialStore for MemoryStore {
 
     async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let Some(claim) = inner.usernames.get_mut(&change.username) else { return Ok(false) };
-        if claim.user_id != change.user_id || claim.password_hash != change.from {
+        let kept = (change.user_id.clone(), change.keep.clone());
+        if claim.user_id != change.user_id
+            || claim.password_hash != change.from
+            || !inner.users.contains_key(&change.user_id)
+            || !inner.sessions.contains_key(&kept)
+        {
             return Ok(false);
         }
-        claim.password_hash = change.to.clone();
-        inner.sessions.retain(|(owner, id), _| *owner != change.user_id || *id == change.keep);
+        let next = change.next_generation();
+        (claim.password_hash, claim.generation) = (change.to.clone(), next);
+        inner.users.get_mut(&change.user_id).into_iter().for_each(|user| user.credential_generation = next);
+        inner.sessions.get_mut(&kept).into_iter().for_each(|session| session.credential_generation = next);
         Ok(true)
     }
 }
@@ -114,6 +126,18 @@ impl SessionStore for MemoryStore {
 
     async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
         Ok(self.sessions(user_id).await?.into_iter().map(|session| session.id).collect())
+    }
+
+    async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
+        Ok(self.sessions(user_id).await?.into_iter().map(|session| (session.id, session.last_refreshed_at)).collect())
+    }
+
+    async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for id in ids {
+            inner.sessions.remove(&(user_id.clone(), id.clone()));
+        }
+        Ok(())
     }
 
     async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {

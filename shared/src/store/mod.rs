@@ -48,22 +48,33 @@ impl Default for TableNames {
     }
 }
 
-/// What login needs to check a password: the owner and the stored hash.
+/// What login needs to check a password: the owner, the stored hash, and
+/// the credential generation the hash belongs to.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub user_id: UserId,
     pub password_hash: PasswordHash,
+    pub generation: u64,
 }
 
-/// A new password hash for a user, from the hash it replaces; every session
-/// of the user but `keep` ends with the old password.
+/// A new password hash for a user, from the hash it replaces: the user's
+/// credential generation moves from `generation` to the next, so every
+/// session of the user but `keep` is left behind with the old password.
 #[derive(Debug)]
 pub struct PasswordChange {
     pub user_id: UserId,
     pub username: Username,
     pub from: PasswordHash,
     pub to: PasswordHash,
+    pub generation: u64,
     pub keep: SessionId,
+}
+
+impl PasswordChange {
+    /// The generation the change moves the credentials to.
+    pub fn next_generation(&self) -> u64 {
+        self.generation + 1
+    }
 }
 
 pub trait UserStore: Send + Sync {
@@ -87,9 +98,13 @@ pub trait CredentialStore: Send + Sync {
     /// A strongly consistent read: a user who just signed up can log in.
     fn credentials(&self, username: &Username) -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
 
-    /// Replaces the hash and ends every other session at once. `false`, and
-    /// nothing changed, when the stored hash is no longer `from` (a
-    /// concurrent change won) or the claim is gone.
+    /// Replaces the hash and moves the credential generation on, on the
+    /// username and the user at once, and moves the kept session along:
+    /// every other session is then of an older generation, and opens nothing
+    /// whenever it was stored. `false`, and nothing changed, when the stored
+    /// hash is no longer `from` (a concurrent change won), the claim is gone,
+    /// or the kept session has ended. Ending the other sessions' records is
+    /// the caller's next step, not a condition of the change.
     fn change_password(&self, change: &PasswordChange) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -185,6 +200,13 @@ pub trait SessionStore: Send + Sync {
     /// The ids of every session of the user, read without decoding the rest
     /// of each item: ending them all must not fail on one bad item.
     fn session_ids(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
+
+    /// Each session of the user with when it was last refreshed (or
+    /// started), read without decoding the rest of each item.
+    fn session_ages(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<(SessionId, u64)>, StoreError>> + Send;
+
+    /// Ends the sessions, in at most one call per hundred of them.
+    fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Applies a refresh's rotation in one conditional write, and returns the
     /// session as it left it; `None` when the spent token is not the current

@@ -7,9 +7,11 @@
 //! fast hash is enough, and a leaked table holds no usable token.
 //!
 //! A refresh's new token is derived from the one it spends with a keyed hash
-//! (HMAC-SHA-256 under a key derived from the signing key: the SHA-256 of its
-//! deterministic Ed25519 signature of a fixed label, so the same key however
-//! its PEM is written gives the same derivation). So the service
+//! (HMAC-SHA-256 under a key derived from the signing key, of either type:
+//! for Ed25519, the SHA-256 of its deterministic signature of a fixed label;
+//! for P-256, whose signatures are not deterministic, the HMAC of its private
+//! scalar under that label. Either way the same key however its PEM or
+//! PKCS#8 is written gives the same derivation). So the service
 //! can give a concurrent refresh or a retry the very token the first refresh
 //! returned without storing it, while nobody without the key can compute a
 //! token's successor from a stolen one, and a stolen token's whole lineage
@@ -17,7 +19,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use ring::signature::Ed25519KeyPair;
+use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use ring::{digest, hmac, rand};
 
 use super::KeyError;
@@ -94,19 +96,29 @@ impl RefreshToken {
 /// The key that derives each refresh token's successor.
 pub struct RefreshKey(hmac::Key);
 
+/// What the derivation of a refresh key signs, or keys its HMAC with.
+const DERIVATION_LABEL: &[u8] = b"user-auth refresh token derivation v1";
+
 impl RefreshKey {
-    /// Derived from the signing key (PKCS#8 PEM), which only the functions
-    /// that issue tokens hold: no second secret to keep.
+    /// Derived from the signing key (PKCS#8 PEM, Ed25519 or P-256), which
+    /// only the functions that issue tokens hold: no second secret to keep.
     pub fn from_signing_key_pem(private_key_pem: &str) -> Result<Self, KeyError> {
         let der: String = private_key_pem.lines().filter(|line| !line.starts_with("-----")).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(der.trim())
             .map_err(|_| KeyError("the signing key is not PEM".into()))?;
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
-            .map_err(|_| KeyError("the signing key is not an Ed25519 PKCS#8 key".into()))?;
-        let signature = pair.sign(b"user-auth refresh token derivation v1");
-        let seed = digest::digest(&digest::SHA256, signature.as_ref());
-        Ok(RefreshKey(hmac::Key::new(hmac::HMAC_SHA256, seed.as_ref())))
+        let seed = match Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+            Ok(pair) => digest::digest(&digest::SHA256, pair.sign(DERIVATION_LABEL).as_ref()).as_ref().to_vec(),
+            Err(_) => {
+                let random = rand::SystemRandom::new();
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &random)
+                    .map_err(|_| KeyError("the signing key is neither an Ed25519 nor a P-256 PKCS#8 key".into()))?;
+                let scalar = p256_private_scalar(&der)
+                    .ok_or_else(|| KeyError("the P-256 signing key's private scalar cannot be read".into()))?;
+                hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, DERIVATION_LABEL), scalar).as_ref().to_vec()
+            }
+        };
+        Ok(RefreshKey(hmac::Key::new(hmac::HMAC_SHA256, &seed)))
     }
 
     /// The token that replaces `parent` in its session's lineage.
@@ -119,6 +131,42 @@ impl RefreshKey {
         secret.copy_from_slice(&tag.as_ref()[..SECRET_BYTES]);
         RefreshToken { secret, ..parent.clone() }
     }
+}
+
+/// The 32-byte private scalar of a P-256 key in PKCS#8 DER (RFC 5208,
+/// RFC 5915), already checked by ring: the `privateKey` octet string of the
+/// `PrivateKeyInfo` holds an `ECPrivateKey`, whose second field it is.
+/// Optional fields after it (parameters, public key) are ignored, so every
+/// encoding of one key gives the same scalar.
+fn p256_private_scalar(pkcs8: &[u8]) -> Option<&[u8]> {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const OCTET_STRING: u8 = 0x04;
+    let (info, _) = der_field(pkcs8, SEQUENCE)?;
+    let (_version, rest) = der_field(info, INTEGER)?;
+    let (_algorithm, rest) = der_field(rest, SEQUENCE)?;
+    let (private_key, _) = der_field(rest, OCTET_STRING)?;
+    let (ec_private_key, _) = der_field(private_key, SEQUENCE)?;
+    let (_version, rest) = der_field(ec_private_key, INTEGER)?;
+    let (scalar, _) = der_field(rest, OCTET_STRING)?;
+    (scalar.len() == 32).then_some(scalar)
+}
+
+/// The contents of the DER field of type `tag` at the start of `input`, and
+/// what follows it; `None` for another type or a malformed length.
+fn der_field(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (length, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81 => (usize::from(*rest.first()?), &rest[1..]),
+        0x82 => (usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])), &rest[2..]),
+        _ => return None,
+    };
+    (rest.len() >= length).then(|| rest.split_at(length))
 }
 
 #[cfg(test)]
@@ -162,8 +210,35 @@ mod tests {
 
     #[test]
     fn successors_are_deterministic_under_one_key_only() {
-        let pem = SigningKeyPair::generate().unwrap().private_key_pem;
-        let key = RefreshKey::from_signing_key_pem(&pem).unwrap();
+        for algorithm in [jsonwebtoken::Algorithm::EdDSA, jsonwebtoken::Algorithm::ES256] {
+            successors_are_deterministic_under(&SigningKeyPair::generate_for(algorithm).unwrap().private_key_pem);
+        }
+    }
+
+    #[test]
+    fn a_p256_key_derives_one_key_whatever_its_optional_fields() {
+        // ring writes the ECPrivateKey with its public key; OpenSSL may leave
+        // it out, or add the curve: the scalar, and so the key, is the same.
+        let pem = SigningKeyPair::generate_for(jsonwebtoken::Algorithm::ES256).unwrap().private_key_pem;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(pem.lines().filter(|line| !line.starts_with("-----")).collect::<String>())
+            .unwrap();
+        let scalar = p256_private_scalar(&der).unwrap().to_vec();
+        // The same key with its ECPrivateKey reduced to version and scalar.
+        let (info, _) = der_field(&der, 0x30).unwrap();
+        let (_, rest) = der_field(info, 0x02).unwrap();
+        let algorithm_length = rest.len() - der_field(rest, 0x30).unwrap().1.len();
+        let ec_private_key = [&[0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20][..], &scalar].concat();
+        let private_key = [&[0x04, 0x27][..], &ec_private_key].concat();
+        let body = [&[0x02, 0x01, 0x00][..], &rest[..algorithm_length], &private_key].concat();
+        let minimal = [&[0x30, u8::try_from(body.len()).unwrap()][..], &body].concat();
+        assert_eq!(p256_private_scalar(&minimal), Some(&scalar[..]));
+        assert_eq!(p256_private_scalar(&der[..der.len() - 1]), None, "a truncated key");
+        assert_eq!(p256_private_scalar(b"\x30\x03\x02\x01\x00"), None);
+    }
+
+    fn successors_are_deterministic_under(pem: &str) {
+        let key = RefreshKey::from_signing_key_pem(pem).unwrap();
         let parent = token();
         let child = key.successor(&parent);
         assert_eq!(child, key.successor(&parent), "a retry gets the same token");

@@ -46,6 +46,16 @@ pub fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
     }
 }
 
+/// A credential generation. The one attribute whose absence has a meaning:
+/// users, usernames and sessions stored before generations existed have
+/// none, and are of generation 0, the first. A malformed one is `Failed`.
+pub fn get_generation(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match item.contains_key(name) {
+        true => get_n(item, name),
+        false => Ok(0),
+    }
+}
+
 fn parsed<T>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
     parse(get_s(item, name)?).ok_or_else(|| corrupt(name, "an invalid"))
 }
@@ -58,6 +68,7 @@ impl TryFrom<&Item> for User {
             id: parsed(item, users::ID, UserId::parse)?,
             username: parsed(item, users::USERNAME, |raw| Username::parse(raw).ok())?,
             created_at: parsed(item, users::CREATED_AT, |raw| OffsetDateTime::parse(raw, &Rfc3339).ok())?,
+            credential_generation: get_generation(item, users::CREDENTIAL_GENERATION)?,
         })
     }
 }
@@ -69,6 +80,7 @@ impl TryFrom<&Item> for Credentials {
         Ok(Credentials {
             user_id: parsed(item, usernames::USER_ID, UserId::parse)?,
             password_hash: PasswordHash::from_phc(get_s(item, usernames::PASSWORD_HASH)?.to_owned()),
+            generation: get_generation(item, usernames::CREDENTIAL_GENERATION)?,
         })
     }
 }
@@ -97,6 +109,7 @@ impl TryFrom<&Item> for Session {
             expires_at: get_n(item, sessions::EXPIRES_AT)?,
             idle_ends_at: get_n(item, sessions::IDLE_ENDS_AT)?,
             generation: get_n(item, sessions::GENERATION)?,
+            credential_generation: get_generation(item, sessions::CREDENTIAL_GENERATION)?,
             current: RefreshHash(get_s(item, sessions::REFRESH_HASH)?.to_owned()),
             previous,
         })
@@ -115,6 +128,7 @@ pub fn session_item(session: &Session) -> Item {
         (sessions::EXPIRES_AT.to_owned(), n(session.expires_at)),
         (sessions::IDLE_ENDS_AT.to_owned(), n(session.idle_ends_at)),
         (sessions::GENERATION.to_owned(), n(session.generation)),
+        (sessions::CREDENTIAL_GENERATION.to_owned(), n(session.credential_generation)),
         (sessions::REFRESH_HASH.to_owned(), s(&session.current.0)),
     ]);
     if let Some((hash, spent_at)) = &session.previous {
@@ -193,7 +207,7 @@ mod tests {
         let lifetime = crate::domain::SessionLifetime { absolute: 1000, idle: Some(100) };
         let client = Client { user_agent: "curl/8".into(), source_ip: "203.0.113.10".into() };
         let (id, user_id) = (SessionId::new_random(), UserId::new_random());
-        let started = Session::start(id, user_id, client, RefreshHash("a".into()), lifetime, 5);
+        let started = Session::start(id, user_id, client, RefreshHash("a".into()), lifetime, 5).under_credentials(2);
         let rotated = started.rotated(RefreshHash("b".into()), lifetime.idle, 50);
         for session in [started, rotated] {
             let item = session_item(&session);
@@ -213,7 +227,14 @@ mod tests {
             (users::CREATED_AT.to_owned(), s(&user.created_at_rfc3339())),
         ]);
         assert_eq!(User::try_from(&item).unwrap(), user);
-        for (name, bad) in [(users::ID, s("not-a-uuid")), (users::USERNAME, s("!")), (users::CREATED_AT, n(1))] {
+        // Stored before generations existed: the first generation.
+        let mut later = item.clone();
+        later.insert(users::CREDENTIAL_GENERATION.to_owned(), n(3));
+        assert_eq!(User::try_from(&later).unwrap(), User { credential_generation: 3, ..user.clone() });
+        let bad_generation = (users::CREDENTIAL_GENERATION, s("3"));
+        for (name, bad) in
+            [(users::ID, s("not-a-uuid")), (users::USERNAME, s("!")), (users::CREATED_AT, n(1)), bad_generation]
+        {
             let mut corrupt = item.clone();
             corrupt.insert(name.to_owned(), bad);
             assert!(matches!(User::try_from(&corrupt), Err(StoreError::Failed(_))), "{name}");

@@ -42,8 +42,8 @@ impl DynamoStore {
     }
 
     /// Every item of the user's sessions (strongly consistent, page by page),
-    /// or only the attribute `only` of each.
-    async fn query_sessions(&self, user_id: &UserId, only: Option<&str>) -> Result<Vec<Item>, StoreError> {
+    /// or only the attributes `only` of each (all of them when empty).
+    async fn query_sessions(&self, user_id: &UserId, only: &[&str]) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -56,8 +56,12 @@ impl DynamoStore {
                 .expression_attribute_values(":user", s(user_id.as_str()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start);
-            if let Some(attribute) = only {
-                query = query.projection_expression("#only").expression_attribute_names("#only", attribute);
+            if !only.is_empty() {
+                let names: Vec<String> = (0..only.len()).map(|index| format!("#only{index}")).collect();
+                query = query.projection_expression(names.join(", "));
+                for (name, attribute) in names.iter().zip(only) {
+                    query = query.expression_attribute_names(name, *attribute);
+                }
             }
             let page = query.send().await.map_err(classify)?;
             found.extend(page.items.unwrap_or_default());
@@ -106,10 +110,7 @@ impl DynamoStore {
         let room = TRANSACTION_ITEMS - others;
         if ids.len() > room {
             let overflow = ids.split_off(room);
-            let endings = overflow.iter().map(|id| self.end_session(user_id, id));
-            for result in futures_util::future::join_all(endings).await {
-                result?;
-            }
+            self.end_sessions(user_id, &overflow).await?;
         }
         Ok(ids)
     }
@@ -158,6 +159,7 @@ impl UserStore for DynamoStore {
             .item(usernames::USERNAME, s(user.username.as_str()))
             .item(usernames::USER_ID, s(user.id.as_str()))
             .item(usernames::PASSWORD_HASH, s(hash.as_phc()))
+            .item(usernames::CREDENTIAL_GENERATION, n(user.credential_generation))
             .condition_expression("attribute_not_exists(#key)")
             .expression_attribute_names("#key", usernames::USERNAME)
             .build()
@@ -167,6 +169,7 @@ impl UserStore for DynamoStore {
             .item(users::ID, s(user.id.as_str()))
             .item(users::USERNAME, s(user.username.as_str()))
             .item(users::CREATED_AT, s(&user.created_at_rfc3339()))
+            .item(users::CREDENTIAL_GENERATION, n(user.credential_generation))
             .condition_expression("attribute_not_exists(#key)")
             .expression_attribute_names("#key", users::ID)
             .build()
@@ -220,12 +223,7 @@ impl AccountStore for DynamoStore {
         // A login that read the claim before the deletion may store its
         // session after the list above was read. User ids are never reused:
         // every session left under this one is such a straggler.
-        let sweep = async {
-            for id in self.session_ids(&user.id).await? {
-                self.end_session(&user.id, &id).await?;
-            }
-            Ok::<_, StoreError>(())
-        };
+        let sweep = async { self.end_sessions(&user.id, &self.session_ids(&user.id).await?).await };
         if let Err(err) = sweep.await {
             // The account is gone; a straggler's tokens are refused all the
             // same (its user is gone), and its record expires.
@@ -243,27 +241,51 @@ impl CredentialStore for DynamoStore {
     }
 
     async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+        let next = n(change.next_generation());
         let hash = Update::builder()
             .table_name(&self.tables.usernames)
             .key(usernames::USERNAME, s(change.username.as_str()))
-            .update_expression("SET #hash = :to")
+            .update_expression("SET #hash = :to, #generation = :next")
             // Only from the hash that was checked: of two changes from one
             // password, one wins and the other changes nothing.
             .condition_expression("#owner = :user AND #hash = :from")
             .expression_attribute_names("#hash", usernames::PASSWORD_HASH)
+            .expression_attribute_names("#generation", usernames::CREDENTIAL_GENERATION)
             .expression_attribute_names("#owner", usernames::USER_ID)
             .expression_attribute_values(":user", s(change.user_id.as_str()))
             .expression_attribute_values(":from", s(change.from.as_phc()))
             .expression_attribute_values(":to", s(change.to.as_phc()))
+            .expression_attribute_values(":next", next.clone())
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;
-        let others = self.session_ids(&change.user_id).await?.into_iter().filter(|id| *id != change.keep).collect();
-        let ending = self.end_overflow(&change.user_id, others, 1).await?;
-        let mut items = vec![TransactWriteItem::builder().update(hash).build()];
-        for id in &ending {
-            items.push(self.session_deletion(&change.user_id, id)?);
-        }
-        self.transact(items).await
+        // The generation every token check reads: sessions stored under the
+        // old one, by a login however late, open nothing from now on.
+        let user = Update::builder()
+            .table_name(&self.tables.users)
+            .key(users::ID, s(change.user_id.as_str()))
+            .update_expression("SET #generation = :next")
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#generation", users::CREDENTIAL_GENERATION)
+            .expression_attribute_names("#id", users::ID)
+            .expression_attribute_values(":next", next.clone())
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        let kept = Update::builder()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(session_key(&change.user_id, &change.keep)))
+            .update_expression("SET #generation = :next")
+            .condition_expression("attribute_exists(#sid)")
+            .expression_attribute_names("#generation", sessions::CREDENTIAL_GENERATION)
+            .expression_attribute_names("#sid", sessions::SID)
+            .expression_attribute_values(":next", next)
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        self.transact(vec![
+            TransactWriteItem::builder().update(hash).build(),
+            TransactWriteItem::builder().update(user).build(),
+            TransactWriteItem::builder().update(kept).build(),
+        ])
+        .await
     }
 }
 
@@ -472,12 +494,12 @@ impl SessionStore for DynamoStore {
     }
 
     async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
-        let items = self.query_sessions(user_id, None).await?;
+        let items = self.query_sessions(user_id, &[]).await?;
         items.iter().map(Session::try_from).collect()
     }
 
     async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
-        let items = self.query_sessions(user_id, Some(sessions::SID)).await?;
+        let items = self.query_sessions(user_id, &[sessions::SID]).await?;
         let id = |item: &Item| item.get(sessions::SID)?.as_s().ok().and_then(|id| SessionId::parse(id));
         Ok(items.iter().filter_map(id).collect())
     }
@@ -521,6 +543,28 @@ impl SessionStore for DynamoStore {
             Err(err) if is_condition_failure(&err) => Ok(None),
             Err(err) => Err(classify(err)),
         }
+    }
+
+    async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
+        let items = self.query_sessions(user_id, &[sessions::SID, sessions::LAST_REFRESHED_AT]).await?;
+        let age = |item: &Item| {
+            let id = item.get(sessions::SID)?.as_s().ok().and_then(|id| SessionId::parse(id))?;
+            // An item whose time does not decode is the first to go.
+            let refreshed = item::get_n(item, sessions::LAST_REFRESHED_AT).unwrap_or(0);
+            Some((id, refreshed))
+        };
+        Ok(items.iter().filter_map(age).collect())
+    }
+
+    async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
+        // A transaction's worth at a time: ceil(n / 100) calls, one after
+        // the other, for n sessions.
+        for chunk in ids.chunks(TRANSACTION_ITEMS) {
+            let deletions = chunk.iter().map(|id| self.session_deletion(user_id, id)).collect::<Result<_, _>>()?;
+            // Deletions have no condition: only a fault refuses them.
+            self.transact(deletions).await?;
+        }
+        Ok(())
     }
 
     async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {

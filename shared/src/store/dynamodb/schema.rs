@@ -17,6 +17,8 @@ pub mod users {
     pub const ID: &str = "id";
     pub const USERNAME: &str = "username";
     pub const CREATED_AT: &str = "created_at";
+    /// Moves on with every password change, with the usernames item's.
+    pub const CREDENTIAL_GENERATION: &str = "credential_generation";
 }
 
 /// `usernames`: one item per claimed username, holding the credentials. The
@@ -26,6 +28,8 @@ pub mod usernames {
     pub const USERNAME: &str = "username";
     pub const USER_ID: &str = "user_id";
     pub const PASSWORD_HASH: &str = "password_hash";
+    /// The generation of the hash: moves on with it, and with the user's.
+    pub const CREDENTIAL_GENERATION: &str = "credential_generation";
 }
 
 /// `sessions`: one item per session, keyed by its user and its id, so that
@@ -42,6 +46,8 @@ pub mod sessions {
     /// Unix seconds: the end if not refreshed before.
     pub const IDLE_ENDS_AT: &str = "idle_ends_at";
     pub const GENERATION: &str = "generation";
+    /// The user's credential generation the session belongs to.
+    pub const CREDENTIAL_GENERATION: &str = "credential_generation";
     pub const REFRESH_HASH: &str = "refresh_hash";
     /// The hash of the token spent last, and when (both absent before the first refresh).
     pub const PREVIOUS_HASH: &str = "previous_hash";
