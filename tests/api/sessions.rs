@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use user_auth_core::clock::Clock;
 use user_auth_core::domain::{Client, RefreshHash, Rotation, Session, SessionId, UserId};
 use user_auth_core::store::dynamodb::schema::sessions;
 use user_auth_core::store::dynamodb::DynamoStore;
@@ -213,4 +214,61 @@ async fn a_corrupt_session_item_does_not_stop_a_global_logout() {
     assert_eq!(app.logout_scope(&access, "global").await.status, 204);
     let scan = app.client.scan().table_name(&app.tables.sessions).send().await.unwrap();
     assert_eq!(scan.count, 0, "{:?}", scan.items());
+}
+
+/// The user's session items in the table.
+async fn stored_sessions(app: &TestApp, user_id: &str) -> usize {
+    let store = DynamoStore::new(app.client.clone(), app.tables.clone());
+    store.session_ids(&UserId::parse(user_id).unwrap()).await.unwrap().len()
+}
+
+/// A login beyond `MAX_SESSIONS_PER_USER` ends the least recently refreshed
+/// session: the count stays at the cap, and the ended sessions' tokens die.
+#[tokio::test]
+async fn a_login_beyond_the_cap_ends_the_least_recently_refreshed_session() {
+    let app = TestApp::spawn().await;
+    let mut login =
+        login::build(&app.env_with(&[(user_auth_core::config::vars::MAX_SESSIONS_PER_USER, "3")])).await.unwrap();
+    (login.clock, login.passwords) = (app.clock.clone(), app.passwords.clone());
+    let (id, first) = app.signed_in_user("capped").await;
+    let log_in = || async {
+        app.clock.advance(1);
+        tokens(&app.login_with(&login, "capped", PASSWORD).await)
+    };
+    let (older, next) = (log_in().await, log_in().await);
+    assert_eq!(stored_sessions(&app, &id).await, 3, "at the cap");
+    // The older login, refreshed now, becomes the most recently refreshed.
+    app.clock.advance(1);
+    let renewed = tokens(&app.refresh(&older.1).await);
+    let (third, fourth) = (log_in().await, log_in().await);
+    assert_eq!(stored_sessions(&app, &id).await, 3);
+    for ended in [&first, &next.0] {
+        assert_eq!(app.me(ended).await.status, 401, "refreshed least recently, so ended");
+    }
+    for live in [&renewed.0, &third.0, &fourth.0] {
+        assert_eq!(app.me(live).await.status, 200);
+    }
+}
+
+/// A global logout ends every session, more than the cap and than one
+/// transaction holds, in transactions of a hundred.
+#[tokio::test]
+async fn a_global_logout_ends_more_sessions_than_the_cap() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.signed_in_user("many").await;
+    let store = DynamoStore::new(app.client.clone(), app.tables.clone());
+    let user = UserId::parse(&id).unwrap();
+    let now = app.clock.now();
+    let extra = (0..250).map(|_| {
+        let first = RefreshHash("x".to_owned());
+        let session = Session::start(SessionId::new_random(), user.clone(), Client::default(), first, LIFETIME, now);
+        let store = store.clone();
+        async move { store.create_session(&session).await }
+    });
+    for created in futures_util::future::join_all(extra).await {
+        created.unwrap();
+    }
+    assert_eq!(stored_sessions(&app, &id).await, 251);
+    assert_eq!(app.logout_scope(&token, "global").await.status, 204);
+    assert_eq!(stored_sessions(&app, &id).await, 0);
 }
