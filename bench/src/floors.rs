@@ -20,7 +20,7 @@ use user_auth_core::tokens::refresh::RefreshToken;
 
 use crate::database::transaction;
 use crate::measure::Settings;
-use crate::setup::{create_account, create_accounts, password_change, Account, SIGN_UPS_PER_HOUR};
+use crate::setup::{create_account, create_accounts, password_change, Account, SIGN_UPS_PER_HOUR, USERNAME_LOG_KEY};
 use crate::{BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
 
 /// The source address of the floors' sign-ups and password checks: not the
@@ -33,12 +33,14 @@ const ADDRESS: &str = "198.51.100.7";
 pub enum Floor {
     /// create-user: the sign-up counted, hash, then the two-put transaction.
     CountHashAndTransaction,
-    /// login: the password check, then the new session put in a transaction
-    /// with a check that the credentials are the ones checked.
+    /// login: the password check with the user's sessions queried during
+    /// argon2, then the new session put in a transaction with a check that
+    /// the credentials are the ones checked, beside the success's record.
     CheckAndPut,
     /// change-password: the token's session and user read at once, the
-    /// password check, the new password hashed, then the change: the user's
-    /// sessions queried and the transaction updating the hash (the caller's
+    /// password check, the new password hashed, then the change: the
+    /// transaction updating the hash, the user's and the kept session's
+    /// credential generation, then the user's sessions queried (the caller's
     /// session is its user's only one, so none ends).
     ReadCheckHashAndChange,
     /// delete-user: the token's session and user read at once, the password
@@ -58,12 +60,12 @@ impl Floor {
         match self {
             Floor::CountHashAndTransaction => "UpdateItem + argon2id hash + two-put transaction",
             Floor::CheckAndPut => {
-                "3 concurrent GetItem + UpdateItem + argon2id verify + PutItem + PutItem and ConditionCheck \
-                 transaction"
+                "3 concurrent GetItem + UpdateItem + argon2id verify beside a Query + PutItem beside a PutItem \
+                 and ConditionCheck transaction"
             }
             Floor::ReadCheckHashAndChange => {
-                "2, then 3 concurrent GetItem + UpdateItem + argon2id verify + PutItem + argon2id hash + Query \
-                 + one-update transaction"
+                "2, then 3 concurrent GetItem + UpdateItem + argon2id verify + PutItem + argon2id hash \
+                 + three-update transaction + Query"
             }
             Floor::ReadCheckAndDelete => {
                 "2, then 3 concurrent GetItem + 2 concurrent UpdateItem + argon2id verify + PutItem and \
@@ -87,9 +89,14 @@ impl Floor {
                 transaction(db, tables).await?;
             }
             Floor::CheckAndPut => {
-                let user = &accounts.logger.user;
-                let checked = check_password(&accounts.store, &user.username, PASSWORD).await?;
-                start_session(&accounts.store, &user.username, &checked).await?;
+                // As login: the user's sessions queried during argon2 (for the
+                // cap), then the session stored and the success recorded at once.
+                let (store, user) = (&accounts.store, &accounts.logger.user);
+                let (claim, ages) =
+                    tokio::join!(claim_and_verify(store, &user.username, PASSWORD), store.session_ages(&user.id));
+                let ((credentials, claimed, now), _) = (claim?, ages?);
+                let success = lockout::record_success(store, &user.username, ADDRESS, &user.id, claimed, now);
+                tokio::try_join!(start_session(store, &user.username, &credentials), async { Ok(success.await?) })?;
             }
             Floor::ReadCheckHashAndChange => accounts.change_password().await?,
             Floor::ReadCheckAndDelete => accounts.delete_account().await?,
@@ -123,7 +130,7 @@ impl FloorAccounts {
         settings: &Settings,
     ) -> Result<Self, BoxError> {
         let mut accounts = FloorAccounts {
-            store: DynamoStore::new(db.clone(), tables.clone()),
+            store: DynamoStore::new(db.clone(), tables.clone()).with_username_key(&USERNAME_LOG_KEY.into()),
             logger: create_account(db, tables, stored).await?,
             changer: create_account(db, tables, stored).await?,
             changes: 0,
@@ -160,6 +167,7 @@ impl FloorAccounts {
         if !self.store.change_password(&change).await? {
             return Err("change-password's floor: the change was refused".into());
         }
+        self.store.session_ids(&user.id).await?;
         self.changes += 1;
         Ok(())
     }
@@ -203,6 +211,18 @@ async fn read_session_and_user(store: &DynamoStore, session: &RefreshToken) -> R
 /// password: the lockout's reads and the credentials' at once, the attempt
 /// claimed, argon2id verify, the success recorded. Returns the credentials.
 async fn check_password(store: &DynamoStore, username: &Username, password: &str) -> Result<Credentials, BoxError> {
+    let (credentials, claimed, now) = claim_and_verify(store, username, password).await?;
+    lockout::record_success(store, username, ADDRESS, &credentials.user_id, claimed, now).await?;
+    Ok(credentials)
+}
+
+/// [`check_password`] but the success's record: the credentials, the claim
+/// to forget, and the time of the check.
+async fn claim_and_verify(
+    store: &DynamoStore,
+    username: &Username,
+    password: &str,
+) -> Result<(Credentials, lockout::Claimed, u64), BoxError> {
     let now = SystemClock.now();
     let (standing, credentials) =
         tokio::try_join!(lockout::standing(store, username, ADDRESS, now), store.credentials(username))?;
@@ -212,6 +232,5 @@ async fn check_password(store: &DynamoStore, username: &Username, password: &str
     if !verify_password(password.into(), Some(credentials.password_hash.clone())).await? {
         return Err("a floor's password does not match its hash".into());
     }
-    lockout::record_success(store, username, ADDRESS, owner, claimed, now).await?;
-    Ok(credentials)
+    Ok((credentials, claimed, now))
 }

@@ -74,6 +74,9 @@ impl Fixture {
     }
 }
 
+/// The key of the usernames' pseudonyms, in the logs and the login-attempts table.
+pub const USERNAME_LOG_KEY: &str = "bench-username-log-key-of-32-chars";
+
 /// The user to log in as, created through the service's own rules.
 pub async fn create_user(db: &Client, tables: &TableNames) -> Result<User, BoxError> {
     let store = DynamoStore::new(db.clone(), tables.clone());
@@ -225,7 +228,7 @@ pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
         (vars::TOKEN_AUDIENCE, "bench"),
         (vars::TOKEN_VERIFYING_KEY, keys.verifying_key_pem.as_str()),
         (vars::TOKEN_SIGNING_KEY_FILE, keys.signing_key_file.as_str()),
-        (vars::USERNAME_LOG_KEY, "bench-username-log-key-of-32-chars"),
+        (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY),
         (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, sign_ups_per_hour.as_str()),
     ]
     .iter()

@@ -49,11 +49,13 @@ pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretStrin
     }
 }
 
-/// Sets the key of the username pseudonyms in this process's logs: every
-/// function that checks passwords logs the names of failures so.
-pub fn log_usernames_as_pseudonyms(env: &Env) -> Result<(), StartError> {
-    crate::telemetry::use_username_log_key(&config::username_log_key(env)?);
-    Ok(())
+/// The store of a function that checks passwords, and the key of the
+/// username pseudonyms in this process's logs: one key, so that the
+/// login-attempts table and the logs name a username by the same keyed hash.
+pub fn password_checking_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoStore, StartError> {
+    let key = config::username_log_key(env)?;
+    crate::telemetry::use_username_log_key(&key);
+    Ok(dynamo_store(env, sdk).with_username_key(&key))
 }
 
 /// The issuer of access tokens, with the signing key given.

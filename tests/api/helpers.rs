@@ -33,6 +33,12 @@ use user_auth_core::ApiError;
 /// The key of the username pseudonyms in the functions' logs.
 pub const USERNAME_LOG_KEY: &str = "a-username-log-key-for-the-tests-only";
 
+/// What the login-attempts table knows of `username`: its keyed hash.
+pub fn attempts_name(username: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, USERNAME_LOG_KEY.as_bytes());
+    schema::login_attempts::name_key(&key, username)
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }

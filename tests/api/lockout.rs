@@ -5,7 +5,7 @@ use user_auth_core::lockout;
 use user_auth_core::operations::SIGN_UP_WINDOW_SECONDS;
 use user_auth_core::store::dynamodb::schema::login_attempts;
 
-use crate::helpers::{ApiResponse, TestApp, PASSWORD};
+use crate::helpers::{attempts_name, ApiResponse, TestApp, PASSWORD};
 
 /// Retry-After in seconds. A lock of n seconds ends n to n + 1 seconds after
 /// the failure that set it, as the clock counts whole seconds.
@@ -24,7 +24,7 @@ async fn fail_and_expect_lock(app: &TestApp, username: &str, seconds: u64) {
         .client
         .get_item()
         .table_name(&app.tables.login_attempts)
-        .key(login_attempts::USERNAME, AttributeValue::S(format!("{username}#")))
+        .key(login_attempts::USERNAME, AttributeValue::S(format!("{}#", attempts_name(username))))
         .consistent_read(true)
         .send()
         .await
@@ -124,7 +124,7 @@ async fn fifty_concurrent_wrong_guesses_run_argon2_at_most_six_times() {
         .client
         .get_item()
         .table_name(&app.tables.login_attempts)
-        .key(login_attempts::USERNAME, AttributeValue::S("ivy".into()))
+        .key(login_attempts::USERNAME, AttributeValue::S(attempts_name("ivy")))
         .consistent_read(true)
         .send()
         .await
@@ -216,4 +216,26 @@ async fn sign_ups_from_one_address_are_limited_per_hour() {
     assert_eq!(app.sign_up_from(&function, "198.51.100.6", "mass-3").await.status, 201, "another address");
     app.clock.advance(hour - into_hour);
     assert_eq!(app.sign_up_from(&function, "198.51.100.5", "mass-4").await.status, 201, "the next hour");
+}
+
+/// The table keeps no username as typed, nor a password typed into the name
+/// field: every item is keyed by the name's keyed hash, whose start is the
+/// logs' pseudonym of the name.
+#[tokio::test]
+async fn the_login_attempts_table_holds_no_username_as_typed() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("olga").await;
+    let typed = ["olga", "my-secret-passphrase", "nobody-here"];
+    for name in typed {
+        assert_eq!(app.login_from("198.51.100.7", name, "not the password at all").await.status, 401);
+    }
+    let scan = app.client.scan().table_name(&app.tables.login_attempts).consistent_read(true).send().await.unwrap();
+    let items = format!("{:?}", scan.items());
+    assert!(scan.count >= 6, "each name and its address counted: {items}");
+    for name in typed {
+        assert!(!items.contains(name), "{name} is stored as typed: {items}");
+        let key = attempts_name(name);
+        assert!(items.contains(&key), "{name}'s keyed hash is not the key");
+        assert_eq!(user_auth_core::telemetry::username_pseudonym(name), key[..16], "the logs' pseudonym");
+    }
 }

@@ -24,9 +24,8 @@ pub struct ChangePassword<S> {
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, StartError> {
-    startup::log_usernames_as_pseudonyms(env)?;
     Ok(ChangePassword {
-        store: startup::dynamo_store(env, &SdkSettings::from_env(env)?),
+        store: startup::password_checking_store(env, &SdkSettings::from_env(env)?)?,
         passwords: passwords::argon2id(),
         verifier: startup::token_verifier(env)?,
         password_min_length: config::password_min_length(env)?,

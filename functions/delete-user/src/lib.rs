@@ -23,9 +23,8 @@ pub struct DeleteUser<S> {
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<DeleteUser<DynamoStore>, StartError> {
-    startup::log_usernames_as_pseudonyms(env)?;
     Ok(DeleteUser {
-        store: startup::dynamo_store(env, &SdkSettings::from_env(env)?),
+        store: startup::password_checking_store(env, &SdkSettings::from_env(env)?)?,
         passwords: passwords::argon2id(),
         verifier: startup::token_verifier(env)?,
         clock: clock::system(),

@@ -35,12 +35,11 @@ pub fn with_signing_key(
     sdk: &SdkSettings,
     signing_key_pem: &SecretString,
 ) -> Result<Login<DynamoStore>, StartError> {
-    startup::log_usernames_as_pseudonyms(env)?;
     let issuer = startup::token_issuer(env, signing_key_pem)?;
     let policy =
         LoginPolicy { lifetime: config::session_lifetime(env)?, max_sessions: config::max_sessions_per_user(env)? };
     Ok(Login {
-        store: startup::dynamo_store(env, sdk),
+        store: startup::password_checking_store(env, sdk)?,
         passwords: passwords::argon2id(),
         issuer,
         policy,

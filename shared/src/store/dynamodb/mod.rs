@@ -4,7 +4,11 @@ mod errors;
 mod item;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use ring::hmac;
+use secrecy::{ExposeSecret, SecretString};
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
@@ -30,11 +34,32 @@ pub fn client(sdk: &SdkSettings) -> Client {
 pub struct DynamoStore {
     client: Client,
     tables: TableNames,
+    /// Keys the login-attempts items by the username's keyed hash; the
+    /// functions that check passwords set it ([`DynamoStore::with_username_key`]).
+    username_key: Option<Arc<hmac::Key>>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, tables: TableNames) -> Self {
-        DynamoStore { client, tables }
+        DynamoStore { client, tables, username_key: None }
+    }
+
+    /// The store with the key under which the login-attempts table knows
+    /// usernames: only as their HMAC-SHA-256, never as typed, so a password
+    /// typed into the name field is not kept there either. The logs' key:
+    /// a log line's pseudonym is the start of the item's key.
+    pub fn with_username_key(self, key: &SecretString) -> Self {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose_secret().as_bytes());
+        DynamoStore { username_key: Some(Arc::new(key)), ..self }
+    }
+
+    /// What the login-attempts table knows of a username: its keyed hash.
+    fn attempts_name(&self, username: &Username) -> Result<String, StoreError> {
+        let key = self
+            .username_key
+            .as_ref()
+            .ok_or_else(|| StoreError::Failed("the login-attempts table is used without the username key".into()))?;
+        Ok(login_attempts::name_key(key, username.as_str()))
     }
 
     pub fn from_settings(sdk: &SdkSettings, tables: TableNames) -> Self {
@@ -316,8 +341,9 @@ impl SignUpStore for DynamoStore {
 impl LoginAttemptStore for DynamoStore {
     async fn standing(&self, username: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
         let table = &self.tables.login_attempts;
-        let address_key = key(login_attempts::USERNAME, &login_attempts::address_key(username, address));
-        let name_key = key(login_attempts::USERNAME, username.as_str());
+        let name = self.attempts_name(username)?;
+        let address_key = key(login_attempts::USERNAME, &login_attempts::address_key(&name, address));
+        let name_key = key(login_attempts::USERNAME, &name);
         let (address, name) = tokio::join!(self.read(table, address_key), self.read(table, name_key));
         let address = match address? {
             Some(item) => AddressRecord::try_from(&item)?.attempts_at(now),
@@ -340,7 +366,7 @@ impl LoginAttemptStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.tables.login_attempts)
-            .key(login_attempts::USERNAME, s(&login_attempts::address_key(username, address)))
+            .key(login_attempts::USERNAME, s(&login_attempts::address_key(&self.attempts_name(username)?, address)))
             .update_expression(
                 "SET #failures = :failures, #locked = :locked, #window = :window, #expires = :expires, \
                  #known = if_not_exists(#known, :never), #known_for = if_not_exists(#known_for, :nobody)",
@@ -378,7 +404,7 @@ impl LoginAttemptStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.tables.login_attempts)
-            .key(login_attempts::USERNAME, s(username.as_str()))
+            .key(login_attempts::USERNAME, s(&self.attempts_name(username)?))
             .expression_attribute_names("#failures", login_attempts::FAILURES)
             .expression_attribute_names("#expires", login_attempts::EXPIRES_AT)
             .expression_attribute_values(":one", n(1))
@@ -412,7 +438,7 @@ impl LoginAttemptStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.tables.login_attempts)
-            .item(login_attempts::USERNAME, s(&login_attempts::address_key(username, address)))
+            .item(login_attempts::USERNAME, s(&login_attempts::address_key(&self.attempts_name(username)?, address)))
             .item(login_attempts::FAILURES, n(0))
             .item(login_attempts::LOCKED_UNTIL, n(0))
             .item(login_attempts::KNOWN_UNTIL, n(known_until))
@@ -429,7 +455,7 @@ impl LoginAttemptStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.tables.login_attempts)
-            .key(login_attempts::USERNAME, s(username.as_str()))
+            .key(login_attempts::USERNAME, s(&self.attempts_name(username)?))
             .send()
             .await
             .map_err(classify)?;

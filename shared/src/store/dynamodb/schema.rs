@@ -56,11 +56,11 @@ pub mod sessions {
     pub const SOURCE_IP: &str = "source_ip";
 }
 
-/// `login-attempts`: failed password checks, for the lockout. Two kinds of
-/// item share the key `username`: a name alone (known or not) holds its
-/// failures from unknown addresses; `{name}#{address}` holds one address's
-/// failures at that name, its lock and whether it is known (no username
-/// contains `#`).
+/// `login-attempts`: failed password checks, for the lockout. Usernames are
+/// kept only as their keyed hash ([`name_key`]): a name alone (known or not)
+/// holds its failures from unknown addresses; `{name}#{address}` holds one
+/// address's failures at that name, its lock and whether it is known (a hash
+/// contains no `#`).
 pub mod login_attempts {
     pub const USERNAME: &str = "username";
     pub const FAILURES: &str = "failures";
@@ -75,9 +75,15 @@ pub mod login_attempts {
     /// stay longer, while the address is known).
     pub const WINDOW_ENDS_AT: &str = "window_ends_at";
 
-    /// The key of an address's item at a name.
-    pub fn address_key(username: &crate::domain::Username, address: &str) -> String {
-        format!("{}#{address}", username.as_str())
+    /// The key of a name's item: the HMAC-SHA-256 of the name under `key`,
+    /// in hex. The logs' pseudonym of the name is its first 16 characters.
+    pub fn name_key(key: &ring::hmac::Key, username: &str) -> String {
+        ring::hmac::sign(key, username.as_bytes()).as_ref().iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The key of an address's item at a name, from the name's key.
+    pub fn address_key(name_key: &str, address: &str) -> String {
+        format!("{name_key}#{address}")
     }
 }
 
