@@ -1,5 +1,5 @@
 //! Configuration from the environment. Every variable, its default and the
-//! functions that read it are listed in the README.
+//! functions that read it are listed in docs/configuration.md.
 //!
 //! Every read goes through [`Env`], the SDK's settings and logging's
 //! included. It records the names it was asked for, so a test can prove that

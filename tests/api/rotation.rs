@@ -1,4 +1,4 @@
-//! A signing key rotated as the README's three steps rotate it, through the
+//! A signing key rotated as docs/deployment.md's three steps rotate it, through the
 //! functions' own wiring over DynamoDB Local: a token is accepted by
 //! get-user and the authorizer until its key leaves the verifying set, and
 //! the key set publishes what the verifiers accept at each step.

@@ -10,7 +10,7 @@ use user_auth_core::tokens::{self, Discovery, JwkSet};
 use user_auth_core::{ApiError, StartError};
 
 /// How long a verifier or a cache may keep the set, in seconds. A rotation
-/// publishes the next key this long before it signs anything (README, "Key
+/// publishes the next key this long before it signs anything (docs/deployment.md, "Key
 /// rotation"), so the age is the wait at that step: 5 minutes keeps a
 /// rotation short, and costs a verifier one fetch per 5 minutes at most.
 /// Verifiers that meet an unknown `kid` fetch the set again anyway.
