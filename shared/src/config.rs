@@ -229,17 +229,7 @@ pub fn session_lifetime(env: &Env) -> Result<SessionLifetime, ConfigError> {
 /// than theft (`REFRESH_REUSE_GRACE_SECONDS`, within [`REFRESH_REUSE_GRACE_RANGE`]).
 pub fn refresh_reuse_grace(env: &Env) -> Result<u64, ConfigError> {
     let grace = env.parsed(vars::REFRESH_REUSE_GRACE_SECONDS, DEFAULT_REFRESH_REUSE_GRACE.as_secs())?;
-    if !REFRESH_REUSE_GRACE_RANGE.contains(&grace) {
-        return Err(ConfigError::Invalid {
-            name: vars::REFRESH_REUSE_GRACE_SECONDS,
-            reason: format!(
-                "must be between {} and {}",
-                REFRESH_REUSE_GRACE_RANGE.start(),
-                REFRESH_REUSE_GRACE_RANGE.end()
-            ),
-        });
-    }
-    Ok(grace)
+    within(vars::REFRESH_REUSE_GRACE_SECONDS, grace, &REFRESH_REUSE_GRACE_RANGE)
 }
 
 /// The most live sessions a user may have (`MAX_SESSIONS_PER_USER`, within
@@ -247,17 +237,20 @@ pub fn refresh_reuse_grace(env: &Env) -> Result<u64, ConfigError> {
 /// recently refreshed, so every ending of a user's sessions has a known size.
 pub fn max_sessions_per_user(env: &Env) -> Result<usize, ConfigError> {
     let max = env.parsed(vars::MAX_SESSIONS_PER_USER, DEFAULT_MAX_SESSIONS_PER_USER)?;
-    if !MAX_SESSIONS_PER_USER_RANGE.contains(&max) {
-        return Err(ConfigError::Invalid {
-            name: vars::MAX_SESSIONS_PER_USER,
-            reason: format!(
-                "must be between {} and {}",
-                MAX_SESSIONS_PER_USER_RANGE.start(),
-                MAX_SESSIONS_PER_USER_RANGE.end()
-            ),
-        });
+    within(vars::MAX_SESSIONS_PER_USER, max, &MAX_SESSIONS_PER_USER_RANGE)
+}
+
+/// `value` of the variable `name`, if `range` holds it.
+fn within<T>(name: &'static str, value: T, range: &std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    match range.contains(&value) {
+        true => Ok(value),
+        false => {
+            Err(ConfigError::Invalid { name, reason: format!("must be between {} and {}", range.start(), range.end()) })
+        }
     }
-    Ok(max)
 }
 
 /// Where the login function finds the Ed25519 private key (PKCS#8 PEM).
