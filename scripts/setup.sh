@@ -59,6 +59,29 @@ export AWS_REGION="${AWS_REGION:-eu-west-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
 
+# The service's functions, one name a line: the workspace's packages under
+# functions/, the one list every script reads.
+workspace_functions() {
+    cargo metadata --no-deps --format-version 1 --manifest-path "$ROOT/Cargo.toml" | python3 -c '
+import json, os, sys
+metadata = json.load(sys.stdin)
+functions = os.path.join(metadata["workspace_root"], "functions") + os.sep
+for package in sorted(metadata["packages"], key=lambda package: package["name"]):
+    if package["manifest_path"].startswith(functions):
+        print(package["name"])'
+}
+
+# The local routes, from the router of Cargo.toml that `cargo lambda watch`
+# serves: "METHOD path function", one a line.
+local_routes() {
+    python3 -c '
+import sys, tomllib
+router = tomllib.load(open(sys.argv[1], "rb"))["workspace"]["metadata"]["lambda"]["watch"]["router"]
+for path, routes in router.items():
+    for route in routes:
+        print(route["method"], path, route["function"])' "$ROOT/Cargo.toml"
+}
+
 # A free TCP port on the loopback interface.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -16,6 +16,16 @@ impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
+
+    /// The request as it came, to pass it on.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut head = format!("{} {} HTTP/1.1\r\n", self.method, self.path);
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        [head.into_bytes(), self.body.clone()].concat()
+    }
 }
 
 /// The next request on the connection, or `None` once the client is gone.
@@ -44,6 +54,58 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Req
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).await.ok()?;
     Some(Request { method, path, headers, body })
+}
+
+/// The next response on the connection, as its bytes: the status line, the
+/// headers and a `content-length` or chunked body; `None` once the server is
+/// gone.
+pub async fn read_response<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        head.extend_from_slice(line.as_bytes());
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() && head.len() > line.len() {
+            break;
+        }
+        if let Some((name, value)) = trimmed.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().ok()?,
+                "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
+                _ => {}
+            }
+        }
+    }
+    if !chunked {
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).await.ok()?;
+        return Some([head, body].concat());
+    }
+    // Each chunk passed on as it came, through the last one and its trailer.
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line).await.ok()?;
+        head.extend_from_slice(size_line.as_bytes());
+        let size = usize::from_str_radix(size_line.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0u8; size + 2];
+        if size == 0 {
+            // The trailer ends with an empty line.
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).await.ok()?;
+                head.extend_from_slice(line.as_bytes());
+                if line.trim_end().is_empty() {
+                    return Some(head);
+                }
+            }
+        }
+        reader.read_exact(&mut chunk).await.ok()?;
+        head.extend_from_slice(&chunk);
+    }
 }
 
 /// A stub AWS service's answer: `body` as AWS JSON of `version` ("1.0" for

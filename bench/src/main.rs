@@ -30,6 +30,8 @@
 //! - [`database`]: DynamoDB Local and the harness's own DynamoDB calls.
 //! - [`setup`]: the signing key, the users, the sessions, the accounts and
 //!   the functions' environment.
+//! - [`round_trips`]: the proxy that counts a warm invocation's sequential
+//!   round trips to DynamoDB.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
 //! - [`tls_mode`]: `--tls`, DynamoDB over TLS at Lambda's CPU shares, with
 //!   [`tls`] (the test CA and the terminator), [`cpu_share`] (the cgroups)
@@ -49,6 +51,7 @@ mod floors;
 mod http1;
 mod measure;
 mod report;
+mod round_trips;
 mod runtime_api;
 mod secrets_stub;
 mod setup;
@@ -66,7 +69,7 @@ use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb;
 use user_auth_core::store::dynamodb::DynamoStore;
 
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) use user_auth_core::BoxError;
 
 /// The benchmark users' password, also hashed and verified by the floors.
 const PASSWORD: &str = "correct horse battery staple";
@@ -119,6 +122,8 @@ async fn main() -> Result<(), BoxError> {
     let harness = Harness { settings, db: &db.client, tables: &tables, stored: &stored, caller: &caller };
     measure::cold_starts(&mut subjects, &harness, &env).await?;
     measure::warm_invocations(&mut subjects, &harness, &env, &mut floor_accounts).await?;
+    let meter = round_trips::RoundTripMeter::start(db.endpoint.trim_start_matches("http://")).await?;
+    measure::round_trips(&mut subjects, &setup::with_endpoint(&env, &meter.endpoint), &meter).await?;
 
     // The time beyond DynamoDB, against a stub that answers at once.
     let user_item = database::user_item(&db.client, &tables, &user.id).await?;

@@ -17,6 +17,7 @@ use user_auth_core::tokens::refresh::RefreshToken;
 use crate::cases::{Case, Expected, Judge, StubCalls};
 use crate::database::{get_item, put_item, transaction};
 use crate::floors::FloorAccounts;
+use crate::round_trips::{RoundTripMeter, RoundTrips};
 use crate::runtime_api::{Invocation, Report, RuntimeApi};
 use crate::setup::Env;
 use crate::{workspace, BoxError, PASSWORD, PASSWORD_MIN_LENGTH};
@@ -42,16 +43,20 @@ impl Settings {
     /// and again against the instant stub. As many sessions are started for
     /// each function that ends or renews one per invocation.
     pub fn most_events(&self) -> usize {
-        2 * (self.cold_runs + 1 + self.warm_runs.max(self.argon2_warm_runs))
+        2 * (self.cold_runs + 1 + self.warm_runs.max(self.argon2_warm_runs)) + ROUND_TRIP_EVENTS
     }
 
     /// The events an argon2 function is fed in a run: its cold starts, then
     /// its warm invocations and the untimed one before them. They are judged
     /// by a floor, never run against the instant stub.
     pub fn argon2_events(&self) -> usize {
-        self.cold_runs + 1 + self.argon2_warm_runs
+        self.cold_runs + 1 + self.argon2_warm_runs + ROUND_TRIP_EVENTS
     }
 }
+
+/// The events each case is fed to count its round trips: the untimed first,
+/// then warm ones, each counted, which must agree.
+const ROUND_TRIP_EVENTS: usize = 3;
 
 /// Median and p99 (nearest rank), in ms.
 #[derive(Clone, Copy)]
@@ -93,6 +98,9 @@ pub struct Measured {
     /// Pairs where the calls alone took longer than the invocation.
     pub own_negative: usize,
     pub peak_rss_kib: u64,
+    /// A warm invocation's DynamoDB calls and the round trips it waits for
+    /// one after the other ([`crate::round_trips`]).
+    pub round_trips: Option<RoundTrips>,
 }
 
 impl Measured {
@@ -229,6 +237,27 @@ async fn own_times(
         m.own.push(warm.saturating_sub(calls));
     }
     function.stop().await?;
+    Ok(())
+}
+
+/// Each case's warm invocations through the round-trip meter, whose `env`
+/// is given: how many DynamoDB calls each makes, and in how many waves.
+pub async fn round_trips(subjects: &mut [Subject<'_>], env: &Env, meter: &RoundTripMeter) -> Result<(), BoxError> {
+    for Subject { case, measured: m } in subjects.iter_mut() {
+        let mut function = Running::warmed(case, env).await?;
+        let mut counted = Vec::new();
+        for _ in 1..ROUND_TRIP_EVENTS {
+            meter.take();
+            function.invoke(case).await?;
+            counted.push(meter.take());
+        }
+        function.stop().await?;
+        if counted.windows(2).any(|pair| pair[0] != pair[1]) {
+            return Err(format!("{}: warm invocations made different calls: {counted:?}", case.name).into());
+        }
+        eprintln!("{}: {:?} per warm invocation", case.name, counted[0]);
+        m.round_trips = counted.first().copied();
+    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub fn render(subjects: &[Subject], settings: &Settings, alone: &Alone) -> Resul
     times(&mut out, subjects, hello_init)?;
     warm_against_floors(&mut out, subjects)?;
     components(&mut out, alone)?;
+    round_trips(&mut out, subjects)?;
     verdicts(&mut out, subjects, hello_init)?;
     reference_verdicts(&mut out, subjects, alone)?;
     Ok(out)
@@ -157,6 +158,36 @@ fn components(out: &mut String, a: &Alone) -> fmt::Result {
          A function set against another's warm time is compared with that function's own warm phase of the same\n\
          run, not interleaved with it.\n"
     )
+}
+
+/// The most sequential round trips a warm login may wait for: the lockout's
+/// standing with the credentials, the attempt's claim, then the session and
+/// the success's record together.
+const LOGIN_ROUND_TRIPS: usize = 3;
+
+/// Each function's DynamoDB calls in a warm invocation, and how many of them
+/// it waits for one after the other.
+fn round_trips(out: &mut String, subjects: &[Subject]) -> Result<(), BoxError> {
+    writeln!(
+        out,
+        "DynamoDB calls of a warm invocation, through a proxy that holds every answer 25 ms: the calls, and"
+    )?;
+    writeln!(out, "the round trips waited for one after the other (calls made at once overlap, and count as one).\n")?;
+    writeln!(out, "| function | calls | sequential round trips | target |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for Subject { case, measured } in subjects {
+        let Some(counted) = measured.round_trips else { continue };
+        let target = match case.name {
+            "login" => {
+                let verdict = if counted.waves <= LOGIN_ROUND_TRIPS { "met" } else { "NOT met" };
+                format!("≤ {LOGIN_ROUND_TRIPS}: {verdict}")
+            }
+            _ => String::new(),
+        };
+        writeln!(out, "| {} | {} | {} | {target} |", case.name, counted.calls, counted.waves)?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 /// The warm times of the function named `peer`, which another is set against.

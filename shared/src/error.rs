@@ -9,7 +9,9 @@ use crate::store::StoreError;
 use crate::tokens::refresh::RandomnessError;
 use crate::tokens::TokenError;
 
-pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+/// Any error, boxed: why a function could not start (a configuration, key or
+/// SDK error), or the source of a store's or the edge's failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -48,13 +50,13 @@ pub enum ApiError {
     #[error("the request body must be sent with Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("the service is temporarily unavailable, please retry")]
-    ServiceUnavailable(#[source] Cause),
+    ServiceUnavailable(#[source] BoxError),
     #[error("internal error")]
-    Internal(#[source] Cause),
+    Internal(#[source] BoxError),
 }
 
 impl ApiError {
-    pub fn internal(cause: impl Into<Cause>) -> Self {
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
         ApiError::Internal(cause.into())
     }
 

@@ -47,10 +47,7 @@ pub mod tokens;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 
-pub use error::ApiError;
-
-/// Why a function could not start: a configuration, key or SDK error.
-pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+pub use error::{ApiError, BoxError};
 
 #[cfg(test)]
 mod property_tests;

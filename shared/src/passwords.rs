@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::Password;
 use crate::telemetry::spawn_blocking_with_tracing;
+use crate::BoxError;
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
 pub const MEMORY_KIB: u32 = 19_456;
@@ -27,8 +28,19 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$UsJMWMvy3pUpoGI1wEeltw$eePcaDYOo2SNmMZSR/YBtce2JmWwN4PP1nN7vmOVxOo";
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(String);
+#[error("password hashing failed: {what}")]
+pub struct HashingError {
+    what: &'static str,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl HashingError {
+    /// The failure of `what`, caused by the error it is given.
+    fn of<E: Into<BoxError>>(what: &'static str) -> impl FnOnce(E) -> Self {
+        move |err| HashingError { what, source: Some(err.into()) }
+    }
+}
 
 /// Hashes new passwords and checks candidates against stored hashes.
 pub trait PasswordHasher: Send + Sync {
@@ -158,8 +170,8 @@ fn params() -> Params {
     Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("the argon2 parameters are valid constants")
 }
 
-fn argon2_error(err: impl std::fmt::Display) -> HashingError {
-    HashingError(format!("argon2: {err}"))
+fn argon2_error<E: Into<BoxError>>(err: E) -> HashingError {
+    HashingError::of("argon2")(err)
 }
 
 /// The PHC string of a new password, with a fresh random salt.
@@ -186,9 +198,9 @@ fn hash_blocking(password: &[u8]) -> Result<PasswordHash, HashingError> {
 /// string's own algorithm, version and parameters, and the outputs compared
 /// in constant time ([`Output`]'s equality).
 fn verify_blocking(candidate: &[u8], phc: &str) -> Result<bool, HashingError> {
-    let parsed = PhcHash::new(phc).map_err(|err| HashingError(format!("stored hash is not PHC: {err}")))?;
+    let parsed = PhcHash::new(phc).map_err(HashingError::of("the stored hash is not PHC"))?;
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
-        return Err(HashingError("stored hash has no salt or output".to_owned()));
+        return Err(HashingError { what: "the stored hash has no salt or output", source: None });
     };
     let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(argon2_error)?;
     let version = parsed.version.map(Version::try_from).transpose().map_err(argon2_error)?.unwrap_or_default();
@@ -207,7 +219,7 @@ pub async fn hash_password(password: Password) -> Result<PasswordHash, HashingEr
     let secret = password.into_secret();
     spawn_blocking_with_tracing(move || hash_blocking(secret.expose_secret().as_bytes()))
         .await
-        .map_err(|err| HashingError(err.to_string()))?
+        .map_err(HashingError::of("the blocking pool"))?
 }
 
 /// Checks a password against a stored hash, or against the dummy hash when the
@@ -220,7 +232,7 @@ pub async fn verify_password(candidate: SecretString, stored: Option<PasswordHas
         Ok(is_real && matches)
     })
     .await
-    .map_err(|err| HashingError(err.to_string()))?
+    .map_err(HashingError::of("the blocking pool"))?
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::config::{self, Env, SigningKeySource};
 use crate::sdk_settings::{SdkSettings, Service};
 use crate::store::dynamodb::DynamoStore;
 use crate::tokens::{TokenIssuer, TokenVerifier};
-use crate::StartError;
+use crate::BoxError;
 
 /// The DynamoDB store over the SDK's settings, with the table names.
 pub fn dynamo_store(env: &Env, sdk: &SdkSettings) -> DynamoStore {
@@ -18,7 +18,7 @@ pub fn dynamo_store(env: &Env, sdk: &SdkSettings) -> DynamoStore {
 }
 
 /// The verifier of access tokens: their settings and the public key.
-pub fn token_verifier(env: &Env) -> Result<TokenVerifier, StartError> {
+pub fn token_verifier(env: &Env) -> Result<TokenVerifier, BoxError> {
     let verifying_key_pem = config::verifying_key_pem(env)?;
     Ok(TokenVerifier::from_pem(&verifying_key_pem, &config::token_settings(env)?)?)
 }
@@ -28,7 +28,7 @@ pub fn token_verifier(env: &Env) -> Result<TokenVerifier, StartError> {
 /// functions that issue tokens may read that secret). `sdk` is the settings
 /// the function's store is built with: one HTTPS client per process. Kept as
 /// a secret: redacted in `Debug`, zeroed when dropped.
-pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretString, StartError> {
+pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretString, BoxError> {
     match config::signing_key_source(env)? {
         SigningKeySource::File(path) => std::fs::read_to_string(&path)
             .map(SecretString::from)
@@ -52,14 +52,14 @@ pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretStrin
 /// The store of a function that checks passwords, and the key of the
 /// username pseudonyms in this process's logs: one key, so that the
 /// login-attempts table and the logs name a username by the same keyed hash.
-pub fn password_checking_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoStore, StartError> {
+pub fn password_checking_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoStore, BoxError> {
     let key = config::username_log_key(env)?;
     crate::telemetry::use_username_log_key(&key);
     Ok(dynamo_store(env, sdk).with_username_key(&key))
 }
 
 /// The issuer of access tokens, with the signing key given.
-pub fn token_issuer(env: &Env, signing_key_pem: &SecretString) -> Result<TokenIssuer, StartError> {
+pub fn token_issuer(env: &Env, signing_key_pem: &SecretString) -> Result<TokenIssuer, BoxError> {
     Ok(TokenIssuer::from_pem(signing_key_pem.expose_secret(), config::token_settings(env)?)?)
 }
 
@@ -73,7 +73,7 @@ pub struct Authenticated<S> {
 }
 
 impl Authenticated<DynamoStore> {
-    pub fn from_env(env: &Env) -> Result<Self, StartError> {
+    pub fn from_env(env: &Env) -> Result<Self, BoxError> {
         let store = dynamo_store(env, &SdkSettings::from_env(env)?);
         Ok(Authenticated { store, verifier: token_verifier(env)?, clock: clock::system() })
     }

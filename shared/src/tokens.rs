@@ -85,8 +85,24 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid token key: {0}")]
-pub struct KeyError(pub(crate) String);
+#[error("invalid token key: {what}")]
+pub struct KeyError {
+    what: String,
+    #[source]
+    source: Option<crate::BoxError>,
+}
+
+impl KeyError {
+    pub(crate) fn new(what: impl Into<String>) -> Self {
+        KeyError { what: what.into(), source: None }
+    }
+
+    /// `what` failed, caused by the error it is given.
+    pub(crate) fn of<E: Into<crate::BoxError>>(what: impl Into<String>) -> impl FnOnce(E) -> Self {
+        let what = what.into();
+        move |err| KeyError { what, source: Some(err.into()) }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -94,8 +110,8 @@ pub enum TokenError {
     /// logged, never told to the client.
     #[error("the token is invalid or expired")]
     Invalid,
-    #[error("token signing failed: {0}")]
-    Signing(String),
+    #[error("token signing failed")]
+    Signing(#[source] jsonwebtoken::errors::Error),
 }
 
 pub struct TokenIssuer {
@@ -110,8 +126,8 @@ pub struct TokenIssuer {
 impl TokenIssuer {
     /// An issuer signing with an Ed25519 or P-256 private key (PKCS#8 PEM).
     pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
-        crypto::install().map_err(|err| KeyError(err.into()))?;
-        let (algorithm, key, public) = crypto::signing_key(private_key_pem).map_err(|err| KeyError(err.to_string()))?;
+        crypto::install().map_err(KeyError::new)?;
+        let (algorithm, key, public) = crypto::signing_key(private_key_pem).map_err(KeyError::of("the signing key"))?;
         let kid = crypto::thumbprint(algorithm, &public);
         Ok(TokenIssuer { key, algorithm, kid, settings })
     }
@@ -153,7 +169,7 @@ impl TokenIssuer {
             nbf: None,
         };
         let access_token = jsonwebtoken::encode(&access_token_header(self.algorithm, &self.kid), &claims, &self.key)
-            .map_err(|err| TokenError::Signing(err.to_string()))?;
+            .map_err(TokenError::Signing)?;
         Ok(IssuedToken { access_token, expires_in: ttl })
     }
 }
@@ -176,18 +192,18 @@ pub fn verifying_keys(pems: &str) -> Result<Vec<VerifyingKey>, KeyError> {
     let mut keys: Vec<VerifyingKey> = Vec::new();
     let mut rest = pems.trim();
     while !rest.is_empty() {
-        let end = rest.find(END).ok_or_else(|| KeyError("a PEM block has no END PUBLIC KEY line".into()))?;
+        let end = rest.find(END).ok_or_else(|| KeyError::new("a PEM block has no END PUBLIC KEY line"))?;
         let block = &rest[..end + END.len()];
         rest = rest[end + END.len()..].trim_start();
-        let (algorithm, key, public_key) = crypto::verifying_key(block).map_err(|err| KeyError(err.to_string()))?;
+        let (algorithm, key, public_key) = crypto::verifying_key(block).map_err(KeyError::of("a verifying key"))?;
         let kid = crypto::thumbprint(algorithm, &public_key);
         if keys.iter().any(|known| known.kid == kid) {
-            return Err(KeyError(format!("the key {kid} is listed twice")));
+            return Err(KeyError::new(format!("the key {kid} is listed twice")));
         }
         keys.push(VerifyingKey { kid, algorithm, public_key, key });
     }
     if keys.is_empty() {
-        return Err(KeyError("no public key is given".into()));
+        return Err(KeyError::new("no public key is given"));
     }
     Ok(keys)
 }
@@ -271,7 +287,7 @@ impl TokenVerifier {
     /// A verifier of the keys in `public_key_pems`: one or more SPKI PEM
     /// blocks ([`verifying_keys`]).
     pub fn from_pem(public_key_pems: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
-        crypto::install().map_err(|err| KeyError(err.into()))?;
+        crypto::install().map_err(KeyError::new)?;
         let keys = verifying_keys(public_key_pems)?;
         let validation_of = |algorithm| {
             let mut validation = Validation::new(algorithm);
@@ -352,7 +368,7 @@ impl SigningKeyPair {
     /// A pair for `algorithm`: EdDSA (Ed25519) or ES256 (P-256).
     pub fn generate_for(algorithm: Algorithm) -> Result<Self, KeyError> {
         let (private_der, public_key) =
-            crypto::generate(algorithm).map_err(|_| KeyError(format!("cannot make a {algorithm:?} key")))?;
+            crypto::generate(algorithm).map_err(|_| KeyError::new(format!("cannot make a {algorithm:?} key")))?;
         Ok(SigningKeyPair {
             private_key_pem: pem("PRIVATE KEY", &private_der),
             public_key_pem: pem("PUBLIC KEY", &crypto::public_key_spki(algorithm, &public_key)),

@@ -14,7 +14,7 @@ use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
 use user_auth_core::telemetry::LogSettings;
 use user_auth_core::test_support::TestKeys;
-use user_auth_core::StartError;
+use user_auth_core::BoxError;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -179,7 +179,7 @@ fn routes_match_the_local_router() {
 /// Reads what each function's `main` reads: the logging controls
 /// (`telemetry::init`), then everything its `build` reads. Login's signing
 /// key is not fetched: only where it is read from.
-async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), StartError> {
+async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
     LogSettings::from_env(env);
     // The authorizer is called by API Gateway itself, never through CloudFront.
     if binary != "authorize" {

@@ -9,14 +9,14 @@ use user_auth_core::operations;
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
-use user_auth_core::{ApiError, StartError};
+use user_auth_core::{ApiError, BoxError};
 
 /// What every request uses, built once per process: the store, and what
 /// checks tokens.
 pub type Authorize<S> = Authenticated<S>;
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<Authorize<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<Authorize<DynamoStore>, BoxError> {
     Authenticated::from_env(env)
 }
 

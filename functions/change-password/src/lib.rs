@@ -11,7 +11,7 @@ use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore, UserStore};
 use user_auth_core::tokens::TokenVerifier;
-use user_auth_core::{startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
 pub struct ChangePassword<S> {
@@ -23,7 +23,7 @@ pub struct ChangePassword<S> {
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, BoxError> {
     Ok(ChangePassword {
         store: startup::password_checking_store(env, &SdkSettings::from_env(env)?)?,
         passwords: passwords::argon2id(),

@@ -10,7 +10,7 @@ use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SignUpStore, UserStore};
-use user_auth_core::{startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
 pub struct CreateUser<S> {
@@ -22,7 +22,7 @@ pub struct CreateUser<S> {
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, BoxError> {
     let password_min_length = config::password_min_length(env)?;
     let sign_ups_per_hour = config::sign_ups_per_address_per_hour(env)?;
     let store = startup::dynamo_store(env, &SdkSettings::from_env(env)?);

@@ -11,7 +11,7 @@ use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{AccountStore, CredentialStore, LoginAttemptStore, SessionStore, UserStore};
 use user_auth_core::tokens::TokenVerifier;
-use user_auth_core::{startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
 pub struct DeleteUser<S> {
@@ -22,7 +22,7 @@ pub struct DeleteUser<S> {
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<DeleteUser<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<DeleteUser<DynamoStore>, BoxError> {
     Ok(DeleteUser {
         store: startup::password_checking_store(env, &SdkSettings::from_env(env)?)?,
         passwords: passwords::argon2id(),

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use user_auth_core::config::{self, Env};
 use user_auth_core::edge::ok_cacheable;
 use user_auth_core::tokens::{self, Discovery, JwkSet};
-use user_auth_core::{ApiError, StartError};
+use user_auth_core::{ApiError, BoxError};
 
 /// How long a verifier or a cache may keep the set, in seconds. A rotation
 /// publishes the next key this long before it signs anything (docs/deployment.md, "Key
@@ -24,7 +24,7 @@ pub struct Jwks {
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<Jwks, StartError> {
+pub async fn build(env: &Env) -> Result<Jwks, BoxError> {
     let keys = tokens::verifying_keys(&config::verifying_key_pem(env)?)?;
     Ok(Jwks { set: JwkSet::of(&keys), discovery: Discovery::of(&config::token_issuer(env)) })
 }

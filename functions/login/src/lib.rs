@@ -11,7 +11,7 @@ use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore};
 use user_auth_core::tokens::TokenIssuer;
-use user_auth_core::{startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
 pub struct Login<S> {
@@ -23,7 +23,7 @@ pub struct Login<S> {
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<Login<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<Login<DynamoStore>, BoxError> {
     let sdk = SdkSettings::from_env(env)?;
     with_signing_key(env, &sdk, &startup::signing_key_pem(env, &sdk).await?)
 }
@@ -34,7 +34,7 @@ pub fn with_signing_key(
     env: &Env,
     sdk: &SdkSettings,
     signing_key_pem: &SecretString,
-) -> Result<Login<DynamoStore>, StartError> {
+) -> Result<Login<DynamoStore>, BoxError> {
     let issuer = startup::token_issuer(env, signing_key_pem)?;
     let policy =
         LoginPolicy { lifetime: config::session_lifetime(env)?, max_sessions: config::max_sessions_per_user(env)? };

@@ -12,7 +12,7 @@ use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshKey;
 use user_auth_core::tokens::TokenIssuer;
-use user_auth_core::{startup, ApiError, StartError};
+use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
 pub struct Refresh<S> {
@@ -25,7 +25,7 @@ pub struct Refresh<S> {
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<Refresh<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<Refresh<DynamoStore>, BoxError> {
     let sdk = SdkSettings::from_env(env)?;
     with_signing_key(env, &sdk, &startup::signing_key_pem(env, &sdk).await?)
 }
@@ -36,7 +36,7 @@ pub fn with_signing_key(
     env: &Env,
     sdk: &SdkSettings,
     signing_key_pem: &SecretString,
-) -> Result<Refresh<DynamoStore>, StartError> {
+) -> Result<Refresh<DynamoStore>, BoxError> {
     let policy =
         RefreshPolicy { lifetime: config::session_lifetime(env)?, reuse_grace: config::refresh_reuse_grace(env)? };
     Ok(Refresh {

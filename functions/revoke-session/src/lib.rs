@@ -7,14 +7,14 @@ use user_auth_core::edge::{bearer_token, no_content, path_parameter};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
-use user_auth_core::{operations, ApiError, StartError};
+use user_auth_core::{operations, ApiError, BoxError};
 
 /// What every request uses, built once per process: the session store, and
 /// what checks tokens.
 pub type RevokeSession<S> = Authenticated<S>;
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
-pub async fn build(env: &Env) -> Result<RevokeSession<DynamoStore>, StartError> {
+pub async fn build(env: &Env) -> Result<RevokeSession<DynamoStore>, BoxError> {
     Authenticated::from_env(env)
 }
 

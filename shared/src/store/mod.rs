@@ -11,7 +11,7 @@ use crate::passwords::PasswordHash;
 pub mod dynamodb;
 pub mod memory;
 
-use crate::error::Cause;
+use crate::error::BoxError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -19,11 +19,11 @@ pub enum StoreError {
     UsernameTaken,
     /// The database cannot be reached, timed out or throttled us: worth a retry.
     #[error("database unavailable")]
-    Unavailable(#[source] Cause),
+    Unavailable(#[source] BoxError),
     /// Refused, or answered with data that does not decode: a defect, not
     /// worth a retry.
     #[error("database request failed")]
-    Failed(#[source] Cause),
+    Failed(#[source] BoxError),
 }
 
 /// The DynamoDB tables, by name. Their keys are in [`dynamodb::schema`].

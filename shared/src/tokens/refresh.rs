@@ -106,15 +106,15 @@ impl RefreshKey {
         let der: String = private_key_pem.lines().filter(|line| !line.starts_with("-----")).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(der.trim())
-            .map_err(|_| KeyError("the signing key is not PEM".into()))?;
+            .map_err(KeyError::of("the signing key's PEM"))?;
         let seed = match Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
             Ok(pair) => digest::digest(&digest::SHA256, pair.sign(DERIVATION_LABEL).as_ref()).as_ref().to_vec(),
             Err(_) => {
                 let random = rand::SystemRandom::new();
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &random)
-                    .map_err(|_| KeyError("the signing key is neither an Ed25519 nor a P-256 PKCS#8 key".into()))?;
+                    .map_err(|_| KeyError::new("the signing key is neither an Ed25519 nor a P-256 PKCS#8 key"))?;
                 let scalar = p256_private_scalar(&der)
-                    .ok_or_else(|| KeyError("the P-256 signing key's private scalar cannot be read".into()))?;
+                    .ok_or_else(|| KeyError::new("the P-256 signing key's private scalar cannot be read"))?;
                 hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, DERIVATION_LABEL), scalar).as_ref().to_vec()
             }
         };
