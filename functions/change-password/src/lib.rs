@@ -45,16 +45,8 @@ where
         source_ip: client(&request).source_ip,
     };
     let now = app.clock.now();
-    operations::change_password(
-        &app.store,
-        &app.passwords,
-        &app.verifier,
-        app.password_min_length,
-        now,
-        token,
-        attempt,
-    )
-    .await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    operations::change_password(&app.store, &app.passwords, app.password_min_length, now, &caller, attempt).await?;
     Ok(no_content())
 }
 

@@ -38,7 +38,9 @@ where
     let token = bearer_token(&request)?;
     let body: AccountDeletionBody = json_body(&request)?;
     let attempt = DeletionAttempt { password: body.password, source_ip: client(&request).source_ip };
-    operations::delete_user(&app.store, &app.passwords, &app.verifier, app.clock.now(), token, attempt).await?;
+    let now = app.clock.now();
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    operations::delete_user(&app.store, &app.passwords, now, &caller, attempt).await?;
     Ok(no_content())
 }
 

@@ -24,7 +24,8 @@ where
 {
     let token = bearer_token(&request)?;
     let scope = optional_json_body::<LogoutBody>(&request)?.unwrap_or_default().scope;
-    operations::logout(&app.store, &app.verifier, app.clock.now(), token, scope).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, app.clock.now(), token).await?;
+    operations::logout(&app.store, &caller, scope).await?;
     Ok(no_content())
 }
 

@@ -25,7 +25,8 @@ where
     let token = bearer_token(&request)?;
     // No id in the path reads as an id that matches no session: 404.
     let id = path_parameter(&request, "id", "/auth/sessions/").unwrap_or_default();
-    operations::revoke_session(&app.store, &app.verifier, app.clock.now(), token, &id).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, app.clock.now(), token).await?;
+    operations::revoke_session(&app.store, &caller, &id).await?;
     Ok(no_content())
 }
 

@@ -2,11 +2,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{normalized, Password, PasswordError};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore, UserStore};
-use crate::tokens::TokenVerifier;
+use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore};
 use crate::ApiError;
 
-use super::{authenticate, check_password};
+use super::{check_password, Caller};
 
 /// A password change request: the password in use, the one to use from now
 /// on, and the address it comes from (for the lockout). Its `Debug` output
@@ -29,16 +28,14 @@ pub struct PasswordChangeAttempt {
 pub async fn change_password<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
-    verifier: &TokenVerifier,
     password_min_length: usize,
     now: u64,
-    token: &str,
+    caller: &Caller,
     attempt: PasswordChangeAttempt,
 ) -> Result<(), ApiError>
 where
-    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore,
+    S: SessionStore + CredentialStore + LoginAttemptStore,
 {
-    let caller = authenticate(store, verifier, now, token).await?;
     let PasswordChangeAttempt { current, new, source_ip } = attempt;
     let user = &caller.user;
     if normalized(&current).expose_secret() == normalized(&new).expose_secret() {
@@ -107,7 +104,8 @@ mod tests {
         request: PasswordChangeAttempt,
     ) -> Result<(), ApiError> {
         let verifier = alice.keys.verifier();
-        change_password(&alice.store, passwords, &verifier, MIN_LENGTH, now(), &alice.access_token, request).await
+        let caller = authenticate(&alice.store, &verifier, now(), &alice.access_token).await?;
+        change_password(&alice.store, passwords, MIN_LENGTH, now(), &caller, request).await
     }
 
     async fn log_in(alice: &SignedIn, password: &str) -> Result<(), ApiError> {

@@ -1,11 +1,10 @@
 use secrecy::SecretString;
 
 use crate::passwords::PasswordHasher;
-use crate::store::{AccountStore, CredentialStore, LoginAttemptStore, SessionStore, UserStore};
-use crate::tokens::TokenVerifier;
+use crate::store::{AccountStore, CredentialStore, LoginAttemptStore};
 use crate::ApiError;
 
-use super::{authenticate, check_password};
+use super::{check_password, Caller};
 
 /// An account deletion request: the password, asked again, and the address
 /// it comes from (for the lockout). Its `Debug` output redacts the password.
@@ -23,15 +22,13 @@ pub struct DeletionAttempt {
 pub async fn delete_user<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
-    verifier: &TokenVerifier,
     now: u64,
-    token: &str,
+    caller: &Caller,
     attempt: DeletionAttempt,
 ) -> Result<(), ApiError>
 where
-    S: SessionStore + UserStore + AccountStore + CredentialStore + LoginAttemptStore,
+    S: AccountStore + CredentialStore + LoginAttemptStore,
 {
-    let caller = authenticate(store, verifier, now, token).await?;
     let user = &caller.user;
     let credentials =
         check_password(store, passwords, now, &user.username, &attempt.source_ip, attempt.password).await?;
@@ -49,13 +46,15 @@ mod tests {
     use crate::domain::Client;
     use crate::operations::{authenticate, create_user, get_user, login, refresh, LoginAttempt, RefreshPolicy, Whose};
     use crate::passwords::Argon2id;
+    use crate::store::{SessionStore, UserStore};
     use crate::test_support::{now, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD};
     use crate::tokens::refresh::RefreshKey;
 
     async fn delete_as(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
         let verifier = alice.keys.verifier();
         let attempt = DeletionAttempt { password: password.into(), source_ip: "203.0.113.10".into() };
-        delete_user(&alice.store, &Argon2id, &verifier, now(), &alice.access_token, attempt).await
+        let caller = authenticate(&alice.store, &verifier, now(), &alice.access_token).await?;
+        delete_user(&alice.store, &Argon2id, now(), &caller, attempt).await
     }
 
     #[tokio::test]

@@ -1,10 +1,9 @@
 use serde::Deserialize;
 
-use crate::store::{SessionStore, UserStore};
-use crate::tokens::TokenVerifier;
+use crate::store::SessionStore;
 use crate::ApiError;
 
-use super::authenticate;
+use super::Caller;
 
 /// Which sessions a logout ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -22,17 +21,7 @@ pub enum LogoutScope {
 /// Ends sessions, and with them every access and refresh token they issued.
 /// A refresh racing this either rotates first, and its tokens die with the
 /// session, or finds the session gone: a rotation never recreates one.
-pub async fn logout<S>(
-    sessions: &S,
-    verifier: &TokenVerifier,
-    now: u64,
-    token: &str,
-    scope: LogoutScope,
-) -> Result<(), ApiError>
-where
-    S: SessionStore + UserStore,
-{
-    let caller = authenticate(sessions, verifier, now, token).await?;
+pub async fn logout(sessions: &impl SessionStore, caller: &Caller, scope: LogoutScope) -> Result<(), ApiError> {
     let user_id = &caller.user.id;
     let ended = match scope {
         LogoutScope::Local => vec![caller.session_id.clone()],

@@ -1,23 +1,12 @@
 use crate::domain::SessionId;
-use crate::store::{SessionStore, UserStore};
-use crate::tokens::TokenVerifier;
+use crate::store::SessionStore;
 use crate::ApiError;
 
-use super::authenticate;
+use super::Caller;
 
 /// Ends one of the caller's sessions. A session of another user is not
 /// found, as an unknown one is: its key includes the caller's user id.
-pub async fn revoke_session<S>(
-    sessions: &S,
-    verifier: &TokenVerifier,
-    now: u64,
-    token: &str,
-    raw_id: &str,
-) -> Result<(), ApiError>
-where
-    S: SessionStore + UserStore,
-{
-    let caller = authenticate(sessions, verifier, now, token).await?;
+pub async fn revoke_session(sessions: &impl SessionStore, caller: &Caller, raw_id: &str) -> Result<(), ApiError> {
     let id = SessionId::parse(raw_id).ok_or(ApiError::SessionNotFound)?;
     if !sessions.end_session(&caller.user.id, &id).await? {
         return Err(ApiError::SessionNotFound);
