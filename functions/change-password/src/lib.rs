@@ -2,9 +2,11 @@
 //! checks it; every other session of the caller ends.
 
 use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::edge::{bearer_token, client, json_body, no_content, PasswordChangeBody};
+use user_auth_core::edge::{bearer_token, client, json_body, no_content, JsonBody};
 use user_auth_core::operations::{self, PasswordChangeAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
@@ -31,6 +33,18 @@ pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, BoxError> {
         password_min_length: config::password_min_length(env)?,
         clock: clock::system(),
     })
+}
+
+/// The body of `POST /users/me/password` (its `Debug` redacts both passwords).
+#[derive(Debug, Deserialize)]
+pub struct PasswordChangeBody {
+    pub current_password: SecretString,
+    pub new_password: SecretString,
+}
+
+impl JsonBody for PasswordChangeBody {
+    const EXPECTED: &'static str =
+        "the request body must be a JSON object with the string fields \"current_password\" and \"new_password\"";
 }
 
 pub async fn handle<S>(app: &ChangePassword<S>, request: Request) -> Result<Response<Body>, ApiError>

@@ -2,9 +2,11 @@
 //! again; the user, its username and every session go at once.
 
 use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
-use user_auth_core::edge::{bearer_token, client, json_body, no_content, AccountDeletionBody};
+use user_auth_core::edge::{bearer_token, client, json_body, no_content, JsonBody};
 use user_auth_core::operations::{self, DeletionAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
@@ -29,6 +31,17 @@ pub async fn build(env: &Env) -> Result<DeleteUser<DynamoStore>, BoxError> {
         verifier: startup::token_verifier(env)?,
         clock: clock::system(),
     })
+}
+
+/// The body of `DELETE /users/me`: the password, asked again for a
+/// destructive act (its `Debug` redacts it).
+#[derive(Debug, Deserialize)]
+pub struct AccountDeletionBody {
+    pub password: SecretString,
+}
+
+impl JsonBody for AccountDeletionBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"password\"";
 }
 
 pub async fn handle<S>(app: &DeleteUser<S>, request: Request) -> Result<Response<Body>, ApiError>

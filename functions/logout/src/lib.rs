@@ -2,8 +2,10 @@
 //! all of them, and with them every token they issued.
 
 use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
 use user_auth_core::config::Env;
-use user_auth_core::edge::{bearer_token, no_content, optional_json_body, LogoutBody};
+use user_auth_core::edge::{bearer_token, no_content, optional_json_body, JsonBody};
+use user_auth_core::operations::LogoutScope;
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
@@ -16,6 +18,18 @@ pub type Logout<S> = Authenticated<S>;
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<Logout<DynamoStore>, BoxError> {
     Authenticated::from_env(env)
+}
+
+/// The optional body of `POST /auth/logout`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutBody {
+    #[serde(default)]
+    pub scope: LogoutScope,
+}
+
+impl JsonBody for LogoutBody {
+    const EXPECTED: &'static str =
+        "the request body, if any, must be a JSON object whose \"scope\" is \"local\", \"others\" or \"global\"";
 }
 
 pub async fn handle<S>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError>
@@ -73,8 +87,11 @@ mod tests {
     async fn a_bad_scope_or_no_token_is_refused() {
         let alice = SignedIn::new("alice").await;
         let app = alice.authenticated();
-        let answer = call(handle(&app, event(&alice.access_token).body(r#"{"scope":"all"}"#).request())).await;
-        assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")));
+        for body in [r#"{"scope":"all"}"#, r#"["global"]"#] {
+            let answer = call(handle(&app, event(&alice.access_token).body(body).request())).await;
+            assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")), "{body}");
+            assert_eq!(answer.json["error"]["message"], LogoutBody::EXPECTED);
+        }
         let answer = call(handle(&app, event("x").without_header("authorization").request())).await;
         assert_eq!(answer.status, 401);
         assert!(app.store.session(&alice.user_id, &alice.session_id).await.unwrap().is_some());

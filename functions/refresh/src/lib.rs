@@ -3,9 +3,10 @@
 
 use lambda_http::{Body, Request, Response};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::edge::{json_body, ok, RefreshBody, TokenResponse};
+use user_auth_core::edge::{json_body, ok, JsonBody, TokenResponse};
 use user_auth_core::operations::{self, RefreshPolicy};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
@@ -46,6 +47,16 @@ pub fn with_signing_key(
         policy,
         clock: clock::system(),
     })
+}
+
+/// The body of `POST /auth/refresh` (its `Debug` redacts the token).
+#[derive(Debug, Deserialize)]
+pub struct RefreshBody {
+    pub refresh_token: SecretString,
+}
+
+impl JsonBody for RefreshBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"refresh_token\"";
 }
 
 pub async fn handle<S>(app: &Refresh<S>, request: Request) -> Result<Response<Body>, ApiError>
@@ -121,5 +132,7 @@ mod tests {
             let answer = call_json(handle(&app, event(body).request())).await;
             assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")), "{body:?}");
         }
+        let answer = call_json(handle(&app, event(r#"{"token":"x"}"#).request())).await;
+        assert_eq!(answer.json["error"]["message"], RefreshBody::EXPECTED);
     }
 }

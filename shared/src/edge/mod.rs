@@ -18,8 +18,7 @@ pub mod serve;
 pub use authorizer::{bearer_of, serve_authorizer, AuthorizerRequest, AuthorizerResponse};
 pub use origin::Origin;
 pub use request::{
-    bearer_token, client, json_body, optional_json_body, path_parameter, AccountDeletionBody, CredentialsBody,
-    JsonBody, LogoutBody, PasswordChangeBody, RefreshBody, MAX_BODY_BYTES,
+    bearer_token, client, json_body, optional_json_body, path_parameter, CredentialsBody, JsonBody, MAX_BODY_BYTES,
 };
 pub use response::{created, error_response, json_response, no_content, ok, ok_cacheable, status_of, TokenResponse};
 pub use serve::{respond, serve};

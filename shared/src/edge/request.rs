@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::domain::Client;
-use crate::operations::LogoutScope;
 use crate::ApiError;
 
 /// Request bodies larger than this are refused with 413.
@@ -30,51 +29,6 @@ pub struct CredentialsBody {
 impl JsonBody for CredentialsBody {
     const EXPECTED: &'static str =
         "the request body must be a JSON object with the string fields \"username\" and \"password\"";
-}
-
-/// The body of `POST /auth/refresh` (its `Debug` redacts the token).
-#[derive(Debug, Deserialize)]
-pub struct RefreshBody {
-    pub refresh_token: SecretString,
-}
-
-impl JsonBody for RefreshBody {
-    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"refresh_token\"";
-}
-
-/// The body of `POST /users/me/password` (its `Debug` redacts both passwords).
-#[derive(Debug, Deserialize)]
-pub struct PasswordChangeBody {
-    pub current_password: SecretString,
-    pub new_password: SecretString,
-}
-
-impl JsonBody for PasswordChangeBody {
-    const EXPECTED: &'static str =
-        "the request body must be a JSON object with the string fields \"current_password\" and \"new_password\"";
-}
-
-/// The body of `DELETE /users/me`: the password, asked again for a
-/// destructive act (its `Debug` redacts it).
-#[derive(Debug, Deserialize)]
-pub struct AccountDeletionBody {
-    pub password: SecretString,
-}
-
-impl JsonBody for AccountDeletionBody {
-    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"password\"";
-}
-
-/// The optional body of `POST /auth/logout`.
-#[derive(Debug, Default, Deserialize)]
-pub struct LogoutBody {
-    #[serde(default)]
-    pub scope: LogoutScope,
-}
-
-impl JsonBody for LogoutBody {
-    const EXPECTED: &'static str =
-        "the request body, if any, must be a JSON object whose \"scope\" is \"local\", \"others\" or \"global\"";
 }
 
 fn body_bytes(body: &Body) -> &[u8] {
@@ -168,6 +122,17 @@ mod tests {
 
     use super::*;
 
+    /// A body whose every field is optional, as logout's is.
+    #[derive(Debug, Default, Deserialize)]
+    struct OptionalBody {
+        #[serde(default)]
+        flag: bool,
+    }
+
+    impl JsonBody for OptionalBody {
+        const EXPECTED: &'static str = "the request body, if any, must be a JSON object whose \"flag\" is a boolean";
+    }
+
     fn request_with_body(body: Body) -> Request {
         request_of_type(Some("application/json"), body)
     }
@@ -194,7 +159,7 @@ mod tests {
             assert_eq!(super::super::response::status_of(&err), lambda_http::http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
         }
         // A request without a body needs no type.
-        assert!(optional_json_body::<LogoutBody>(&request_of_type(None, Body::Empty)).unwrap().is_none());
+        assert!(optional_json_body::<OptionalBody>(&request_of_type(None, Body::Empty)).unwrap().is_none());
     }
 
     #[test]
@@ -227,24 +192,21 @@ mod tests {
         let credentials = Body::Text(r#" ["alice", "a long enough password"]"#.into());
         let err = json_body::<CredentialsBody>(&request_with_body(credentials)).unwrap_err();
         assert_eq!(err.code(), "invalid_request");
-        for body in ["[]", r#"["global"]"#] {
-            let err = optional_json_body::<LogoutBody>(&request_with_body(Body::Text(body.into()))).unwrap_err();
+        for body in ["[]", "[true]"] {
+            let err = optional_json_body::<OptionalBody>(&request_with_body(Body::Text(body.into()))).unwrap_err();
             assert_eq!(err.code(), "invalid_request", "{body}");
         }
     }
 
     #[test]
-    fn each_body_says_what_it_expects_and_logout_may_have_none() {
-        let err = json_body::<RefreshBody>(&request_with_body(Body::Text(r#"{"token":"x"}"#.into()))).unwrap_err();
-        assert!(err.to_string().contains("refresh_token"), "{err}");
-        assert!(optional_json_body::<LogoutBody>(&request_with_body(Body::Empty)).unwrap().is_none());
-        let body = Body::Text(r#"{"scope":"global"}"#.into());
-        let parsed = optional_json_body::<LogoutBody>(&request_with_body(body)).unwrap().unwrap();
-        assert_eq!(parsed.scope, LogoutScope::Global);
-        let body = Body::Text(r#"{"scope":"everyone"}"#.into());
-        assert_eq!(optional_json_body::<LogoutBody>(&request_with_body(body)).unwrap_err().code(), "invalid_request");
-        let parsed = optional_json_body::<LogoutBody>(&request_with_body(Body::Text("{}".into()))).unwrap().unwrap();
-        assert_eq!(parsed.scope, LogoutScope::Local);
+    fn a_body_says_what_it_expects_and_an_optional_one_may_be_absent() {
+        let err = json_body::<OptionalBody>(&request_with_body(Body::Text(r#"{"flag":"x"}"#.into()))).unwrap_err();
+        assert_eq!(err.to_string(), OptionalBody::EXPECTED);
+        assert!(optional_json_body::<OptionalBody>(&request_with_body(Body::Empty)).unwrap().is_none());
+        let body = Body::Text(r#"{"flag":true}"#.into());
+        assert!(optional_json_body::<OptionalBody>(&request_with_body(body)).unwrap().unwrap().flag);
+        let parsed = optional_json_body::<OptionalBody>(&request_with_body(Body::Text("{}".into()))).unwrap().unwrap();
+        assert!(!parsed.flag);
     }
 
     #[test]
