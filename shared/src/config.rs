@@ -13,7 +13,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::SessionLifetime;
-use crate::store::TableNames;
 use crate::tokens::TokenSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +90,28 @@ pub const REFRESH_REUSE_GRACE_RANGE: std::ops::RangeInclusive<u64> = 1..=60;
 pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 100;
 /// The bounds of the cap of live sessions per user.
 pub const MAX_SESSIONS_PER_USER_RANGE: std::ops::RangeInclusive<usize> = 1..=1000;
+
+/// The DynamoDB tables, by name. Their keys are in [`crate::store::dynamodb::schema`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub users: String,
+    pub usernames: String,
+    pub sessions: String,
+    pub login_attempts: String,
+    pub sign_ups: String,
+}
+
+impl Default for TableNames {
+    fn default() -> Self {
+        TableNames {
+            users: "users".into(),
+            usernames: "usernames".into(),
+            sessions: "sessions".into(),
+            login_attempts: "login-attempts".into(),
+            sign_ups: "sign-ups".into(),
+        }
+    }
+}
 
 /// A source of environment variables that remembers which ones were read.
 #[derive(Debug)]

@@ -9,9 +9,7 @@ use crate::store::StoreError;
 use crate::tokens::refresh::RandomnessError;
 use crate::tokens::TokenError;
 
-/// Any error, boxed: why a function could not start (a configuration, key or
-/// SDK error), or the source of a store's or the edge's failure.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::BoxError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

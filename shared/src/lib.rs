@@ -8,7 +8,8 @@
 //!   raw value is refused.
 //! - [`passwords`]: argon2id hashing behind the `PasswordHasher` port.
 //! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
-//! - [`lockout`]: the whole brute-force policy of login.
+//! - [`lockout`]: the whole brute-force policy of login, over the records
+//!   of [`domain`] the store keeps.
 //! - [`clock`]: the time the rules read, injected so tests need not sleep.
 //! - [`operations`]: one module per operation, each a rule over the ports.
 //! - [`error`]: `ApiError`, every failure an operation can end in.
@@ -16,7 +17,8 @@
 //! Storage:
 //!
 //! - [`store`]: the narrow storage ports, their DynamoDB adapter (items
-//!   decoded by one rule) and an in-memory store for unit tests.
+//!   decoded by one rule) and an in-memory store for unit tests (built for
+//!   tests only).
 //!
 //! Where the functions meet Lambda:
 //!
@@ -29,6 +31,9 @@
 //!   the runtime loop with panics caught.
 //! - [`telemetry`]: logging set-up, and blocking work that keeps its span.
 //! - `test_support` (feature `test-support`): what every crate's tests share.
+//!
+//! No two of these modules depend on each other, and only [`edge`] speaks
+//! `lambda_http` (`layout_tests.rs` holds both).
 
 pub mod clock;
 pub mod config;
@@ -47,7 +52,13 @@ pub mod tokens;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 
-pub use error::{ApiError, BoxError};
+pub use error::ApiError;
 
+/// Any error, boxed: why a function could not start (a configuration, key or
+/// SDK error), or the source of a store's or the edge's failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[cfg(test)]
+mod layout_tests;
 #[cfg(test)]
 mod property_tests;

@@ -259,7 +259,7 @@ impl Discovery {
     /// The document of `issuer`, when it is a URL the document can live
     /// under: HTTPS, or HTTP on the loopback interface (local runs).
     pub fn of(issuer: &str) -> Option<Discovery> {
-        let uri: lambda_http::http::Uri = issuer.parse().ok()?;
+        let uri: http::Uri = issuer.parse().ok()?;
         let authority = uri.authority()?;
         let loopback = matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]");
         let scheme_fits = match uri.scheme_str()? {

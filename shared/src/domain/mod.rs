@@ -3,11 +3,13 @@
 //! refusal is the type's own error, which knows nothing of HTTP.
 
 mod id;
+mod login_attempts;
 mod password;
 mod session;
 mod user;
 mod username;
 
+pub use login_attempts::{AddressAttempts, AddressClaim, AddressRecord, NameAttempts, NameClaim, NameRecord, Standing};
 pub use password::{normalized, Password, PasswordError, PASSWORD_MAX_LENGTH};
 pub use session::{Client, Presented, RefreshHash, Rotation, Session, SessionId, SessionLifetime, SessionView};
 pub use user::{User, UserId, UserView};

@@ -8,8 +8,8 @@ use super::{
     AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, SignUpStore,
     StoreError, UserStore,
 };
+use crate::domain::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
 use crate::passwords::PasswordHash;
 
 /// Clones share their data, as clones of the DynamoDB store share the tables.

@@ -4,14 +4,17 @@
 
 use std::future::Future;
 
+use crate::domain::{AddressClaim, NameClaim, Standing};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressClaim, NameClaim, Standing};
 use crate::passwords::PasswordHash;
 
 pub mod dynamodb;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 
-use crate::error::BoxError;
+pub use crate::config::TableNames;
+
+use crate::BoxError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -24,28 +27,6 @@ pub enum StoreError {
     /// worth a retry.
     #[error("database request failed")]
     Failed(#[source] BoxError),
-}
-
-/// The DynamoDB tables, by name. Their keys are in [`dynamodb::schema`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableNames {
-    pub users: String,
-    pub usernames: String,
-    pub sessions: String,
-    pub login_attempts: String,
-    pub sign_ups: String,
-}
-
-impl Default for TableNames {
-    fn default() -> Self {
-        TableNames {
-            users: "users".into(),
-            usernames: "usernames".into(),
-            sessions: "sessions".into(),
-            login_attempts: "login-attempts".into(),
-            sign_ups: "sign-ups".into(),
-        }
-    }
 }
 
 /// What login needs to check a password: the owner, the stored hash, and

@@ -9,8 +9,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{login_attempts, sessions, usernames, users};
+use crate::domain::{AddressRecord, NameRecord};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressRecord, NameRecord};
 use crate::passwords::PasswordHash;
 use crate::store::{Credentials, StoreError};
 
@@ -169,7 +169,7 @@ impl TryFrom<&Item> for NameRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lockout::AddressAttempts;
+    use crate::domain::AddressAttempts;
 
     fn address_item(locked_until: AttributeValue) -> Item {
         Item::from([

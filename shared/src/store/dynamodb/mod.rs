@@ -20,8 +20,8 @@ use super::{
     AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, SignUpStore,
     StoreError, TableNames, UserStore,
 };
+use crate::domain::{AddressAttempts, AddressClaim, AddressRecord, NameAttempts, NameClaim, NameRecord, Standing};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
-use crate::lockout::{AddressAttempts, AddressClaim, AddressRecord, NameAttempts, NameClaim, NameRecord, Standing};
 use crate::passwords::PasswordHash;
 use crate::sdk_settings::{SdkSettings, Service};
 
