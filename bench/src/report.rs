@@ -17,6 +17,10 @@ pub fn render(subjects: &[Subject], settings: &Settings, alone: &Alone) -> Resul
     let hello_init = Summary::of(&hello.measured.init).median;
     let mut out = String::new();
     header(&mut out, settings)?;
+    let unmeasured = unmeasured(subjects)?;
+    if !unmeasured.is_empty() {
+        writeln!(out, "Not measured, as the benchmark has no case for them: {}.\n", unmeasured.join(", "))?;
+    }
     times(&mut out, subjects, hello_init)?;
     warm_against_floors(&mut out, subjects)?;
     components(&mut out, alone)?;
@@ -24,6 +28,19 @@ pub fn render(subjects: &[Subject], settings: &Settings, alone: &Alone) -> Resul
     verdicts(&mut out, subjects, hello_init)?;
     reference_verdicts(&mut out, subjects, alone)?;
     Ok(out)
+}
+
+/// The functions of the workspace (`functions/`) that no case runs.
+pub fn unmeasured(subjects: &[Subject]) -> Result<Vec<String>, BoxError> {
+    let mut functions = Vec::new();
+    for entry in std::fs::read_dir(crate::workspace().join("functions"))? {
+        let name = entry?.file_name().into_string().map_err(|name| format!("{name:?} is not UTF-8"))?;
+        if !subjects.iter().any(|subject| subject.case.name == name) {
+            functions.push(name);
+        }
+    }
+    functions.sort();
+    Ok(functions)
 }
 
 /// The heading of the TLS mode's section, which `scripts/bench --tls` writes
