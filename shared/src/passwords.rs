@@ -121,8 +121,8 @@ impl std::fmt::Debug for PasswordHash {
 /// per process and reused by every hash and check. A Lambda environment
 /// handles one request at a time, so one set of blocks serves it all its
 /// life: a fresh 19 MiB each time would be mapped and faulted in page by page
-/// on every hash (about 10 ms measured, a third of argon2's own time), and
-/// would grow peak RSS with every blocking thread that ever hashed. Work that
+/// on every hash, a large part of argon2's own time (docs/performance.md),
+/// and would grow peak RSS with every blocking thread that ever hashed. Work that
 /// finds the blocks busy (several hashes at once: tests, local runs) gets
 /// blocks of its own; a hash made at more memory (an older deployment's
 /// parameters) grows them.
@@ -153,7 +153,7 @@ fn with_blocks<R>(count: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
 /// For the buffers of [`with_blocks`]' own: after the first 19 MiB buffer is
 /// freed, glibc raises its mmap threshold and keeps later ones in per-thread
 /// heaps, so peak RSS would grow with every thread that hashed at the same
-/// time as another (over 100 MiB measured). A fixed threshold keeps such
+/// time as another (docs/performance.md). A fixed threshold keeps such
 /// buffers mmapped and returned when freed.
 fn keep_large_blocks_mmapped() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
