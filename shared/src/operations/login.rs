@@ -60,9 +60,10 @@ where
     let address = client.source_ip.clone();
     let check = PasswordCheck::read(store, &username, &address, now).await;
     let owner = check.owner().cloned();
-    let (checked, beyond_cap) =
-        tokio::join!(check.verify(store, passwords, password), sessions_beyond_cap(store, owner, policy.max_sessions));
-    let checked = checked?;
+    // A refused check answers at once, without waiting for the sessions:
+    // whether the name has a user must not show in a refusal's time.
+    let beyond_cap = async { Ok(sessions_beyond_cap(store, owner, policy.max_sessions).await) };
+    let (checked, beyond_cap) = tokio::try_join!(check.verify(store, passwords, password), beyond_cap)?;
     let user_id = checked.credentials.user_id.clone();
     let (issued, success, ended) = tokio::join!(
         start_session(store, issuer, policy.lifetime, now, &username, &checked.credentials, client),
@@ -133,6 +134,8 @@ async fn start_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
     use crate::domain::Client;
     use crate::domain::{Rotation, User, UserId};
     use crate::lockout::{AddressClaim, NameClaim, Standing};
@@ -228,18 +231,26 @@ mod tests {
         assert_eq!(err.unwrap_err().code(), "invalid_credentials");
     }
 
-    /// A store whose lockout claims cannot be written: the database throttles them.
-    struct ClaimsFail(MemoryStore);
+    /// A store whose lockout claims cannot be written (the database
+    /// throttles them), or whose users' sessions are never read back.
+    struct Faulty {
+        inner: MemoryStore,
+        claims_fail: bool,
+        sessions_hang: bool,
+    }
 
-    impl LoginAttemptStore for ClaimsFail {
+    impl LoginAttemptStore for Faulty {
         async fn standing(&self, name: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
-            self.0.standing(name, address, now).await
+            self.inner.standing(name, address, now).await
         }
-        async fn claim_address(&self, _: &Username, _: &str, _: &AddressClaim) -> Result<bool, StoreError> {
-            Err(StoreError::Unavailable("throttled".into()))
+        async fn claim_address(&self, name: &Username, at: &str, claim: &AddressClaim) -> Result<bool, StoreError> {
+            match self.claims_fail {
+                true => Err(StoreError::Unavailable("throttled".into())),
+                false => self.inner.claim_address(name, at, claim).await,
+            }
         }
         async fn claim_name(&self, name: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
-            self.0.claim_name(name, claim).await
+            self.inner.claim_name(name, claim).await
         }
         async fn mark_known(
             &self,
@@ -248,25 +259,25 @@ mod tests {
             owner: &UserId,
             until: u64,
         ) -> Result<(), StoreError> {
-            self.0.mark_known(name, address, owner, until).await
+            self.inner.mark_known(name, address, owner, until).await
         }
         async fn forget_name(&self, name: &Username) -> Result<(), StoreError> {
-            self.0.forget_name(name).await
+            self.inner.forget_name(name).await
         }
     }
 
-    impl CredentialStore for ClaimsFail {
+    impl CredentialStore for Faulty {
         async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
-            self.0.credentials(name).await
+            self.inner.credentials(name).await
         }
         async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
-            self.0.change_password(change).await
+            self.inner.change_password(change).await
         }
     }
 
-    impl SessionStore for ClaimsFail {
+    impl SessionStore for Faulty {
         async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-            self.0.create_session(session).await
+            self.inner.create_session(session).await
         }
         async fn start_session(
             &self,
@@ -274,38 +285,61 @@ mod tests {
             name: &Username,
             checked: &PasswordHash,
         ) -> Result<bool, StoreError> {
-            self.0.start_session(session, name, checked).await
+            self.inner.start_session(session, name, checked).await
         }
         async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
-            self.0.session(user_id, id).await
+            self.inner.session(user_id, id).await
         }
         async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
-            self.0.sessions(user_id).await
+            self.inner.sessions(user_id).await
         }
         async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
-            self.0.session_ids(user_id).await
+            self.inner.session_ids(user_id).await
         }
         async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
-            self.0.session_ages(user_id).await
+            if self.sessions_hang {
+                std::future::pending::<()>().await;
+            }
+            self.inner.session_ages(user_id).await
         }
         async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
-            self.0.end_sessions(user_id, ids).await
+            self.inner.end_sessions(user_id, ids).await
         }
         async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
-            self.0.rotate(rotation).await
+            self.inner.rotate(rotation).await
         }
         async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
-            self.0.end_session(user_id, id).await
+            self.inner.end_session(user_id, id).await
         }
     }
 
     #[tokio::test]
     async fn an_attempt_that_cannot_be_counted_is_not_checked() {
-        let store = ClaimsFail(store_with("gus").await);
+        let store = Faulty { inner: store_with("gus").await, claims_fail: true, sessions_hang: false };
         let passwords = CountingHasher::new(Argon2id);
         let issuer = TestKeys::generate().issuer();
         let err = login(&store, &passwords, &issuer, LOGIN, now(), attempt("gus", PASSWORD)).await.unwrap_err();
         assert_eq!(err.code(), "service_unavailable");
         assert_eq!(passwords.verifications(), 0, "argon2 ran for a guess that was never counted");
+    }
+
+    /// A refused attempt does not wait for the read of the user's sessions
+    /// that a login makes during argon2: a name with a user would otherwise
+    /// take a round trip longer to refuse than a name without one. Here the
+    /// read never ends, and the clock is paused: a refusal that waited for
+    /// it would never come, and the timeout would end the test.
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_attempt_does_not_wait_for_the_users_sessions() {
+        let store = Faulty { inner: store_with("hal").await, claims_fail: false, sessions_hang: true };
+        let issuer = TestKeys::generate().issuer();
+        let at = now();
+        for _ in 0..5 {
+            let wrong = login(&store, &Argon2id, &issuer, LOGIN, at, attempt("hal", "a wrong password"));
+            let err = tokio::time::timeout(Duration::from_secs(60), wrong).await.expect("a refusal at once");
+            assert_eq!(err.unwrap_err().code(), "invalid_credentials");
+        }
+        let locked = login(&store, &Argon2id, &issuer, LOGIN, at, attempt("hal", PASSWORD));
+        let err = tokio::time::timeout(Duration::from_secs(60), locked).await.expect("a refusal at once");
+        assert!(matches!(err, Err(ApiError::TooManyRequests { .. })), "{err:?}");
     }
 }
