@@ -584,7 +584,10 @@ impl SessionStore for DynamoStore {
 
     async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
         // A transaction's worth at a time: ceil(n / 100) calls, one after
-        // the other, for n sessions.
+        // the other, for n sessions; one session is one plain deletion.
+        if let [id] = ids {
+            return self.end_session(user_id, id).await.map(drop);
+        }
         for chunk in ids.chunks(TRANSACTION_ITEMS) {
             let deletions = chunk.iter().map(|id| self.session_deletion(user_id, id)).collect::<Result<_, _>>()?;
             // Deletions have no condition: only a fault refuses them.
