@@ -60,8 +60,18 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Req
 /// headers and a `content-length` or chunked body; `None` once the server is
 /// gone.
 pub async fn read_response<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
+    loop {
+        let response = read_one_response(reader).await?;
+        // An interim answer (100 Continue) is followed by the real one.
+        if !response.starts_with(b"HTTP/1.1 1") && !response.starts_with(b"HTTP/1.0 1") {
+            return Some(response);
+        }
+    }
+}
+
+async fn read_one_response<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
     let mut head = Vec::new();
-    let (mut length, mut chunked) = (0usize, false);
+    let (mut length, mut chunked) = (None, false);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).await.ok()? == 0 {
@@ -74,35 +84,44 @@ pub async fn read_response<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<Ve
         }
         if let Some((name, value)) = trimmed.split_once(':') {
             match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().ok()?,
-                "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
+                "content-length" => length = Some(value.trim().parse().ok()?),
+                // Chunked is the last coding when there is one.
+                "transfer-encoding" => {
+                    chunked = value.rsplit(',').next().is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+                }
                 _ => {}
             }
         }
     }
     if !chunked {
-        let mut body = vec![0u8; length];
+        // Without a length an answer would run to the connection's end,
+        // which a relay cannot tell from a lost connection.
+        let mut body = vec![0u8; length.unwrap_or(0)];
         reader.read_exact(&mut body).await.ok()?;
         return Some([head, body].concat());
     }
     // Each chunk passed on as it came, through the last one and its trailer.
     loop {
         let mut size_line = String::new();
-        reader.read_line(&mut size_line).await.ok()?;
+        if reader.read_line(&mut size_line).await.ok()? == 0 {
+            return None;
+        }
         head.extend_from_slice(size_line.as_bytes());
-        let size = usize::from_str_radix(size_line.trim().split(';').next()?, 16).ok()?;
-        let mut chunk = vec![0u8; size + 2];
+        let size = usize::from_str_radix(size_line.split(';').next()?.trim(), 16).ok()?;
         if size == 0 {
             // The trailer ends with an empty line.
             loop {
                 let mut line = String::new();
-                reader.read_line(&mut line).await.ok()?;
+                if reader.read_line(&mut line).await.ok()? == 0 {
+                    return None;
+                }
                 head.extend_from_slice(line.as_bytes());
                 if line.trim_end().is_empty() {
                     return Some(head);
                 }
             }
         }
+        let mut chunk = vec![0u8; size.checked_add(2)?];
         reader.read_exact(&mut chunk).await.ok()?;
         head.extend_from_slice(&chunk);
     }

@@ -82,11 +82,13 @@ async fn relay(client: TcpStream, upstream: String, counts: Arc<Mutex<Counts>>) 
         };
         let response = answered.await;
         tokio::time::sleep_until(arrived + HOLD).await;
+        // Out of flight before the answer is sent: a call the function makes
+        // on reading it starts a new wave.
+        counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).in_flight -= 1;
         let written = match &response {
             Some(bytes) => client_write.write_all(bytes).await.is_ok(),
             None => false,
         };
-        counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).in_flight -= 1;
         if !written {
             return;
         }

@@ -46,11 +46,18 @@ fn crate_paths(source: &str) -> Vec<String> {
     for line in lines {
         for (at, _) in line.match_indices("crate::") {
             let rest = &line[at + "crate::".len()..];
-            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            match name.as_str() {
-                "ApiError" => names.push("error".to_owned()),
-                _ if name.starts_with(|c: char| c.is_ascii_lowercase()) => names.push(name),
-                _ => {}
+            // `crate::{a, b::C}` names each of its members.
+            let members = match rest.strip_prefix('{') {
+                Some(group) => group.split('}').next().unwrap_or_default().split(',').collect(),
+                None => vec![rest],
+            };
+            for member in members {
+                let name: String = member.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                match name.as_str() {
+                    "ApiError" => names.push("error".to_owned()),
+                    _ if name.starts_with(|c: char| c.is_ascii_lowercase()) => names.push(name),
+                    _ => {}
+                }
             }
         }
     }
@@ -117,4 +124,5 @@ fn a_cycle_is_found() {
     assert!(!reaches(&BTreeMap::from([("a".to_owned(), BTreeSet::from(["b".to_owned()]))]), "b", "a"));
     let names = crate_paths("use crate::store::X;\n// crate::edge\nfn f() -> crate::ApiError {}\nuse crate::BoxError;");
     assert_eq!(names, ["store", "error"]);
+    assert_eq!(crate_paths("use crate::{config::Env, BoxError, domain};"), ["config", "domain"]);
 }

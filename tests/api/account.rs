@@ -324,4 +324,47 @@ async fn no_session_of_a_login_racing_a_password_change_outlives_it() {
     }
     println!("{stored_then_refused} sessions stored under the old password, all refused, in {RUNS} runs");
     assert!(survivors.is_empty(), "sessions that outlived the password change: {survivors:?}");
+    assert!(stored_then_refused > 0, "no login stored a session before the change: the race was not run");
+}
+
+/// A session of the old password that outlived the change's own ending of
+/// the other sessions (a straggler, or a record whose deletion failed) opens
+/// nothing: the credential generation refuses it on every check, it is not
+/// listed, and the refresh that presents it ends it.
+#[tokio::test]
+async fn a_session_of_the_old_password_stored_after_the_change_opens_nothing() {
+    use user_auth_core::domain::{Client, Session, SessionId, UserId};
+    use user_auth_core::store::dynamodb::DynamoStore;
+    use user_auth_core::store::SessionStore;
+    use user_auth_core::test_support::LIFETIME;
+    use user_auth_core::tokens::refresh::RefreshToken;
+
+    let app = TestApp::spawn().await;
+    let (id, token) = app.signed_in_user("olaf").await;
+    assert_eq!(app.change_password(&token, PASSWORD, NEW_PASSWORD).await.status, 204);
+    let user_id = UserId::parse(&id).unwrap();
+    let store = DynamoStore::new(app.client.clone(), app.tables.clone());
+    let first = RefreshToken::first(user_id.clone(), SessionId::new_random()).unwrap();
+    let straggler = Session::start(
+        first.session_id.clone(),
+        user_id.clone(),
+        Client::default(),
+        first.hash(),
+        LIFETIME,
+        app.clock.now(),
+    )
+    .under_credentials(0);
+    store.create_session(&straggler).await.unwrap();
+    let access = app.keys.issuer().issue(&user_id, &straggler.id, app.clock.now()).unwrap().access_token;
+
+    refused(&app.me(&access).await, "invalid_token");
+    refused(&app.list_sessions(&access).await, "invalid_token");
+    assert_eq!(app.authorize(&access).await.unwrap()["isAuthorized"], false);
+    let listed = app.list_sessions(&token).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.json["sessions"].as_array().unwrap().len(), 1, "only the kept one is listed: {}", listed.json);
+    assert!(store.session(&user_id, &straggler.id).await.unwrap().is_some(), "refused, not yet ended");
+    refused(&app.refresh(&first.encode()).await, "invalid_refresh_token");
+    assert!(store.session(&user_id, &straggler.id).await.unwrap().is_none(), "the refresh ended it");
+    assert_eq!(app.me(&token).await.status, 200, "the kept session stays");
 }

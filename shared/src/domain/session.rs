@@ -114,10 +114,14 @@ impl Session {
         Session { credential_generation: generation, ..self }
     }
 
-    /// Whether the session was opened under the user's credentials as they
-    /// are (`generation`), not under a password that has since changed.
-    pub fn is_of_credentials(&self, generation: u64) -> bool {
-        self.credential_generation == generation
+    /// Whether a password change has left the session behind: it was opened
+    /// under a generation older than the user's `generation`. Never the case
+    /// for a session read after its user (generations only move on, and a
+    /// change moves the session it keeps along with the user); a session read
+    /// before a change that its user was read after may show it, and is read
+    /// again before it is refused.
+    pub fn is_left_behind(&self, generation: u64) -> bool {
+        self.credential_generation < generation
     }
 
     /// The end as things stand: the absolute end, or sooner if left idle.

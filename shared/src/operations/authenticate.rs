@@ -54,7 +54,7 @@ pub(super) fn admit_caller(
         tracing::warn!(session_id = %claimed.session_id, "access token of a deleted user presented");
         return Err(ApiError::InvalidToken);
     };
-    if !session.is_of_credentials(user.credential_generation) {
+    if session.is_left_behind(user.credential_generation) {
         tracing::info!(session_id = %claimed.session_id, "access token of a session from before a password change");
         return Err(ApiError::InvalidToken);
     }
@@ -71,8 +71,140 @@ where
     let claimed = claimed(verifier, now, token)?;
     let (session, user) =
         tokio::join!(store.session(&claimed.user_id, &claimed.session_id), store.get_user(&claimed.user_id));
+    let (session, user) = (session?, user?);
+    let session = match (&session, &user) {
+        // Read at once, the two may straddle a password change: the session
+        // it keeps shows a generation behind. Read after the user, a kept
+        // session has moved along; one left behind has not.
+        (Some(found), Some(user)) if found.is_left_behind(user.credential_generation) => {
+            store.session(&claimed.user_id, &claimed.session_id).await?
+        }
+        _ => session,
+    };
     // A session left behind by a password change is refused here, and ended
     // by the refresh that would renew it: the functions that only read
     // sessions may not delete them.
-    admit_caller(claimed, session?.as_ref(), user?, now)
+    admit_caller(claimed, session.as_ref(), user, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::domain::Rotation;
+    use crate::operations::{refresh, RefreshPolicy};
+    use crate::passwords::{Argon2id, PasswordHasher};
+    use crate::store::memory::MemoryStore;
+    use crate::store::{CredentialStore, PasswordChange, StoreError};
+    use crate::test_support::{now, SignedIn, LIFETIME};
+    use crate::tokens::refresh::RefreshKey;
+
+    /// A store on which a password change keeping `keep` commits just before
+    /// the first read of the user: after the session was read, as when the
+    /// two reads of a token check straddle the change.
+    struct ChangeBetweenReads {
+        inner: MemoryStore,
+        pending: Mutex<Option<PasswordChange>>,
+    }
+
+    impl ChangeBetweenReads {
+        async fn new(alice: &SignedIn, keep: &SessionId) -> Self {
+            let credentials = alice.store.credentials(&crate::domain::Username::parse("alice").unwrap()).await;
+            let credentials = credentials.unwrap().unwrap();
+            let change = PasswordChange {
+                user_id: alice.user_id.clone(),
+                username: crate::domain::Username::parse("alice").unwrap(),
+                from: credentials.password_hash,
+                to: Argon2id.hash(crate::domain::Password::as_typed("a new passphrase, long enough")).await.unwrap(),
+                generation: credentials.generation,
+                keep: keep.clone(),
+            };
+            ChangeBetweenReads { inner: alice.store.clone(), pending: Mutex::new(Some(change)) }
+        }
+    }
+
+    impl UserStore for ChangeBetweenReads {
+        async fn create_user(&self, user: &User, hash: &crate::passwords::PasswordHash) -> Result<(), StoreError> {
+            self.inner.create_user(user, hash).await
+        }
+        async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+            let change = self.pending.lock().unwrap().take();
+            if let Some(change) = change {
+                assert!(self.inner.change_password(&change).await?, "the change commits");
+            }
+            self.inner.get_user(id).await
+        }
+    }
+
+    impl SessionStore for ChangeBetweenReads {
+        async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+            self.inner.create_session(session).await
+        }
+        async fn start_session(
+            &self,
+            session: &Session,
+            name: &crate::domain::Username,
+            checked: &crate::passwords::PasswordHash,
+        ) -> Result<bool, StoreError> {
+            self.inner.start_session(session, name, checked).await
+        }
+        async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
+            self.inner.session(user_id, id).await
+        }
+        async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
+            self.inner.sessions(user_id).await
+        }
+        async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+            self.inner.session_ids(user_id).await
+        }
+        async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
+            self.inner.session_ages(user_id).await
+        }
+        async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
+            self.inner.end_sessions(user_id, ids).await
+        }
+        async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
+            self.inner.rotate(rotation).await
+        }
+        async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
+            self.inner.end_session(user_id, id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn the_session_a_change_keeps_passes_a_check_that_straddles_the_change() {
+        let alice = SignedIn::new("alice").await;
+        let verifier = alice.keys.verifier();
+        let store = ChangeBetweenReads::new(&alice, &alice.session_id).await;
+        let caller = authenticate(&store, &verifier, now(), &alice.access_token).await.expect("the kept session");
+        assert_eq!(caller.user.credential_generation, 1, "the check read the user after the change");
+    }
+
+    #[tokio::test]
+    async fn the_session_a_change_keeps_refreshes_across_the_change_and_stays() {
+        let alice = SignedIn::new("alice").await;
+        let store = ChangeBetweenReads::new(&alice, &alice.session_id).await;
+        let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
+        let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
+        let renewed = refresh(&store, &alice.keys.issuer(), &key, policy, now(), &alice.refresh_token).await;
+        assert!(renewed.is_ok(), "{renewed:?}");
+        assert!(store.inner.session(&alice.user_id, &alice.session_id).await.unwrap().is_some(), "not ended");
+    }
+
+    #[tokio::test]
+    async fn a_session_the_change_left_behind_is_refused_and_its_refresh_ends_it() {
+        let alice = SignedIn::new("alice").await;
+        let other = alice.another_session().await;
+        let verifier = alice.keys.verifier();
+        // The change keeps alice's first session; the other is left behind.
+        let store = ChangeBetweenReads::new(&alice, &alice.session_id).await;
+        let err = authenticate(&store, &verifier, now(), &other.access_token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+        let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
+        let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
+        let err = refresh(&store, &alice.keys.issuer(), &key, policy, now(), &other.refresh_token).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_refresh_token");
+        assert!(store.inner.session(&alice.user_id, &other.session_id).await.unwrap().is_none(), "ended");
+    }
 }

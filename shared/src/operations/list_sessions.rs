@@ -20,12 +20,17 @@ where
 {
     let claimed = claimed(verifier, now, token)?;
     let (sessions, user) = tokio::join!(store.sessions(&claimed.user_id), store.get_user(&claimed.user_id));
-    let (sessions, user) = (sessions?, user?);
-    let own = sessions.iter().find(|session| session.id == claimed.session_id);
-    let caller = admit_caller(claimed.clone(), own, user, now)?;
+    let (mut sessions, user) = (sessions?, user?);
+    let generation = user.as_ref().map_or(0, |user| user.credential_generation);
+    let own = |sessions: &[Session]| sessions.iter().find(|session| session.id == claimed.session_id).cloned();
+    if own(&sessions).is_some_and(|session| session.is_left_behind(generation)) {
+        // Listed before a password change its user was read after: list
+        // again, as `authenticate` reads its session again.
+        sessions = store.sessions(&claimed.user_id).await?;
+    }
+    let caller = admit_caller(claimed.clone(), own(&sessions).as_ref(), user, now)?;
     // Sessions a password change left behind open nothing: not listed.
-    let generation = caller.user.credential_generation;
-    let live = |session: &Session| session.is_active(now) && session.is_of_credentials(generation);
+    let live = |session: &Session| session.is_active(now) && !session.is_left_behind(generation);
     let mut active: Vec<_> = sessions.into_iter().filter(live).collect();
     active.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(active.iter().map(|session| SessionView::of(session, &caller.session_id)).collect())

@@ -37,6 +37,12 @@ pub struct LoginPolicy {
 /// sessions read meanwhile, during argon2); then the session, the success
 /// and the ending of the sessions beyond the cap, together. A claim at a
 /// name from an address its user does not know adds the name's count.
+///
+/// The last three are written together, so each stands alone: a session
+/// stored is answered even when the success cannot be written; a session
+/// refused (its password changed meanwhile) leaves the success recorded,
+/// as the password was right when checked, and the sessions ended beyond
+/// the cap were of the old password.
 pub async fn login<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
@@ -74,8 +80,12 @@ where
         // The cap is met again by the next login; this one goes on.
         tracing::warn!(error = %err, user_id = %user_id, "sessions beyond the cap were not ended");
     }
-    success?;
     let issued = issued?;
+    if let Err(err) = success {
+        // The session is stored: answer with it. The attempt stays counted
+        // as a failure, which errs on the safe side.
+        tracing::warn!(error = %err, user_id = %user_id, "a successful login's attempt is still counted");
+    }
     tracing::info!(user_id = %user_id, "login succeeded");
     Ok(issued)
 }

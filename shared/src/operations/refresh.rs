@@ -73,16 +73,24 @@ where
     };
     let generation = user.credential_generation;
     if let Some(rotated) = rotated {
-        if !rotated.is_of_credentials(generation) {
-            tracing::info!(session_id = %rotated.id, "refresh of a session from before a password change: ending it");
-            sessions.end_session(&rotated.user_id, &rotated.id).await?;
-            return Err(ApiError::InvalidRefreshToken);
+        if !rotated.is_left_behind(generation) {
+            return issue(issuer, &next, &rotated, now);
         }
-        return issue(issuer, &next, &rotated, now);
+        // Rotated before a password change its user was read after: the
+        // session the change kept has moved along since; one it left behind
+        // has not, and never will.
+        let now_stored = sessions.session(&rotated.user_id, &rotated.id).await?;
+        if let Some(kept) = now_stored.filter(|session| !session.is_left_behind(generation)) {
+            return issue(issuer, &next, &kept, now);
+        }
+        tracing::info!(session_id = %rotated.id, "refresh of a session from before a password change: ending it");
+        sessions.end_session(&rotated.user_id, &rotated.id).await?;
+        return Err(ApiError::InvalidRefreshToken);
     }
     // Not the current token, or the session has ended: read it and judge.
     let session = sessions.session(&token.user_id, &token.session_id).await?;
-    let live = |session: &Session| session.is_active(now) && session.is_of_credentials(generation);
+    // Read after its user: a session behind it now is left behind for good.
+    let live = |session: &Session| session.is_active(now) && !session.is_left_behind(generation);
     let session = session.filter(live).ok_or(ApiError::InvalidRefreshToken)?;
     match session.judge(&presented, now, policy.reuse_grace) {
         // The write found another token current, the read this one: the

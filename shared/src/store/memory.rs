@@ -83,7 +83,7 @@ impl CredentialStore for MemoryStore {
         if claim.user_id != change.user_id
             || claim.password_hash != change.from
             || !inner.users.contains_key(&change.user_id)
-            || !inner.sessions.contains_key(&kept)
+            || inner.sessions.get(&kept).is_none_or(|session| session.credential_generation != change.generation)
         {
             return Ok(false);
         }

@@ -116,7 +116,7 @@ impl DynamoStore {
                 Err(err) if transaction_condition_failed(&err) => return Ok(false),
                 Err(err) if is_transaction_conflict(&err) && attempt < TRANSACTION_CONFLICT_RETRIES => {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                    tokio::time::sleep(conflict_backoff(attempt)).await;
                 }
                 Err(err) => return Err(classify(err)),
             }
@@ -171,8 +171,19 @@ fn session_key(user_id: &UserId, id: &SessionId) -> Item {
 
 /// How often a transaction is retried when DynamoDB reports a conflicting
 /// concurrent one on the same items (two sign-ups for one name, a logout
-/// during a password change); the retry then sees the winner's writes.
-const TRANSACTION_CONFLICT_RETRIES: u32 = 5;
+/// during a password change, logins at once beside one); the retry then sees
+/// the winner's writes.
+const TRANSACTION_CONFLICT_RETRIES: u32 = 7;
+
+/// The wait before the `attempt`-th retry of a conflicting transaction:
+/// doubling from 10 ms up to 320 ms, with up to as much again at random, so
+/// that transactions that conflicted once do not meet again in step. All
+/// the retries together wait under two seconds.
+fn conflict_backoff(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.saturating_sub(1).min(5);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % (base + 1);
+    Duration::from_millis(base + jitter)
+}
 
 /// The most items one DynamoDB transaction may write.
 const TRANSACTION_ITEMS: usize = 100;
@@ -295,13 +306,20 @@ impl CredentialStore for DynamoStore {
             .expression_attribute_values(":next", next.clone())
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;
+        // The kept session moves along only from the generation checked: a
+        // session some change left behind is never brought forward.
+        let kept_condition = match change.generation {
+            0 => "attribute_exists(#sid) AND (attribute_not_exists(#generation) OR #generation = :current)",
+            _ => "attribute_exists(#sid) AND #generation = :current",
+        };
         let kept = Update::builder()
             .table_name(&self.tables.sessions)
             .set_key(Some(session_key(&change.user_id, &change.keep)))
             .update_expression("SET #generation = :next")
-            .condition_expression("attribute_exists(#sid)")
+            .condition_expression(kept_condition)
             .expression_attribute_names("#generation", sessions::CREDENTIAL_GENERATION)
             .expression_attribute_names("#sid", sessions::SID)
+            .expression_attribute_values(":current", n(change.generation))
             .expression_attribute_values(":next", next)
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;
@@ -607,5 +625,22 @@ impl SessionStore for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(output.attributes.is_some_and(|old| !old.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_retries_back_off_and_stay_bounded() {
+        for attempt in 1..=TRANSACTION_CONFLICT_RETRIES {
+            let base = Duration::from_millis(10 << (attempt - 1).min(5));
+            let wait = conflict_backoff(attempt);
+            assert!(wait >= base && wait <= 2 * base, "attempt {attempt}: {wait:?}");
+        }
+        let most: Duration =
+            (1..=TRANSACTION_CONFLICT_RETRIES).map(|a| 2 * Duration::from_millis(10 << (a - 1).min(5))).sum();
+        assert!(most <= Duration::from_secs(3), "{most:?}");
     }
 }
