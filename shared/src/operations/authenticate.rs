@@ -92,91 +92,36 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::domain::Rotation;
+    use crate::domain::{Password, Username};
     use crate::operations::{refresh, RefreshPolicy};
     use crate::passwords::{Argon2id, PasswordHasher};
-    use crate::store::memory::MemoryStore;
-    use crate::store::{CredentialStore, PasswordChange, StoreError};
+    use crate::store::faulty::FaultyStore;
+    use crate::store::{CredentialStore, PasswordChange};
     use crate::test_support::{now, SignedIn, LIFETIME};
     use crate::tokens::refresh::RefreshKey;
 
     /// A store on which a password change keeping `keep` commits just before
     /// the first read of the user: after the session was read, as when the
     /// two reads of a token check straddle the change.
-    struct ChangeBetweenReads {
-        inner: MemoryStore,
-        pending: Mutex<Option<PasswordChange>>,
-    }
-
-    impl ChangeBetweenReads {
-        async fn new(alice: &SignedIn, keep: &SessionId) -> Self {
-            let credentials = alice.store.credentials(&crate::domain::Username::parse("alice").unwrap()).await;
-            let credentials = credentials.unwrap().unwrap();
-            let change = PasswordChange {
-                user_id: alice.user_id.clone(),
-                username: crate::domain::Username::parse("alice").unwrap(),
-                from: credentials.password_hash,
-                to: Argon2id.hash(crate::domain::Password::as_typed("a new passphrase, long enough")).await.unwrap(),
-                generation: credentials.generation,
-                keep: keep.clone(),
-            };
-            ChangeBetweenReads { inner: alice.store.clone(), pending: Mutex::new(Some(change)) }
-        }
-    }
-
-    impl UserStore for ChangeBetweenReads {
-        async fn create_user(&self, user: &User, hash: &crate::passwords::PasswordHash) -> Result<(), StoreError> {
-            self.inner.create_user(user, hash).await
-        }
-        async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-            let change = self.pending.lock().unwrap().take();
-            if let Some(change) = change {
-                assert!(self.inner.change_password(&change).await?, "the change commits");
-            }
-            self.inner.get_user(id).await
-        }
-    }
-
-    impl SessionStore for ChangeBetweenReads {
-        async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-            self.inner.create_session(session).await
-        }
-        async fn start_session(
-            &self,
-            session: &Session,
-            name: &crate::domain::Username,
-            checked: &crate::passwords::PasswordHash,
-        ) -> Result<bool, StoreError> {
-            self.inner.start_session(session, name, checked).await
-        }
-        async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
-            self.inner.session(user_id, id).await
-        }
-        async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
-            self.inner.sessions(user_id).await
-        }
-        async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
-            self.inner.session_ids(user_id).await
-        }
-        async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
-            self.inner.session_ages(user_id).await
-        }
-        async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
-            self.inner.end_sessions(user_id, ids).await
-        }
-        async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
-            self.inner.rotate(rotation).await
-        }
-        async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
-            self.inner.end_session(user_id, id).await
-        }
+    async fn change_between_reads(alice: &SignedIn, keep: &SessionId) -> FaultyStore {
+        let alice_name = Username::parse("alice").unwrap();
+        let credentials = alice.store.credentials(&alice_name).await.unwrap().unwrap();
+        let change = PasswordChange {
+            user_id: alice.user_id.clone(),
+            username: alice_name,
+            from: credentials.password_hash,
+            to: Argon2id.hash(Password::as_typed("a new passphrase, long enough")).await.unwrap(),
+            generation: credentials.generation,
+            keep: keep.clone(),
+        };
+        FaultyStore { change_before_user_read: Mutex::new(Some(change)), ..FaultyStore::over(alice.store.clone()) }
     }
 
     #[tokio::test]
     async fn the_session_a_change_keeps_passes_a_check_that_straddles_the_change() {
         let alice = SignedIn::new("alice").await;
         let verifier = alice.keys.verifier();
-        let store = ChangeBetweenReads::new(&alice, &alice.session_id).await;
+        let store = change_between_reads(&alice, &alice.session_id).await;
         let caller = authenticate(&store, &verifier, now(), &alice.access_token).await.expect("the kept session");
         assert_eq!(caller.user.credential_generation, 1, "the check read the user after the change");
     }
@@ -184,7 +129,7 @@ mod tests {
     #[tokio::test]
     async fn the_session_a_change_keeps_refreshes_across_the_change_and_stays() {
         let alice = SignedIn::new("alice").await;
-        let store = ChangeBetweenReads::new(&alice, &alice.session_id).await;
+        let store = change_between_reads(&alice, &alice.session_id).await;
         let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
         let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
         let renewed = refresh(&store, &alice.keys.issuer(), &key, policy, now(), &alice.refresh_token).await;
@@ -198,7 +143,7 @@ mod tests {
         let other = alice.another_session().await;
         let verifier = alice.keys.verifier();
         // The change keeps alice's first session; the other is left behind.
-        let store = ChangeBetweenReads::new(&alice, &alice.session_id).await;
+        let store = change_between_reads(&alice, &alice.session_id).await;
         let err = authenticate(&store, &verifier, now(), &other.access_token).await.unwrap_err();
         assert_eq!(err.code(), "invalid_token");
         let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();

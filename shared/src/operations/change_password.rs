@@ -5,6 +5,7 @@ use crate::passwords::PasswordHasher;
 use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore};
 use crate::ApiError;
 
+use super::logout::end_sessions_but;
 use super::{check_password, Caller};
 
 /// A password change request: the password in use, the one to use from now
@@ -67,12 +68,7 @@ where
     }
     // The other sessions open nothing already; their records go now. A
     // failure here leaves records that are refused and ended when shown.
-    let others = async {
-        let ids = store.session_ids(&user.id).await?;
-        let others: Vec<_> = ids.into_iter().filter(|id| *id != caller.session_id).collect();
-        store.end_sessions(&user.id, &others).await.map(|()| others.len())
-    };
-    match others.await {
+    match end_sessions_but(store, &user.id, Some(&caller.session_id)).await {
         Ok(ended) => tracing::info!(user_id = %user.id, sessions = ended, "password changed; the other sessions ended"),
         Err(err) => {
             tracing::warn!(error = %err, user_id = %user.id, "password changed; other sessions' records remain")

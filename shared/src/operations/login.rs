@@ -146,15 +146,12 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use crate::domain::Client;
-    use crate::domain::{Rotation, User, UserId};
-    use crate::lockout::{AddressClaim, NameClaim, Standing};
+    use crate::domain::{Client, User};
     use crate::operations::create_user;
     use crate::passwords::Argon2id;
-    use crate::passwords::PasswordHash;
+    use crate::store::faulty::FaultyStore;
     use crate::store::memory::MemoryStore;
     use crate::store::UserStore;
-    use crate::store::{PasswordChange, StoreError};
     use crate::test_support::{now, CountingHasher, TestKeys, LOGIN, MIN_LENGTH, PASSWORD};
 
     fn attempt(username: &str, password: &str) -> LoginAttempt {
@@ -241,91 +238,9 @@ mod tests {
         assert_eq!(err.unwrap_err().code(), "invalid_credentials");
     }
 
-    /// A store whose lockout claims cannot be written (the database
-    /// throttles them), or whose users' sessions are never read back.
-    struct Faulty {
-        inner: MemoryStore,
-        claims_fail: bool,
-        sessions_hang: bool,
-    }
-
-    impl LoginAttemptStore for Faulty {
-        async fn standing(&self, name: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
-            self.inner.standing(name, address, now).await
-        }
-        async fn claim_address(&self, name: &Username, at: &str, claim: &AddressClaim) -> Result<bool, StoreError> {
-            match self.claims_fail {
-                true => Err(StoreError::Unavailable("throttled".into())),
-                false => self.inner.claim_address(name, at, claim).await,
-            }
-        }
-        async fn claim_name(&self, name: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
-            self.inner.claim_name(name, claim).await
-        }
-        async fn mark_known(
-            &self,
-            name: &Username,
-            address: &str,
-            owner: &UserId,
-            until: u64,
-        ) -> Result<(), StoreError> {
-            self.inner.mark_known(name, address, owner, until).await
-        }
-        async fn forget_name(&self, name: &Username) -> Result<(), StoreError> {
-            self.inner.forget_name(name).await
-        }
-    }
-
-    impl CredentialStore for Faulty {
-        async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
-            self.inner.credentials(name).await
-        }
-        async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
-            self.inner.change_password(change).await
-        }
-    }
-
-    impl SessionStore for Faulty {
-        async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-            self.inner.create_session(session).await
-        }
-        async fn start_session(
-            &self,
-            session: &Session,
-            name: &Username,
-            checked: &PasswordHash,
-        ) -> Result<bool, StoreError> {
-            self.inner.start_session(session, name, checked).await
-        }
-        async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
-            self.inner.session(user_id, id).await
-        }
-        async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
-            self.inner.sessions(user_id).await
-        }
-        async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
-            self.inner.session_ids(user_id).await
-        }
-        async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
-            if self.sessions_hang {
-                std::future::pending::<()>().await;
-            }
-            self.inner.session_ages(user_id).await
-        }
-        async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
-            self.inner.end_sessions(user_id, ids).await
-        }
-        async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
-            self.inner.rotate(rotation).await
-        }
-        async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
-            self.inner.end_session(user_id, id).await
-        }
-    }
-
     #[tokio::test]
     async fn an_attempt_that_cannot_be_counted_is_not_checked() {
-        let store = Faulty { inner: store_with("gus").await, claims_fail: true, sessions_hang: false };
+        let store = FaultyStore { claims_fail: true, ..FaultyStore::over(store_with("gus").await) };
         let passwords = CountingHasher::new(Argon2id);
         let issuer = TestKeys::generate().issuer();
         let err = login(&store, &passwords, &issuer, LOGIN, now(), attempt("gus", PASSWORD)).await.unwrap_err();
@@ -340,7 +255,7 @@ mod tests {
     /// it would never come, and the timeout would end the test.
     #[tokio::test(start_paused = true)]
     async fn a_refused_attempt_does_not_wait_for_the_users_sessions() {
-        let store = Faulty { inner: store_with("hal").await, claims_fail: false, sessions_hang: true };
+        let store = FaultyStore { session_ages_hang: true, ..FaultyStore::over(store_with("hal").await) };
         let issuer = TestKeys::generate().issuer();
         let at = now();
         for _ in 0..5 {

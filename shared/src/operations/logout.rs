@@ -1,6 +1,7 @@
 use serde::Deserialize;
 
-use crate::store::SessionStore;
+use crate::domain::{SessionId, UserId};
+use crate::store::{SessionStore, StoreError};
 use crate::ApiError;
 
 use super::Caller;
@@ -24,13 +25,23 @@ pub enum LogoutScope {
 pub async fn logout(sessions: &impl SessionStore, caller: &Caller, scope: LogoutScope) -> Result<(), ApiError> {
     let user_id = &caller.user.id;
     let ended = match scope {
-        LogoutScope::Local => vec![caller.session_id.clone()],
-        LogoutScope::Others | LogoutScope::Global => {
-            let all = sessions.session_ids(user_id).await?.into_iter();
-            all.filter(|id| scope == LogoutScope::Global || *id != caller.session_id).collect()
-        }
+        LogoutScope::Local => usize::from(sessions.end_session(user_id, &caller.session_id).await?),
+        LogoutScope::Others => end_sessions_but(sessions, user_id, Some(&caller.session_id)).await?,
+        LogoutScope::Global => end_sessions_but(sessions, user_id, None).await?,
     };
-    sessions.end_sessions(user_id, &ended).await?;
-    tracing::info!(user_id = %user_id, ?scope, sessions = ended.len(), "logged out");
+    tracing::info!(user_id = %user_id, ?scope, sessions = ended, "logged out");
     Ok(())
+}
+
+/// Ends every session of the user but `keep`, as they are listed now; how
+/// many it ended. Logout `others` and `global`, and a password change's
+/// clean-up after its commit.
+pub(super) async fn end_sessions_but(
+    sessions: &impl SessionStore,
+    user_id: &UserId,
+    keep: Option<&SessionId>,
+) -> Result<usize, StoreError> {
+    let ids: Vec<_> = sessions.session_ids(user_id).await?.into_iter().filter(|id| Some(id) != keep).collect();
+    sessions.end_sessions(user_id, &ids).await?;
+    Ok(ids.len())
 }

@@ -1,6 +1,7 @@
 //! Storage ports: one narrow trait per need, so each function depends only on
 //! what it calls. [`dynamodb`] is the production adapter; [`memory`] serves
-//! unit tests of the domain and the handlers.
+//! unit tests of the domain and the handlers, and `faulty` is the same with
+//! faults injected, for the operations' unit tests.
 
 use std::future::Future;
 
@@ -9,6 +10,8 @@ use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 
 pub mod dynamodb;
+#[cfg(test)]
+pub mod faulty;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 

@@ -1,0 +1,112 @@
+//! The in-memory store with faults and interleavings injected, for the unit
+//! tests of what the operations do when the database fails or another
+//! request commits between two of their reads. Built for tests only.
+
+use std::sync::Mutex;
+
+use super::memory::MemoryStore;
+use super::{CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError, UserStore};
+use crate::domain::{AddressClaim, NameClaim, Rotation, Session, SessionId, Standing, User, UserId, Username};
+use crate::passwords::PasswordHash;
+
+/// A [`MemoryStore`] that answers as it does but where a fault is asked for.
+#[derive(Default)]
+pub struct FaultyStore {
+    pub inner: MemoryStore,
+    /// Lockout claims fail, as a throttled database answers.
+    pub claims_fail: bool,
+    /// Reads of a user's session ages never answer.
+    pub session_ages_hang: bool,
+    /// A password change that commits just before the next read of a user:
+    /// after a session read at the same time, as when a token check's two
+    /// reads straddle the change.
+    pub change_before_user_read: Mutex<Option<PasswordChange>>,
+}
+
+impl FaultyStore {
+    /// No fault yet, over `inner`'s data.
+    pub fn over(inner: MemoryStore) -> Self {
+        FaultyStore { inner, ..FaultyStore::default() }
+    }
+}
+
+impl UserStore for FaultyStore {
+    async fn create_user(&self, user: &User, hash: &PasswordHash) -> Result<(), StoreError> {
+        self.inner.create_user(user, hash).await
+    }
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let change = self.change_before_user_read.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(change) = change {
+            assert!(self.inner.change_password(&change).await?, "the injected change commits");
+        }
+        self.inner.get_user(id).await
+    }
+}
+
+impl CredentialStore for FaultyStore {
+    async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
+        self.inner.credentials(name).await
+    }
+    async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+        self.inner.change_password(change).await
+    }
+}
+
+impl LoginAttemptStore for FaultyStore {
+    async fn standing(&self, name: &Username, address: &str, now: u64) -> Result<Standing, StoreError> {
+        self.inner.standing(name, address, now).await
+    }
+    async fn claim_address(&self, name: &Username, at: &str, claim: &AddressClaim) -> Result<bool, StoreError> {
+        match self.claims_fail {
+            true => Err(StoreError::Unavailable("throttled".into())),
+            false => self.inner.claim_address(name, at, claim).await,
+        }
+    }
+    async fn claim_name(&self, name: &Username, claim: &NameClaim) -> Result<bool, StoreError> {
+        self.inner.claim_name(name, claim).await
+    }
+    async fn mark_known(&self, name: &Username, address: &str, owner: &UserId, until: u64) -> Result<(), StoreError> {
+        self.inner.mark_known(name, address, owner, until).await
+    }
+    async fn forget_name(&self, name: &Username) -> Result<(), StoreError> {
+        self.inner.forget_name(name).await
+    }
+}
+
+impl SessionStore for FaultyStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.inner.create_session(session).await
+    }
+    async fn start_session(
+        &self,
+        session: &Session,
+        name: &Username,
+        checked: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        self.inner.start_session(session, name, checked).await
+    }
+    async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        self.inner.session(user_id, id).await
+    }
+    async fn sessions(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
+        self.inner.sessions(user_id).await
+    }
+    async fn session_ids(&self, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+        self.inner.session_ids(user_id).await
+    }
+    async fn session_ages(&self, user_id: &UserId) -> Result<Vec<(SessionId, u64)>, StoreError> {
+        if self.session_ages_hang {
+            std::future::pending::<()>().await;
+        }
+        self.inner.session_ages(user_id).await
+    }
+    async fn end_sessions(&self, user_id: &UserId, ids: &[SessionId]) -> Result<(), StoreError> {
+        self.inner.end_sessions(user_id, ids).await
+    }
+    async fn rotate(&self, rotation: &Rotation) -> Result<Option<Session>, StoreError> {
+        self.inner.rotate(rotation).await
+    }
+    async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
+        self.inner.end_session(user_id, id).await
+    }
+}
