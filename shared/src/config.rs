@@ -30,6 +30,10 @@ pub mod vars {
     pub const SESSIONS_TABLE: &str = "SESSIONS_TABLE";
     pub const LOGIN_ATTEMPTS_TABLE: &str = "LOGIN_ATTEMPTS_TABLE";
     pub const SIGN_UPS_TABLE: &str = "SIGN_UPS_TABLE";
+    pub const EMAIL_ADDRESSES_TABLE: &str = "EMAIL_ADDRESSES_TABLE";
+    pub const CODES_TABLE: &str = "CODES_TABLE";
+    pub const CODE_HASH_KEY: &str = "CODE_HASH_KEY";
+    pub const MAIL_FROM: &str = "MAIL_FROM";
     pub const SIGN_UPS_PER_ADDRESS_PER_HOUR: &str = "SIGN_UPS_PER_ADDRESS_PER_HOUR";
     pub const PASSWORD_MIN_LENGTH: &str = "PASSWORD_MIN_LENGTH";
     pub const TOKEN_ISSUER: &str = "TOKEN_ISSUER";
@@ -68,9 +72,15 @@ pub mod vars {
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
     pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
     pub const AWS_ENDPOINT_URL_SECRETS_MANAGER: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
+    pub const AWS_ENDPOINT_URL_SESV2: &str = "AWS_ENDPOINT_URL_SESV2";
     pub const RUST_LOG: &str = "RUST_LOG";
-    pub const LOCAL_ONLY: [&str; 4] =
-        [AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER, RUST_LOG];
+    pub const LOCAL_ONLY: [&str; 5] = [
+        AWS_ENDPOINT_URL,
+        AWS_ENDPOINT_URL_DYNAMODB,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER,
+        AWS_ENDPOINT_URL_SESV2,
+        RUST_LOG,
+    ];
 }
 
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 15;
@@ -99,6 +109,8 @@ pub struct TableNames {
     pub sessions: String,
     pub login_attempts: String,
     pub sign_ups: String,
+    pub email_addresses: String,
+    pub codes: String,
 }
 
 impl Default for TableNames {
@@ -109,6 +121,8 @@ impl Default for TableNames {
             sessions: "sessions".into(),
             login_attempts: "login-attempts".into(),
             sign_ups: "sign-ups".into(),
+            email_addresses: "email-addresses".into(),
+            codes: "codes".into(),
         }
     }
 }
@@ -177,6 +191,8 @@ pub fn table_names(env: &Env) -> TableNames {
         sessions: env.optional(vars::SESSIONS_TABLE).unwrap_or(defaults.sessions),
         login_attempts: env.optional(vars::LOGIN_ATTEMPTS_TABLE).unwrap_or(defaults.login_attempts),
         sign_ups: env.optional(vars::SIGN_UPS_TABLE).unwrap_or(defaults.sign_ups),
+        email_addresses: env.optional(vars::EMAIL_ADDRESSES_TABLE).unwrap_or(defaults.email_addresses),
+        codes: env.optional(vars::CODES_TABLE).unwrap_or(defaults.codes),
     }
 }
 
@@ -313,6 +329,24 @@ pub fn username_log_key(env: &Env) -> Result<secrecy::SecretString, ConfigError>
         return Err(ConfigError::Invalid { name: vars::USERNAME_LOG_KEY, reason });
     }
     Ok(key.trim().to_owned().into())
+}
+
+/// The key of the one-time codes' hashes ([`crate::domain::CodeHasher`]):
+/// at least 32 characters, like [`username_log_key`], and a key of its own.
+pub fn code_hash_key(env: &Env) -> Result<secrecy::SecretString, ConfigError> {
+    let key = env.required(vars::CODE_HASH_KEY)?;
+    if key.trim().chars().count() < MIN_USERNAME_LOG_KEY_LENGTH {
+        let reason = format!("at least {MIN_USERNAME_LOG_KEY_LENGTH} characters are needed");
+        return Err(ConfigError::Invalid { name: vars::CODE_HASH_KEY, reason });
+    }
+    Ok(key.trim().to_owned().into())
+}
+
+/// The sender of the service's mail: an identity verified in SES.
+pub fn mail_from(env: &Env) -> Result<crate::domain::EmailAddress, ConfigError> {
+    let raw = env.required(vars::MAIL_FROM)?;
+    crate::domain::EmailAddress::parse(&raw)
+        .map_err(|err| ConfigError::Invalid { name: vars::MAIL_FROM, reason: err.to_string() })
 }
 
 #[cfg(test)]

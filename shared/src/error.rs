@@ -2,7 +2,7 @@
 //! headers) is decided at the edge, in [`crate::edge::response`]; this type
 //! knows nothing of HTTP.
 
-use crate::domain::{PasswordError, UsernameError};
+use crate::domain::{CodeRandomnessError, EmailError, PasswordError, UsernameError};
 use crate::lockout::LockoutError;
 use crate::passwords::HashingError;
 use crate::store::StoreError;
@@ -21,6 +21,13 @@ pub enum ApiError {
     InvalidUsername(#[from] UsernameError),
     #[error(transparent)]
     InvalidPassword(#[from] PasswordError),
+    #[error(transparent)]
+    InvalidEmail(#[from] EmailError),
+    /// Wrong, expired, used, voided or never sent: no hint which.
+    #[error("the code is invalid or expired")]
+    InvalidCode,
+    #[error("this address already belongs to another account")]
+    EmailTaken,
     #[error("the username or password is incorrect")]
     InvalidCredentials,
     #[error("the access token is missing, invalid, expired or revoked")]
@@ -64,6 +71,9 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::InvalidUsername(_) => "invalid_username",
             ApiError::InvalidPassword(_) => "invalid_password",
+            ApiError::InvalidEmail(_) => "invalid_email",
+            ApiError::InvalidCode => "invalid_code",
+            ApiError::EmailTaken => "email_taken",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
             ApiError::InvalidRefreshToken => "invalid_refresh_token",
@@ -100,6 +110,12 @@ impl From<TokenError> for ApiError {
 
 impl From<RandomnessError> for ApiError {
     fn from(err: RandomnessError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+impl From<CodeRandomnessError> for ApiError {
+    fn from(err: CodeRandomnessError) -> Self {
         ApiError::internal(err)
     }
 }

@@ -6,6 +6,8 @@
 //!
 //! - [`domain`]: validated `Username`, `Password`, `User`, `UserId`, and why a
 //!   raw value is refused.
+//! - [`mail`]: the messages the service sends (their words in one
+//!   place) and the port that sends them, with its SES v2 adapter.
 //! - [`passwords`]: argon2id hashing behind the `PasswordHasher` port.
 //! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
 //! - [`lockout`]: the whole brute-force policy of login, over the records
@@ -41,6 +43,7 @@ pub mod domain;
 pub mod edge;
 pub mod error;
 pub mod lockout;
+pub mod mail;
 pub mod operations;
 pub mod passwords;
 pub mod sdk_settings;

@@ -39,6 +39,7 @@ const AWS_ROOT_CAS: &[u8] = include_bytes!("../certs/aws-root-cas.pem");
 pub enum Service {
     DynamoDb,
     SecretsManager,
+    SesV2,
 }
 
 impl Service {
@@ -46,6 +47,7 @@ impl Service {
         match self {
             Service::DynamoDb => vars::AWS_ENDPOINT_URL_DYNAMODB,
             Service::SecretsManager => vars::AWS_ENDPOINT_URL_SECRETS_MANAGER,
+            Service::SesV2 => vars::AWS_ENDPOINT_URL_SESV2,
         }
     }
 }
@@ -74,7 +76,7 @@ impl SdkSettings {
             None,
             "environment",
         );
-        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager]
+        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager, Service::SesV2]
             .into_iter()
             .filter_map(|service| {
                 let url = env.optional(service.endpoint_variable()).or_else(|| env.optional(vars::AWS_ENDPOINT_URL));

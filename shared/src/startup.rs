@@ -7,6 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::{self, SharedClock};
 use crate::config::{self, Env, SigningKeySource};
+use crate::domain::CodeHasher;
+use crate::mail::ses::SesMailer;
+use crate::mail::SharedMailer;
 use crate::sdk_settings::{SdkSettings, Service};
 use crate::store::dynamodb::DynamoStore;
 use crate::tokens::{TokenIssuer, TokenVerifier};
@@ -56,6 +59,17 @@ pub fn password_checking_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoSto
     let key = config::username_log_key(env)?;
     crate::telemetry::use_username_log_key(&key);
     Ok(dynamo_store(env, sdk).with_username_key(&key))
+}
+
+/// The mailer of a function that sends mail: SES v2, from `MAIL_FROM`,
+/// over the SDK settings of the function's store.
+pub fn mailer(env: &Env, sdk: &SdkSettings) -> Result<SharedMailer, BoxError> {
+    Ok(std::sync::Arc::new(SesMailer::new(sdk, config::mail_from(env)?)))
+}
+
+/// The hasher of one-time codes, under `CODE_HASH_KEY`.
+pub fn code_hasher(env: &Env) -> Result<CodeHasher, BoxError> {
+    Ok(CodeHasher::new(&config::code_hash_key(env)?))
 }
 
 /// The issuer of access tokens, with the signing key given.

@@ -41,6 +41,13 @@ pub const LIFETIME: SessionLifetime =
 pub const LOGIN: LoginPolicy = LoginPolicy { lifetime: LIFETIME, max_sessions: DEFAULT_MAX_SESSIONS_PER_USER };
 
 /// The host's clock reading.
+/// The key of one-time code hashes in tests.
+pub const CODE_HASH_KEY: &str = "a-code-hash-key-for-the-tests-only-0123";
+
+pub fn code_hasher() -> crate::domain::CodeHasher {
+    crate::domain::CodeHasher::new(&secrecy::SecretString::from(CODE_HASH_KEY))
+}
+
 pub fn now() -> u64 {
     SystemClock.now()
 }
@@ -283,11 +290,17 @@ pub struct SignedIn {
 impl SignedIn {
     /// Signs `username` up on a new store with new keys, and logs in.
     pub async fn new(username: &str) -> Self {
-        Self::on(MemoryStore::default(), Arc::new(TestKeys::generate()), username).await
+        Self::on(MemoryStore::default(), Arc::new(TestKeys::generate()), username, None).await
     }
 
-    async fn on(store: MemoryStore, keys: Arc<TestKeys>, username: &str) -> Self {
-        operations::create_user(&store, &Argon2id, MIN_LENGTH, username, PASSWORD.into()).await.expect("a sign-up");
+    /// Signs `username` up with the unverified address `email`, and logs in.
+    pub async fn with_email(username: &str, email: &str) -> Self {
+        Self::on(MemoryStore::default(), Arc::new(TestKeys::generate()), username, Some(email)).await
+    }
+
+    async fn on(store: MemoryStore, keys: Arc<TestKeys>, username: &str, email: Option<&str>) -> Self {
+        let sign_up = operations::SignUp::parse(username, PASSWORD.into(), MIN_LENGTH, email).expect("a valid sign-up");
+        operations::register(&store, &Argon2id, sign_up).await.expect("a sign-up");
         let mut signed_in = SignedIn {
             store,
             keys,
@@ -329,7 +342,7 @@ impl SignedIn {
 
     /// Another user, signed in on the same store with the same keys.
     pub async fn another_user(&self, username: &str) -> SignedIn {
-        Self::on(self.store.clone(), self.keys.clone(), username).await
+        Self::on(self.store.clone(), self.keys.clone(), username, None).await
     }
 
     /// The state of a function serving token holders, over this store.

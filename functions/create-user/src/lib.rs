@@ -1,15 +1,19 @@
-//! `POST /users`: signs a user up and answers 201 with the new user.
+//! `POST /users`: signs a user up and answers 201 with the new user; an
+//! address given with it is mailed a code that verifies it.
 
 use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::domain::UserView;
-use user_auth_core::edge::{client, created, json_body, CredentialsBody};
+use user_auth_core::domain::{CodeHasher, OwnProfileView};
+use user_auth_core::edge::{client, created, json_body, JsonBody};
+use user_auth_core::mail::SharedMailer;
 use user_auth_core::operations::{self, SignUp};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{SignUpStore, UserStore};
+use user_auth_core::store::{EmailStore, SignUpStore, UserStore};
 use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
@@ -18,6 +22,8 @@ pub struct CreateUser<S> {
     pub passwords: SharedHasher,
     pub password_min_length: usize,
     pub sign_ups_per_hour: u64,
+    pub mailer: SharedMailer,
+    pub codes: CodeHasher,
     pub clock: SharedClock,
 }
 
@@ -25,35 +31,59 @@ pub struct CreateUser<S> {
 pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, BoxError> {
     let password_min_length = config::password_min_length(env)?;
     let sign_ups_per_hour = config::sign_ups_per_address_per_hour(env)?;
-    let store = startup::dynamo_store(env, &SdkSettings::from_env(env)?);
+    let sdk = SdkSettings::from_env(env)?;
     Ok(CreateUser {
-        store,
+        store: startup::dynamo_store(env, &sdk),
         passwords: passwords::argon2id(),
         password_min_length,
         sign_ups_per_hour,
+        mailer: startup::mailer(env, &sdk)?,
+        codes: startup::code_hasher(env)?,
         clock: clock::system(),
     })
 }
 
+/// The body of `POST /users` (its `Debug` redacts the password).
+#[derive(Debug, Deserialize)]
+pub struct SignUpBody {
+    pub username: String,
+    pub password: SecretString,
+    pub email: Option<String>,
+}
+
+impl JsonBody for SignUpBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string fields \"username\" and \"password\", and optionally \"email\"";
+}
+
 pub async fn handle<S>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: UserStore + SignUpStore,
+    S: UserStore + SignUpStore + EmailStore,
 {
-    let body: CredentialsBody = json_body(&request)?;
-    let sign_up = SignUp::parse(&body.username, body.password, app.password_min_length)?;
+    let body: SignUpBody = json_body(&request)?;
+    let sign_up = SignUp::parse(&body.username, body.password, app.password_min_length, body.email.as_deref())?;
     // Counted once the free checks pass, before the name's claim: a 400
     // spends nothing of the address's hour, and a 409 (which tells that a
     // name exists) is counted.
     operations::admit_sign_up(&app.store, app.sign_ups_per_hour, app.clock.now(), &client(&request).source_ip).await?;
+    let now = app.clock.now();
     let user = operations::register(&app.store, &app.passwords, sign_up).await?;
-    Ok(created(&format!("/users/{}", user.id), &UserView::from(&user)))
+    if let Some(email) = &user.email {
+        // The account exists now: a code that cannot be stored or sent is
+        // logged, and a new one is asked for with `PUT /users/me/email`.
+        let sent = operations::send_verification_code(&app.store, &*app.mailer, &app.codes, now, &user, &email.address);
+        if let Err(err) = sent.await {
+            tracing::error!(user_id = %user.id, error = %err, "no verification code after a sign-up");
+        }
+    }
+    Ok(created(&format!("/users/{}", user.id), &OwnProfileView::from(&user)))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use user_auth_core::mail::memory::MemoryMailer;
     use user_auth_core::store::memory::MemoryStore;
-    use user_auth_core::test_support::{call, Fixture, TestResponse, MIN_LENGTH};
+    use user_auth_core::test_support::{call, code_hasher, Fixture, TestResponse, MIN_LENGTH};
 
     use super::*;
 
@@ -63,6 +93,8 @@ mod tests {
             passwords: passwords::argon2id(),
             password_min_length: MIN_LENGTH,
             sign_ups_per_hour: 100,
+            mailer: std::sync::Arc::new(MemoryMailer::default()),
+            codes: code_hasher(),
             clock: clock::system(),
         }
     }

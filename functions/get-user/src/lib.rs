@@ -1,11 +1,12 @@
 //! `GET /users/{id}`: any holder of a valid token of an active session may
-//! read a user's public profile. `GET /users/me`: the caller's own.
+//! read a user's public profile. `GET /users/me`: the caller's own, with
+//! the address on it and whether it is verified, which no one else sees.
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;
-use user_auth_core::domain::UserView;
+use user_auth_core::domain::{OwnProfileView, UserView};
 use user_auth_core::edge::{bearer_token, ok, path_parameter};
-use user_auth_core::operations::{self, Whose};
+use user_auth_core::operations::{self, Profile, Whose};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
@@ -31,8 +32,10 @@ where
     // checked.
     let id = path_parameter(&request, "id", "/users/").unwrap_or_default();
     let whose = if id == "me" { Whose::Caller } else { Whose::Id(&id) };
-    let user = operations::get_user(&app.store, &app.verifier, app.clock.now(), token, whose).await?;
-    Ok(ok(&UserView::from(&user)))
+    match operations::get_user(&app.store, &app.verifier, app.clock.now(), token, whose).await? {
+        Profile::Own(user) => Ok(ok(&OwnProfileView::from(&user))),
+        Profile::Other(user) => Ok(ok(&UserView::from(&user))),
+    }
 }
 
 #[cfg(test)]

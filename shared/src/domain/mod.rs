@@ -2,15 +2,22 @@
 //! through `parse`, and nothing else gets past the edge of the service. A
 //! refusal is the type's own error, which knows nothing of HTTP.
 
+mod email;
 mod id;
 mod login_attempts;
+mod one_time_code;
 mod password;
 mod session;
 mod user;
 mod username;
 
+pub use email::{EmailAddress, EmailError, UserEmail, EMAIL_MAX_LENGTH};
 pub use login_attempts::{AddressAttempts, AddressClaim, AddressRecord, NameAttempts, NameClaim, NameRecord, Standing};
+pub use one_time_code::{
+    CodeCheck, CodeHasher, CodePurpose, CodeRandomnessError, OneTimeCode, PendingCode, CODE_DIGITS,
+    CODE_LIFETIME_SECONDS, CODE_TRIES,
+};
 pub use password::{normalized, Password, PasswordError, PASSWORD_MAX_LENGTH};
 pub use session::{Client, Presented, RefreshHash, Rotation, Session, SessionId, SessionLifetime, SessionView};
-pub use user::{User, UserId, UserView};
+pub use user::{OwnProfileView, User, UserId, UserView};
 pub use username::{Username, UsernameError};

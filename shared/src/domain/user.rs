@@ -3,7 +3,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::id::uuid_id;
-use super::Username;
+use super::{UserEmail, Username};
 
 uuid_id! {
     /// A user's id.
@@ -18,6 +18,8 @@ pub struct User {
     /// Moves on with every change of the password: a session opened under
     /// an older one opens nothing ([`crate::domain::Session::credential_generation`]).
     pub credential_generation: u64,
+    /// The address given at sign-up or since, if any; only its owner sees it.
+    pub email: Option<UserEmail>,
 }
 
 impl User {
@@ -25,7 +27,7 @@ impl User {
         // Whole seconds: the stored RFC 3339 form then round-trips exactly.
         let now = OffsetDateTime::now_utc();
         let created_at = now.replace_nanosecond(0).unwrap_or(now);
-        User { id: UserId::new_random(), username, created_at, credential_generation: 0 }
+        User { id: UserId::new_random(), username, created_at, credential_generation: 0, email: None }
     }
 
     pub fn created_at_rfc3339(&self) -> String {
@@ -44,6 +46,26 @@ pub struct UserView {
 impl From<&User> for UserView {
     fn from(user: &User) -> Self {
         UserView { id: user.id.to_string(), username: user.username.to_string(), created_at: user.created_at_rfc3339() }
+    }
+}
+
+/// The JSON form of the caller's own profile (`/users/me`): the public one,
+/// and the address with whether it is verified, which no one else sees.
+#[derive(Debug, Serialize)]
+pub struct OwnProfileView {
+    #[serde(flatten)]
+    pub profile: UserView,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+impl From<&User> for OwnProfileView {
+    fn from(user: &User) -> Self {
+        OwnProfileView {
+            profile: UserView::from(user),
+            email: user.email.as_ref().map(|email| email.address.to_string()),
+            email_verified: user.email.as_ref().is_some_and(|email| email.verified),
+        }
     }
 }
 

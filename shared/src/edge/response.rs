@@ -12,16 +12,18 @@ use crate::ApiError;
 /// The status each error is answered with.
 pub fn status_of(err: &ApiError) -> StatusCode {
     match err {
-        ApiError::InvalidRequest(_) | ApiError::InvalidUsername(_) | ApiError::InvalidPassword(_) => {
-            StatusCode::BAD_REQUEST
-        }
+        ApiError::InvalidRequest(_)
+        | ApiError::InvalidUsername(_)
+        | ApiError::InvalidPassword(_)
+        | ApiError::InvalidEmail(_)
+        | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
         ApiError::InvalidCredentials | ApiError::InvalidToken | ApiError::InvalidRefreshToken => {
             StatusCode::UNAUTHORIZED
         }
         ApiError::Forbidden => StatusCode::FORBIDDEN,
         ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ApiError::UsernameTaken => StatusCode::CONFLICT,
+        ApiError::UsernameTaken | ApiError::EmailTaken => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

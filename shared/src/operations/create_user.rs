@@ -1,24 +1,31 @@
 use secrecy::SecretString;
 
-use crate::domain::{Password, User, Username};
+use crate::domain::{EmailAddress, Password, User, UserEmail, Username};
 use crate::passwords::PasswordHasher;
 use crate::store::UserStore;
 use crate::ApiError;
 
 /// A sign-up request that passed every check that costs nothing: a valid
-/// username, and a password that meets the policy for it. Its `Debug`
-/// output redacts the password.
+/// username, a password that meets the policy for it, and a valid address
+/// if one is given. Its `Debug` output redacts the password.
 #[derive(Debug)]
 pub struct SignUp {
     username: Username,
     password: Password,
+    email: Option<EmailAddress>,
 }
 
 impl SignUp {
-    pub fn parse(username: &str, password: SecretString, password_min_length: usize) -> Result<Self, ApiError> {
+    pub fn parse(
+        username: &str,
+        password: SecretString,
+        password_min_length: usize,
+        email: Option<&str>,
+    ) -> Result<Self, ApiError> {
         let username = Username::parse(username)?;
         let password = Password::parse_for(&username, password, password_min_length)?;
-        Ok(SignUp { username, password })
+        let email = email.map(EmailAddress::parse).transpose()?;
+        Ok(SignUp { username, password, email })
     }
 }
 
@@ -31,17 +38,19 @@ pub async fn create_user(
     username: &str,
     password: SecretString,
 ) -> Result<User, ApiError> {
-    register(store, passwords, SignUp::parse(username, password, password_min_length)?).await
+    register(store, passwords, SignUp::parse(username, password, password_min_length, None)?).await
 }
 
-/// Stores a checked sign-up: the password's hash, the user and its name.
+/// Stores a checked sign-up: the password's hash, the user and its name,
+/// and its address, unverified (it claims nothing until verified).
 pub async fn register(
     store: &impl UserStore,
     passwords: &dyn PasswordHasher,
     sign_up: SignUp,
 ) -> Result<User, ApiError> {
     let hash = passwords.hash(sign_up.password).await?;
-    let user = User::new(sign_up.username);
+    let mut user = User::new(sign_up.username);
+    user.email = sign_up.email.map(|address| UserEmail { address, verified: false });
     store.create_user(&user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
     Ok(user)

@@ -18,6 +18,7 @@ mod login;
 mod logout;
 mod refresh;
 mod revoke_session;
+mod verify_email;
 
 pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
 pub use authenticate::{authenticate, Caller};
@@ -25,12 +26,13 @@ pub use authorize::authorize;
 pub use change_password::{change_password, PasswordChangeAttempt};
 pub use create_user::{create_user, register, SignUp};
 pub use delete_user::{delete_user, DeletionAttempt};
-pub use get_user::{get_user, Whose};
+pub use get_user::{get_user, Profile, Whose};
 pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt, LoginPolicy};
 pub use logout::{logout, LogoutScope};
 pub use refresh::{refresh, RefreshPolicy};
 pub use revoke_session::revoke_session;
+pub use verify_email::{send_verification_code, verify_email};
 
 use authenticate::{admit_caller, claimed};
 use check_password::{check_password, PasswordCheck};
@@ -77,8 +79,14 @@ mod tests {
         let issued = login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("alice")).await.unwrap();
         let bearer = issued.access.access_token.as_str();
         let by_id = |id| Whose::Id(id);
-        assert_eq!(get_user(&store, &verifier, now(), bearer, by_id(user.id.as_str())).await.unwrap(), user);
-        assert_eq!(get_user(&store, &verifier, now(), bearer, Whose::Caller).await.unwrap(), user);
+        assert_eq!(
+            get_user(&store, &verifier, now(), bearer, by_id(user.id.as_str())).await.unwrap(),
+            Profile::Own(user.clone())
+        );
+        assert_eq!(
+            get_user(&store, &verifier, now(), bearer, Whose::Caller).await.unwrap(),
+            Profile::Own(user.clone())
+        );
         assert_eq!(get_user(&store, &verifier, now(), bearer, by_id("nope")).await.unwrap_err().code(), "not_found");
         let missing = UserId::new_random();
         let err = get_user(&store, &verifier, now(), bearer, by_id(missing.as_str())).await.unwrap_err();

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{
-    AccountStore, CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, SignUpStore,
-    StoreError, UserStore,
+    AccountStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore, PasswordChange,
+    SessionStore, SignUpStore, StoreError, UserStore,
 };
 use crate::domain::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
+use crate::domain::{CodePurpose, EmailAddress, PendingCode};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -27,6 +28,9 @@ struct Inner {
     names: HashMap<Username, NameRecord>,
     /// sign-ups per address and window start
     sign_ups: HashMap<(String, u64), u64>,
+    /// verified addresses and their accounts
+    email_owners: HashMap<EmailAddress, UserId>,
+    codes: HashMap<(UserId, &'static str), PendingCode>,
 }
 
 impl MemoryStore {
@@ -65,6 +69,8 @@ impl AccountStore for MemoryStore {
         }
         inner.users.remove(&user.id);
         inner.usernames.remove(&user.username);
+        inner.email_owners.retain(|_, owner| *owner != user.id);
+        inner.codes.retain(|(owner, _), _| *owner != user.id);
         inner.sessions.retain(|(owner, _), _| *owner != user.id);
         Ok(true)
     }
@@ -233,5 +239,58 @@ impl LoginAttemptStore for MemoryStore {
     async fn forget_name(&self, username: &Username) -> Result<(), StoreError> {
         self.lock().names.remove(username);
         Ok(())
+    }
+}
+
+impl EmailStore for MemoryStore {
+    async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
+        self.lock().codes.insert((code.user_id.clone(), code.purpose.as_str()), code.clone());
+        Ok(())
+    }
+
+    async fn pending_code(&self, user_id: &UserId, purpose: CodePurpose) -> Result<Option<PendingCode>, StoreError> {
+        Ok(self.lock().codes.get(&(user_id.clone(), purpose.as_str())).cloned())
+    }
+
+    async fn spend_try(&self, code: &PendingCode) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.codes.get_mut(&(code.user_id.clone(), code.purpose.as_str())) {
+            Some(stored) if stored.hash == code.hash && stored.tries_left > 0 => {
+                stored.tries_left -= 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn address_owner(&self, address: &EmailAddress) -> Result<Option<UserId>, StoreError> {
+        Ok(self.lock().email_owners.get(address).cloned())
+    }
+
+    async fn verify_email(&self, code: &PendingCode, now: u64) -> Result<EmailVerification, StoreError> {
+        let mut inner = self.lock();
+        let key = (code.user_id.clone(), code.purpose.as_str());
+        let live = inner
+            .codes
+            .get(&key)
+            .is_some_and(|stored| stored.hash == code.hash && stored.tries_left > 0 && stored.expires_at > now);
+        let on_profile = inner
+            .users
+            .get(&code.user_id)
+            .and_then(|user| user.email.as_ref())
+            .is_some_and(|email| email.address == code.email);
+        let owner = inner.email_owners.get(&code.email);
+        if owner.is_some_and(|owner| *owner != code.user_id) {
+            return Ok(EmailVerification::AddressTaken);
+        }
+        if !live || !on_profile {
+            return Ok(EmailVerification::CodeGone);
+        }
+        inner.codes.remove(&key);
+        inner.email_owners.insert(code.email.clone(), code.user_id.clone());
+        if let Some(email) = inner.users.get_mut(&code.user_id).and_then(|user| user.email.as_mut()) {
+            email.verified = true;
+        }
+        Ok(EmailVerification::Verified)
     }
 }

@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use crate::domain::{AddressClaim, NameClaim, Standing};
+use crate::domain::{CodePurpose, EmailAddress, PendingCode};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -69,10 +70,51 @@ pub trait UserStore: Send + Sync {
     fn get_user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
+/// What verifying an address came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {
+    /// The code is consumed, the address verified on the profile and claimed.
+    Verified,
+    /// The code was used, replaced or voided meanwhile, or the profile's
+    /// address is no longer the one it was sent to: nothing changed.
+    CodeGone,
+    /// Another account verified the address first: nothing changed.
+    AddressTaken,
+}
+
+/// Addresses on profiles, the claims of verified ones, and the one-time
+/// codes that prove them. Every read is strongly consistent.
+pub trait EmailStore: Send + Sync {
+    /// Stores `code` over any code of its user and purpose, which it voids.
+    fn put_code(&self, code: &PendingCode) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn pending_code(
+        &self,
+        user_id: &UserId,
+        purpose: CodePurpose,
+    ) -> impl Future<Output = Result<Option<PendingCode>, StoreError>> + Send;
+
+    /// Spends one try of `code`, if it is still the stored code with tries
+    /// left; `false`, and nothing written, otherwise.
+    fn spend_try(&self, code: &PendingCode) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The account that holds `address`, verified.
+    fn address_owner(&self, address: &EmailAddress) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    /// Consumes `code`, if it is still the stored code, with tries left and
+    /// in time at `now`, and marks its address verified on its user and
+    /// claimed for it: all of it or none.
+    fn verify_email(
+        &self,
+        code: &PendingCode,
+        now: u64,
+    ) -> impl Future<Output = Result<EmailVerification, StoreError>> + Send;
+}
+
 /// Deleting an account, all of it or none of it.
 pub trait AccountStore: Send + Sync {
-    /// Deletes the user, its username claim (the password hash with it) and
-    /// every session it has, at once; then any session a login racing the
+    /// Deletes the user, its username claim (the password hash with it), its
+    /// address's claim, its codes and every session it has, at once; then any session a login racing the
     /// deletion stored meanwhile. `false`, and nothing deleted, when the
     /// user or its claim is gone already (a concurrent deletion won).
     fn delete_account(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{login_attempts, sessions, usernames, users};
-use crate::domain::{AddressRecord, NameRecord};
+use crate::domain::{AddressRecord, EmailAddress, NameRecord, UserEmail};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 use crate::store::{Credentials, StoreError};
@@ -69,8 +69,33 @@ impl TryFrom<&Item> for User {
             username: parsed(item, users::USERNAME, |raw| Username::parse(raw).ok())?,
             created_at: parsed(item, users::CREATED_AT, |raw| OffsetDateTime::parse(raw, &Rfc3339).ok())?,
             credential_generation: get_generation(item, users::CREDENTIAL_GENERATION)?,
+            email: get_email(item)?,
         })
     }
+}
+
+/// A profile's address: none when absent; present, it must be valid and
+/// say whether it is verified.
+fn get_email(item: &Item) -> Result<Option<UserEmail>, StoreError> {
+    if !item.contains_key(users::EMAIL) {
+        return Ok(None);
+    }
+    let address = parsed(item, users::EMAIL, |raw| EmailAddress::parse(raw).ok())?;
+    let verified = match item.get(users::EMAIL_VERIFIED) {
+        Some(AttributeValue::Bool(verified)) => *verified,
+        Some(_) => return Err(corrupt(users::EMAIL_VERIFIED, "a non-boolean")),
+        None => return Err(corrupt(users::EMAIL_VERIFIED, "no")),
+    };
+    Ok(Some(UserEmail { address, verified }))
+}
+
+/// `item` with a profile's address attributes, when it has an address.
+pub fn with_email(mut item: Item, email: Option<&UserEmail>) -> Item {
+    if let Some(email) = email {
+        item.insert(users::EMAIL.to_owned(), s(email.address.as_str()));
+        item.insert(users::EMAIL_VERIFIED.to_owned(), AttributeValue::Bool(email.verified));
+    }
+    item
 }
 
 impl TryFrom<&Item> for Credentials {

@@ -1,5 +1,6 @@
 //! The DynamoDB adapter. All mapping between items and domain types is here.
 
+mod email;
 mod errors;
 mod item;
 pub mod schema;
@@ -202,6 +203,8 @@ impl UserStore for DynamoStore {
             .map_err(|err| StoreError::Failed(err.into()))?;
         let profile = Put::builder()
             .table_name(&self.tables.users)
+            // The address first: `set_item` replaces the whole item.
+            .set_item(Some(self::item::with_email(Item::new(), user.email.as_ref())))
             .item(users::ID, s(user.id.as_str()))
             .item(users::USERNAME, s(user.username.as_str()))
             .item(users::CREATED_AT, s(&user.created_at_rfc3339()))
@@ -250,6 +253,8 @@ impl AccountStore for DynamoStore {
             TransactWriteItem::builder().delete(profile).build(),
             TransactWriteItem::builder().delete(claim).build(),
         ];
+        let address = user.email.as_ref().filter(|email| email.verified).map(|email| &email.address);
+        items.extend(self.email_deletions(&user.id, address)?);
         for id in &sessions {
             items.push(self.session_deletion(&user.id, id)?);
         }

@@ -19,6 +19,37 @@ pub mod users {
     pub const CREATED_AT: &str = "created_at";
     /// Moves on with every password change, with the usernames item's.
     pub const CREDENTIAL_GENERATION: &str = "credential_generation";
+    /// The address on the profile, trimmed and lower-cased; absent when none.
+    pub const EMAIL: &str = "email";
+    /// Whether the owner proved the address theirs; present with `email`.
+    pub const EMAIL_VERIFIED: &str = "email_verified";
+}
+
+/// `email-addresses`: one item per verified address, naming the account that
+/// holds it. The address is its key, so one account at most holds it (a
+/// conditional write at verification); an unverified address claims nothing.
+pub mod email_addresses {
+    pub const EMAIL: &str = "email";
+    pub const USER_ID: &str = "user_id";
+}
+
+/// `codes`: one item per user and purpose, the code sent last (a new one
+/// is written over the old, which voids it). Only the code's keyed hash is
+/// stored. Using it deletes the item, on the condition that it is still the
+/// same code with tries left, so two concurrent uses cannot both pass.
+pub mod codes {
+    /// `{purpose}#{user id}`: see [`code_key`].
+    pub const CODE_KEY: &str = "code_key";
+    pub const USER_ID: &str = "user_id";
+    pub const CODE_HASH: &str = "code_hash";
+    pub const EMAIL: &str = "email";
+    pub const TRIES_LEFT: &str = "tries_left";
+    /// Unix seconds: the code is refused from then on; the table's TTL attribute.
+    pub const EXPIRES_AT: &str = "expires_at";
+
+    pub fn code_key(purpose: crate::domain::CodePurpose, user_id: &crate::domain::UserId) -> String {
+        format!("{}#{}", purpose.as_str(), user_id)
+    }
 }
 
 /// `usernames`: one item per claimed username, holding the credentials. The
@@ -110,7 +141,7 @@ pub struct Table<'a> {
 }
 
 /// Every table of the service.
-pub fn tables(names: &TableNames) -> [Table<'_>; 5] {
+pub fn tables(names: &TableNames) -> [Table<'_>; 7] {
     let table = |name, partition_key, sort_key, ttl| Table { name, partition_key, sort_key, ttl };
     [
         table(names.login_attempts.as_str(), login_attempts::USERNAME, None, Some(login_attempts::EXPIRES_AT)),
@@ -118,6 +149,8 @@ pub fn tables(names: &TableNames) -> [Table<'_>; 5] {
         table(names.usernames.as_str(), usernames::USERNAME, None, None),
         table(names.sessions.as_str(), sessions::USER_ID, Some(sessions::SID), Some(sessions::EXPIRES_AT)),
         table(names.sign_ups.as_str(), sign_ups::WINDOW, None, Some(sign_ups::EXPIRES_AT)),
+        table(names.email_addresses.as_str(), email_addresses::EMAIL, None, None),
+        table(names.codes.as_str(), codes::CODE_KEY, None, Some(codes::EXPIRES_AT)),
     ]
 }
 

@@ -1,0 +1,83 @@
+//! The words of every message the service sends, in one place. No message
+//! holds a secret but the code it exists to carry.
+
+use super::Mail;
+use crate::domain::{EmailAddress, OneTimeCode, CODE_LIFETIME_SECONDS};
+
+/// How the messages name the service.
+pub const SERVICE_NAME: &str = "User Auth Service";
+
+fn html(paragraphs: &[String]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{}</p>", escape(p))).collect();
+    format!("<!doctype html><html><body style=\"font-family: sans-serif\">{body}</body></html>")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn mail(to: &EmailAddress, subject: String, paragraphs: Vec<String>) -> Mail {
+    Mail { to: to.clone(), subject, text: paragraphs.join("\n\n") + "\n", html: html(&paragraphs) }
+}
+
+/// The code that proves `to` is the reader's, for the account `username`.
+pub fn verification_code(to: &EmailAddress, username: &str, code: &OneTimeCode) -> Mail {
+    let minutes = CODE_LIFETIME_SECONDS / 60;
+    mail(
+        to,
+        format!("Your {SERVICE_NAME} verification code"),
+        vec![
+            format!("Your code: {}", code.expose()),
+            format!(
+                "Enter it to confirm that this address belongs to the account {username}. It is valid for \
+                 {minutes} minutes and can be used once."
+            ),
+            "If you did not ask for it, ignore this message: nothing changes without the code.".to_owned(),
+        ],
+    )
+}
+
+/// To an address another account has verified, instead of a code: someone
+/// gave it for an account it cannot be used with.
+pub fn address_in_use(to: &EmailAddress) -> Mail {
+    mail(
+        to,
+        format!("Your address was given to {SERVICE_NAME}"),
+        vec![
+            "Someone asked to use this address for an account, but it already belongs to another account, so \
+             no code was sent."
+                .to_owned(),
+            "If it was you, sign in to the account that has this address, or recover it. Otherwise, you can \
+             ignore this message."
+                .to_owned(),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_is_named_as_a_code_in_both_bodies() {
+        let to = EmailAddress::parse("alice@example.org").unwrap();
+        let code = OneTimeCode::parse("48213957").unwrap();
+        let mail = verification_code(&to, "alice", &code);
+        assert!(mail.text.starts_with("Your code: 48213957\n"), "{}", mail.text);
+        assert!(mail.html.contains("<p>Your code: 48213957</p>"), "{}", mail.html);
+        assert_eq!(mail.to, to);
+        assert!(!format!("{mail:?}").contains("48213957"));
+    }
+
+    #[test]
+    fn the_address_in_use_mail_carries_no_code() {
+        let to = EmailAddress::parse("alice@example.org").unwrap();
+        let mail = address_in_use(&to);
+        assert!(!mail.text.chars().any(|c| c.is_ascii_digit()), "{}", mail.text);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+}
