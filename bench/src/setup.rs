@@ -229,6 +229,9 @@ pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
         (vars::TOKEN_VERIFYING_KEY, keys.verifying_key_pem.as_str()),
         (vars::TOKEN_SIGNING_KEY_FILE, keys.signing_key_file.as_str()),
         (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY),
+        (vars::CODE_HASH_KEY, "bench-code-hash-key-of-32-characters"),
+        // Sign-ups without an address: no mail is sent.
+        (vars::MAIL_FROM, "no-reply@bench.example.org"),
         // alice logs in at every login event, more often than the default
         // cap: it would end her oldest session, the one get-user's events
         // read with. At this cap a login ends none, as most logins do.

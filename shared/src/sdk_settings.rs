@@ -86,10 +86,10 @@ impl SdkSettings {
         Ok(SdkSettings { region: Region::new(region), credentials, endpoint_urls, http_client: https_client() })
     }
 
-    /// Every service at `endpoint_url` (DynamoDB Local), with dummy
-    /// credentials: for tests and the benchmark.
+    /// Every service at `endpoint_url` (DynamoDB Local, or moto server's
+    /// SES), with dummy credentials: for tests and the benchmark.
     pub fn local(endpoint_url: &str) -> Self {
-        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager]
+        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager, Service::SesV2]
             .into_iter()
             .map(|service| (service, endpoint_url.to_owned()))
             .collect();

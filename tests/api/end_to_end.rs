@@ -18,7 +18,8 @@ use user_auth_core::store::TableNames;
 use user_auth_core::telemetry;
 use user_auth_core::tokens::SigningKeyPair;
 
-use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, PASSWORD, USERNAME_LOG_KEY};
+use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, CODE_HASH_KEY, PASSWORD, USERNAME_LOG_KEY};
+use crate::ses::{self, LocalSes};
 
 /// `cargo lambda watch` and the function processes it starts, as one process
 /// group, stopped together on drop.
@@ -89,7 +90,7 @@ impl Api {
 
 #[tokio::test]
 async fn every_route_through_cargo_lambda_watch() {
-    let db = DynamoDbLocal::start().await;
+    let (db, ses) = tokio::join!(DynamoDbLocal::start(), LocalSes::start());
     schema::create_tables(&db.client().await, &TableNames::default()).await.unwrap();
     let dir = scratch_dir("e2e");
     let keys = SigningKeyPair::generate().unwrap();
@@ -106,6 +107,9 @@ async fn every_route_through_cargo_lambda_watch() {
         (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
         (vars::TOKEN_VERIFYING_KEY, keys.public_key_pem.clone()),
         (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY.to_owned()),
+        (vars::CODE_HASH_KEY, CODE_HASH_KEY.to_owned()),
+        (vars::MAIL_FROM, ses::MAIL_FROM.to_owned()),
+        (vars::AWS_ENDPOINT_URL_SESV2, ses.endpoint()),
         // The base URL is the issuer, as a deployment's public one is.
         (vars::TOKEN_ISSUER, format!("http://127.0.0.1:{port}")),
     ];
@@ -230,6 +234,23 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, _) = api.send(Method::POST, "/users", None, Some(credentials)).await;
     assert_eq!(status, StatusCode::CREATED, "the name is not free again");
 
+    // An address given at sign-up, verified with the code the local SES
+    // received, read as a person reads it.
+    let grace = json!({ "username": "grace", "password": PASSWORD, "email": "grace@example.org" });
+    let (status, created) = api.send(Method::POST, "/users", None, Some(grace.clone())).await;
+    assert_eq!((status, &created["email_verified"]), (StatusCode::CREATED, &json!(false)), "{created}");
+    let code = ses.code_sent_to("grace@example.org").await;
+    let (_, token) = api.send(Method::POST, "/auth/login", None, Some(grace)).await;
+    let grace_access = token["access_token"].as_str().unwrap().to_owned();
+    let (status, error) =
+        api.send(Method::POST, "/users/me/email/verify", Some(&grace_access), Some(json!({ "code": "x" }))).await;
+    assert_eq!((status, &error["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_code")));
+    let (status, body) =
+        api.send(Method::POST, "/users/me/email/verify", Some(&grace_access), Some(json!({ "code": code }))).await;
+    assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
+    let (_, me) = api.send(Method::GET, "/users/me", Some(&grace_access), None).await;
+    assert_eq!((&me["email"], &me["email_verified"]), (&json!("grace@example.org"), &json!(true)), "{me}");
+
     // Log hygiene: the functions log JSON lines that carry the request id, and
     // no password, token, hash or key ever reaches the log.
     let log = watch.log();
@@ -237,6 +258,8 @@ async fn every_route_through_cargo_lambda_watch() {
     assert!(!log.contains(&access_token), "a token reached the log");
     assert!(!log.contains(&refresh_token) && !log.contains(&first_refresh_token), "a refresh token reached the log");
     assert!(!log.contains("$argon2id$"), "a password hash reached the log");
+    assert!(!log.contains(&code), "a one-time code reached the log");
+    assert!(!log.contains("grace@example.org"), "an address reached the log");
     let key_body = keys.private_key_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_body), "the signing key reached the log");
     let function_lines: Vec<Value> = log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect();

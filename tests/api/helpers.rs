@@ -29,6 +29,12 @@ use user_auth_core::store::TableNames;
 use user_auth_core::test_support::{authorizer_event, call, CountingHasher, Fixture, ManualClock, TestKeys};
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 use user_auth_core::ApiError;
+use verify_email::VerifyEmail;
+
+use crate::ses::{self, LocalSes};
+
+/// The key of the one-time codes' hashes.
+pub const CODE_HASH_KEY: &str = "a-code-hash-key-for-the-integration-tests";
 
 /// The key of the username pseudonyms in the functions' logs.
 pub const USERNAME_LOG_KEY: &str = "a-username-log-key-for-the-tests-only";
@@ -140,6 +146,8 @@ pub struct TestApp {
     pub keys: TestKeys,
     pub clock: Arc<ManualClock>,
     pub passwords: Arc<CountingHasher<SharedHasher>>,
+    /// The local SES, for an app spawned with mail.
+    pub ses: Option<LocalSes>,
     variables: Vec<(&'static str, String)>,
     create_user: CreateUser<DynamoStore>,
     get_user: GetUser<DynamoStore>,
@@ -150,6 +158,7 @@ pub struct TestApp {
     revoke_session: RevokeSession<DynamoStore>,
     change_password: ChangePassword<DynamoStore>,
     delete_user: DeleteUser<DynamoStore>,
+    verify_email: VerifyEmail<DynamoStore>,
     authorize: Authorize<DynamoStore>,
 }
 
@@ -162,8 +171,19 @@ impl TestApp {
         Self::spawn_with_keys(db, TestKeys::generate()).await
     }
 
-    /// The app over its own DynamoDB Local, signing with `keys`.
+    /// The app over its own DynamoDB Local, signing with `keys`. Its mail
+    /// goes nowhere: a port nothing listens on.
     pub async fn spawn_with_keys(db: DynamoDbLocal, keys: TestKeys) -> Self {
+        Self::spawn_with_everything(db, keys, None).await
+    }
+
+    /// The app over its own DynamoDB Local and its own local SES.
+    pub async fn spawn_with_mail() -> Self {
+        let (db, ses) = tokio::join!(DynamoDbLocal::start(), LocalSes::start());
+        Self::spawn_with_everything(db, TestKeys::generate(), Some(ses)).await
+    }
+
+    async fn spawn_with_everything(db: DynamoDbLocal, keys: TestKeys, ses: Option<LocalSes>) -> Self {
         let client = db.client().await;
         let tables = TableNames::default();
         schema::create_tables(&client, &tables).await.expect("tables are created");
@@ -180,6 +200,9 @@ impl TestApp {
             (vars::TOKEN_SIGNING_KEY_FILE, key_file.display().to_string()),
             (vars::TOKEN_VERIFYING_KEY, keys.pair.public_key_pem.clone()),
             (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY.to_owned()),
+            (vars::CODE_HASH_KEY, CODE_HASH_KEY.to_owned()),
+            (vars::MAIL_FROM, ses::MAIL_FROM.to_owned()),
+            (vars::AWS_ENDPOINT_URL_SESV2, ses.as_ref().map_or("http://127.0.0.1:9".to_owned(), LocalSes::endpoint)),
             // The tests sign many users up from one address; the limit has a test of its own.
             (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
         ];
@@ -194,6 +217,7 @@ impl TestApp {
         let mut revoke_session = revoke_session::build(&env).await.expect("revoke-session starts");
         let mut change_password = change_password::build(&env).await.expect("change-password starts");
         let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
+        let mut verify_email = verify_email::build(&env).await.expect("verify-email starts");
         let mut authorize = authorize::build(&env).await.expect("authorize starts");
         authorize.clock = clock.clone();
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
@@ -202,7 +226,7 @@ impl TestApp {
         (change_password.passwords, delete_user.passwords) = (passwords.clone(), passwords.clone());
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
         (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
-        (change_password.clock, delete_user.clock) = (clock.clone(), clock.clone());
+        (change_password.clock, delete_user.clock, verify_email.clock) = (clock.clone(), clock.clone(), clock.clone());
         TestApp {
             db,
             client,
@@ -210,6 +234,7 @@ impl TestApp {
             keys,
             clock,
             passwords,
+            ses,
             variables,
             create_user,
             get_user,
@@ -220,8 +245,14 @@ impl TestApp {
             revoke_session,
             change_password,
             delete_user,
+            verify_email,
             authorize,
         }
+    }
+
+    /// The local SES of an app spawned with mail.
+    pub fn ses(&self) -> &LocalSes {
+        self.ses.as_ref().expect("the app was spawned with mail (TestApp::spawn_with_mail)")
     }
 
     /// The environment of the functions, with `variables` set over it.
@@ -270,6 +301,17 @@ impl TestApp {
         let body = json!({ "username": username, "password": password });
         let request = request(Method::POST, "/users", None, Some(body));
         call(Box::pin(create_user::handle(&self.create_user, request))).await
+    }
+
+    pub async fn sign_up_with_email(&self, username: &str, email: &str) -> ApiResponse {
+        let body = json!({ "username": username, "password": PASSWORD, "email": email });
+        let request = request(Method::POST, "/users", None, Some(body));
+        call(Box::pin(create_user::handle(&self.create_user, request))).await
+    }
+
+    pub async fn verify_email(&self, token: &str, code: &str) -> ApiResponse {
+        let request = request(Method::POST, "/users/me/email/verify", Some(token), Some(json!({ "code": code })));
+        call(Box::pin(verify_email::handle(&self.verify_email, request))).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> ApiResponse {

@@ -3,10 +3,12 @@
 //! and the checks that `template.yaml` agrees with the code.
 
 mod helpers;
+mod ses;
 
 mod account;
 mod authorizer;
 mod concurrency;
+mod email;
 mod end_to_end;
 mod es256;
 mod faults;

@@ -103,6 +103,8 @@ fn logical_id_of(value: &Value) -> String {
             tagged.value.as_str().unwrap().trim_end_matches(".Arn").to_owned()
         }
         Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().unwrap().to_owned(),
+        // An ARN made from parameters (the SES identity): its pattern.
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => tagged.value.as_str().unwrap().to_owned(),
         other => panic!("a resource must be a reference, not {other:?}"),
     }
 }
@@ -180,6 +182,7 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
         "revoke-session" => revoke_session::build(env).await.map(drop),
+        "verify-email" => verify_email::build(env).await.map(drop),
         "login" => {
             config::signing_key_source(env)?;
             login::with_signing_key(
@@ -224,6 +227,8 @@ async fn each_function_gets_exactly_the_variables_it_reads() {
             let value = match k.as_str() {
                 vars::TOKEN_VERIFYING_KEY => verifying_key.clone(),
                 vars::EDGE_ORIGIN_SECRET => "an-origin-secret-of-32-characters-or-more".to_owned(),
+                // A parameter without a default: the deployment names its sender.
+                vars::MAIL_FROM => "no-reply@auth.example.com".to_owned(),
                 _ => template.deployed_value(v),
             };
             (k.clone(), value)
@@ -301,6 +306,8 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         groups.concat().into_iter().map(|(a, t)| (a.to_string(), t.to_string())).collect::<BTreeSet<_>>()
     };
     let signing_key = vec![("secretsmanager:GetSecretValue", "TokenSigningKeySecretArn")];
+    let send_mail =
+        vec![("ses:SendEmail", "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}")];
     let token_holder = [on("UsersTable", &["dynamodb:GetItem"]), on("SessionsTable", &["dynamodb:GetItem"])].concat();
     let lockout = on(
         "LoginAttemptsTable",
@@ -313,6 +320,9 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 on("UsersTable", &["dynamodb:PutItem"]),
                 on("UsernamesTable", &["dynamodb:PutItem"]),
                 on("SignUpsTable", &["dynamodb:UpdateItem"]),
+                on("EmailAddressesTable", &["dynamodb:GetItem"]),
+                on("CodesTable", &["dynamodb:PutItem"]),
+                send_mail.clone(),
             ]),
         ),
         ("get-user", grant(std::slice::from_ref(&token_holder))),
@@ -352,14 +362,49 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "delete-user",
             grant(&[
-                token_holder,
+                token_holder.clone(),
                 on("UsersTable", &["dynamodb:DeleteItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
                 lockout,
                 on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+                on("CodesTable", &["dynamodb:DeleteItem"]),
+                on("EmailAddressesTable", &["dynamodb:DeleteItem"]),
+            ]),
+        ),
+        (
+            "verify-email",
+            grant(&[
+                token_holder,
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                on("CodesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+                on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:PutItem"]),
             ]),
         ),
     ])
+}
+
+/// CloudWatch refuses a metric math alarm that reads more than 10 metrics,
+/// and a function no alarm watches can be throttled unseen: every function's
+/// throttles are read by exactly one alarm, and no alarm reads more than 10.
+#[test]
+fn every_function_s_throttles_are_watched_within_cloudwatch_s_limit() {
+    let template = Template::load();
+    let mut watched = BTreeMap::<String, usize>::new();
+    for (id, resource) in template.resources().filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm") {
+        let Some(metrics) = resource["Properties"]["Metrics"].as_sequence() else { continue };
+        let read: Vec<&Value> = metrics.iter().filter(|m| !m["MetricStat"].is_null()).collect();
+        assert!(read.len() <= 10, "{id} reads {} metrics", read.len());
+        for metric in read {
+            let metric = &metric["MetricStat"]["Metric"];
+            if metric["MetricName"] == "Throttles" {
+                let function = logical_id_of(&metric["Dimensions"][0]["Value"]);
+                *watched.entry(function).or_default() += 1;
+            }
+        }
+    }
+    let functions: BTreeMap<String, usize> =
+        template.functions().into_values().map(|function| (function.logical_id, 1)).collect();
+    assert_eq!(watched, functions);
 }
 
 /// A template parameter's bounds, as its `MinValue` and `MaxValue` say.
