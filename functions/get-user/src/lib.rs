@@ -1,12 +1,13 @@
 //! `GET /users/{id}`: any holder of a valid token of an active session may
 //! read a user's public profile. `GET /users/me`: the caller's own, with
-//! the address on it and whether it is verified, which no one else sees.
+//! the address on it and whether it is verified, which `/users/{id}` never
+//! shows.
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;
 use user_auth_core::domain::{OwnProfileView, UserView};
 use user_auth_core::edge::{bearer_token, ok, path_parameter};
-use user_auth_core::operations::{self, Profile, Whose};
+use user_auth_core::operations::{self, Whose};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{SessionStore, UserStore};
@@ -32,9 +33,12 @@ where
     // checked.
     let id = path_parameter(&request, "id", "/users/").unwrap_or_default();
     let whose = if id == "me" { Whose::Caller } else { Whose::Id(&id) };
-    match operations::get_user(&app.store, &app.verifier, app.clock.now(), token, whose).await? {
-        Profile::Own(user) => Ok(ok(&OwnProfileView::from(&user))),
-        Profile::Other(user) => Ok(ok(&UserView::from(&user))),
+    let user = operations::get_user(&app.store, &app.verifier, app.clock.now(), token, whose).await?;
+    // The address only on `/users/me`: `/users/{id}` is the public profile,
+    // whoever asks.
+    match whose {
+        Whose::Caller => Ok(ok(&OwnProfileView::from(&user))),
+        Whose::Id(_) => Ok(ok(&UserView::from(&user))),
     }
 }
 
@@ -115,5 +119,24 @@ mod tests {
         }
         let answer = call_json(handle(&alice.authenticated(), event("me", "garbage").request())).await;
         assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
+    }
+
+    #[tokio::test]
+    async fn only_me_shows_the_address() {
+        let alice = SignedIn::with_email("alice", "alice@example.org").await;
+        let me = Fixture::parse(include_str!("../fixtures/get-user-me.json")).bearer(&alice.access_token);
+        let answer = call_json(handle(&alice.authenticated(), me.request())).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(
+            (answer.json["email"].as_str(), answer.json["email_verified"].as_bool()),
+            (Some("alice@example.org"), Some(false))
+        );
+        // By id, even the owner's own id, the public profile.
+        let by_id = event(alice.user_id.as_str(), &alice.access_token);
+        let answer = call_json(handle(&alice.authenticated(), by_id.request())).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let mut fields: Vec<_> = answer.json.as_object().unwrap().keys().cloned().collect();
+        fields.sort();
+        assert_eq!(fields, ["created_at", "id", "username"]);
     }
 }

@@ -14,22 +14,6 @@ pub enum Whose<'a> {
     Id(&'a str),
 }
 
-/// A profile read: the caller's own, which its owner sees whole, or
-/// another user's, of which the caller sees the public part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Profile {
-    Own(User),
-    Other(User),
-}
-
-impl Profile {
-    pub fn into_user(self) -> User {
-        match self {
-            Profile::Own(user) | Profile::Other(user) => user,
-        }
-    }
-}
-
 /// Reads a user's public profile for the holder of a valid token of an active
 /// session. The session, the caller and the profile asked for are read at
 /// once (one round trip of latency); a token of an ended session or of a
@@ -40,7 +24,7 @@ pub async fn get_user<S>(
     now: u64,
     token: &str,
     whose: Whose<'_>,
-) -> Result<Profile, ApiError>
+) -> Result<User, ApiError>
 where
     S: UserStore + SessionStore,
 {
@@ -64,8 +48,8 @@ where
         tokio::join!(store.session(&claimed.user_id, &claimed.session_id), store.get_user(&claimed.user_id), other);
     let caller = admit_caller(claimed, session?.as_ref(), user?, now)?;
     match wanted {
-        Wanted::Own => Ok(Profile::Own(caller.user)),
-        Wanted::Other(_) => Ok(Profile::Other(other?.ok_or(ApiError::NotFound)?)),
+        Wanted::Own => Ok(caller.user),
+        Wanted::Other(_) => other?.ok_or(ApiError::NotFound),
         Wanted::NoSuchUser => Err(ApiError::NotFound),
     }
 }

@@ -26,7 +26,7 @@ pub use authorize::authorize;
 pub use change_password::{change_password, PasswordChangeAttempt};
 pub use create_user::{create_user, register, SignUp};
 pub use delete_user::{delete_user, DeletionAttempt};
-pub use get_user::{get_user, Profile, Whose};
+pub use get_user::{get_user, Whose};
 pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt, LoginPolicy};
 pub use logout::{logout, LogoutScope};
@@ -79,14 +79,8 @@ mod tests {
         let issued = login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("alice")).await.unwrap();
         let bearer = issued.access.access_token.as_str();
         let by_id = |id| Whose::Id(id);
-        assert_eq!(
-            get_user(&store, &verifier, now(), bearer, by_id(user.id.as_str())).await.unwrap(),
-            Profile::Own(user.clone())
-        );
-        assert_eq!(
-            get_user(&store, &verifier, now(), bearer, Whose::Caller).await.unwrap(),
-            Profile::Own(user.clone())
-        );
+        assert_eq!(get_user(&store, &verifier, now(), bearer, by_id(user.id.as_str())).await.unwrap(), user);
+        assert_eq!(get_user(&store, &verifier, now(), bearer, Whose::Caller).await.unwrap(), user);
         assert_eq!(get_user(&store, &verifier, now(), bearer, by_id("nope")).await.unwrap_err().code(), "not_found");
         let missing = UserId::new_random();
         let err = get_user(&store, &verifier, now(), bearer, by_id(missing.as_str())).await.unwrap_err();
