@@ -160,3 +160,43 @@ async fn a_malformed_address_is_refused_before_anything_is_stored() {
     assert!(app.ses().sent().await.is_empty());
     assert_eq!(app.sign_up_with_email("alice", "alice@example.org").await.status, 201);
 }
+
+#[tokio::test]
+async fn another_address_replaces_the_verified_one_with_the_password() {
+    let app = TestApp::spawn_with_mail().await;
+    let (_, alice) = signed_up_with(&app, "alice", "old@example.org").await;
+    let code = app.ses().code_sent_to("old@example.org").await;
+    assert_eq!(app.verify_email(&alice, &code).await.status, 204);
+
+    // The password is asked again; a wrong one is refused and counted.
+    let wrong = app.change_email(&alice, "new@example.org", "not the password at all").await;
+    assert_eq!((wrong.status, wrong.error_code()), (401, Some("invalid_credentials")), "{wrong:?}");
+    let attempts = app.client.scan().table_name(&app.tables.login_attempts).consistent_read(true).send().await.unwrap();
+    assert!(attempts.count() > 0, "the wrong password was not counted by the lockout");
+    let empty = app.change_email(&alice, "new@example.org", "").await;
+    assert_eq!((empty.status, empty.error_code()), (401, Some("invalid_credentials")), "{empty:?}");
+
+    let changed = app.change_email(&alice, "New@Example.org", PASSWORD).await;
+    assert_eq!(changed.status, 202, "{changed:?}");
+    assert_eq!((&changed.json["email"], &changed.json["email_verified"]), (&"new@example.org".into(), &false.into()));
+    let me = app.me(&alice).await;
+    assert_eq!((&me.json["email"], &me.json["email_verified"]), (&"new@example.org".into(), &false.into()));
+    // The old address is told, and is no longer the account's.
+    let to_old = app.ses().sent_to("old@example.org").await;
+    assert!(to_old.last().unwrap().subject.contains("was changed"), "{to_old:?}");
+    assert!(crate::ses::code_in(&to_old.last().unwrap().body).is_none());
+    let (_, bob) = signed_up_with(&app, "bob", "old@example.org").await;
+    let bob_code = app.ses().code_sent_to("old@example.org").await;
+    assert_eq!(app.verify_email(&bob, &bob_code).await.status, 204);
+
+    // The new address's code verifies it.
+    let code = app.ses().code_sent_to("new@example.org").await;
+    assert_eq!(app.verify_email(&alice, &code).await.status, 204);
+    assert_eq!(app.me(&alice).await.json["email_verified"], true);
+    // Bob cannot take it: his request is answered as any other, and the
+    // mail says the address is in use.
+    let taken = app.change_email(&bob, "new@example.org", PASSWORD).await;
+    assert_eq!(taken.status, 202, "{taken:?}");
+    let newest = app.ses().sent_to("new@example.org").await.pop().unwrap();
+    assert!(newest.body.contains("already belongs to another account"), "{newest:?}");
+}

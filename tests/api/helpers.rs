@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use authorize::Authorize;
 use aws_sdk_dynamodb::Client;
+use change_email::ChangeEmail;
 use change_password::ChangePassword;
 use create_user::CreateUser;
 use delete_user::DeleteUser;
@@ -159,6 +160,7 @@ pub struct TestApp {
     change_password: ChangePassword<DynamoStore>,
     delete_user: DeleteUser<DynamoStore>,
     verify_email: VerifyEmail<DynamoStore>,
+    change_email: ChangeEmail<DynamoStore>,
     authorize: Authorize<DynamoStore>,
 }
 
@@ -218,12 +220,14 @@ impl TestApp {
         let mut change_password = change_password::build(&env).await.expect("change-password starts");
         let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
         let mut verify_email = verify_email::build(&env).await.expect("verify-email starts");
+        let mut change_email = change_email::build(&env).await.expect("change-email starts");
         let mut authorize = authorize::build(&env).await.expect("authorize starts");
         authorize.clock = clock.clone();
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
         (create_user.passwords, login.passwords) = (passwords.clone(), passwords.clone());
         create_user.clock = clock.clone();
         (change_password.passwords, delete_user.passwords) = (passwords.clone(), passwords.clone());
+        (change_email.passwords, change_email.clock) = (passwords.clone(), clock.clone());
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
         (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
         (change_password.clock, delete_user.clock, verify_email.clock) = (clock.clone(), clock.clone(), clock.clone());
@@ -246,6 +250,7 @@ impl TestApp {
             change_password,
             delete_user,
             verify_email,
+            change_email,
             authorize,
         }
     }
@@ -312,6 +317,12 @@ impl TestApp {
     pub async fn verify_email(&self, token: &str, code: &str) -> ApiResponse {
         let request = request(Method::POST, "/users/me/email/verify", Some(token), Some(json!({ "code": code })));
         call(Box::pin(verify_email::handle(&self.verify_email, request))).await
+    }
+
+    pub async fn change_email(&self, token: &str, email: &str, password: &str) -> ApiResponse {
+        let body = json!({ "email": email, "password": password });
+        let request = request(Method::PUT, "/users/me/email", Some(token), Some(body));
+        call(Box::pin(change_email::handle(&self.change_email, request))).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> ApiResponse {

@@ -183,6 +183,7 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "list-sessions" => list_sessions::build(env).await.map(drop),
         "revoke-session" => revoke_session::build(env).await.map(drop),
         "verify-email" => verify_email::build(env).await.map(drop),
+        "change-email" => change_email::build(env).await.map(drop),
         "login" => {
             config::signing_key_source(env)?;
             login::with_signing_key(
@@ -365,10 +366,22 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:DeleteItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
-                lockout,
+                lockout.clone(),
                 on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
                 on("CodesTable", &["dynamodb:DeleteItem"]),
                 on("EmailAddressesTable", &["dynamodb:DeleteItem"]),
+            ]),
+        ),
+        (
+            "change-email",
+            grant(&[
+                token_holder.clone(),
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem"]),
+                lockout,
+                on("CodesTable", &["dynamodb:PutItem"]),
+                on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
+                send_mail.clone(),
             ]),
         ),
         (

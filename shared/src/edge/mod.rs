@@ -20,5 +20,7 @@ pub use origin::Origin;
 pub use request::{
     bearer_token, client, json_body, optional_json_body, path_parameter, CredentialsBody, JsonBody, MAX_BODY_BYTES,
 };
-pub use response::{created, error_response, json_response, no_content, ok, ok_cacheable, status_of, TokenResponse};
+pub use response::{
+    accepted, created, error_response, json_response, no_content, ok, ok_cacheable, status_of, TokenResponse,
+};
 pub use serve::{respond, serve};

@@ -100,6 +100,11 @@ pub fn created(location: &str, value: &impl Serialize) -> Response<Body> {
     response
 }
 
+/// 202: the request is taken, and what it sets off (a mail) may still be under way.
+pub fn accepted(value: &impl Serialize) -> Response<Body> {
+    json_response(StatusCode::ACCEPTED, value)
+}
+
 pub fn no_content() -> Response<Body> {
     base(StatusCode::NO_CONTENT).body(Body::Empty).unwrap_or_else(|_| fallback_500())
 }

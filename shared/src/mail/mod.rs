@@ -50,6 +50,7 @@ pub type SharedMailer = Arc<dyn Mailer>;
 pub enum MailKind {
     VerificationCode,
     AddressInUse,
+    AddressChanged,
 }
 
 impl MailKind {
@@ -57,6 +58,7 @@ impl MailKind {
         match self {
             MailKind::VerificationCode => "verification_code",
             MailKind::AddressInUse => "address_in_use",
+            MailKind::AddressChanged => "address_changed",
         }
     }
 }

@@ -54,6 +54,22 @@ pub fn address_in_use(to: &EmailAddress) -> Mail {
     )
 }
 
+/// To the verified address an account had, when its owner put another in
+/// its place: the new one is not named.
+pub fn address_changed(to: &EmailAddress, username: &str) -> Mail {
+    mail(
+        to,
+        format!("The address of your {SERVICE_NAME} account was changed"),
+        vec![
+            format!(
+                "The account {username} no longer uses this address: its owner gave another one, with the \
+                 account's password. This address will receive no more mail about the account."
+            ),
+            "If it was not you, someone knows your password: recover the account and change it.".to_owned(),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 mod admit_sign_up;
 mod authenticate;
 mod authorize;
+mod change_email;
 mod change_password;
 mod check_password;
 mod create_user;
@@ -23,6 +24,7 @@ mod verify_email;
 pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
 pub use authenticate::{authenticate, Caller};
 pub use authorize::authorize;
+pub use change_email::{change_email, EmailChangeAttempt};
 pub use change_password::{change_password, PasswordChangeAttempt};
 pub use create_user::{create_user, register, SignUp};
 pub use delete_user::{delete_user, DeletionAttempt};

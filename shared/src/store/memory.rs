@@ -267,6 +267,27 @@ impl EmailStore for MemoryStore {
         Ok(self.lock().email_owners.get(address).cloned())
     }
 
+    async fn set_email(
+        &self,
+        user_id: &UserId,
+        address: &EmailAddress,
+        release: Option<&EmailAddress>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if !inner.users.contains_key(user_id) {
+            return Ok(false);
+        }
+        if let Some(released) = release {
+            if inner.email_owners.get(released) == Some(user_id) {
+                inner.email_owners.remove(released);
+            }
+        }
+        if let Some(user) = inner.users.get_mut(user_id) {
+            user.email = Some(crate::domain::UserEmail { address: address.clone(), verified: false });
+        }
+        Ok(true)
+    }
+
     async fn verify_email(&self, code: &PendingCode, now: u64) -> Result<EmailVerification, StoreError> {
         let mut inner = self.lock();
         let key = (code.user_id.clone(), code.purpose.as_str());

@@ -101,6 +101,16 @@ pub trait EmailStore: Send + Sync {
     /// The account that holds `address`, verified.
     fn address_owner(&self, address: &EmailAddress) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
 
+    /// Puts `address` on the user's profile, unverified, and gives up the
+    /// claim of `release` (the verified address it replaces), at once.
+    /// `false`, and nothing changed, when the user is gone.
+    fn set_email(
+        &self,
+        user_id: &UserId,
+        address: &EmailAddress,
+        release: Option<&EmailAddress>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Consumes `code`, if it is still the stored code, with tries left and
     /// in time at `now`, and marks its address verified on its user and
     /// claimed for it: all of it or none.

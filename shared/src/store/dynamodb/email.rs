@@ -114,6 +114,41 @@ impl EmailStore for DynamoStore {
             .transpose()
     }
 
+    async fn set_email(
+        &self,
+        user_id: &UserId,
+        address: &EmailAddress,
+        release: Option<&EmailAddress>,
+    ) -> Result<bool, StoreError> {
+        let failed = |err: aws_sdk_dynamodb::error::BuildError| StoreError::Failed(err.into());
+        let profile = Update::builder()
+            .table_name(&self.tables.users)
+            .key(users::ID, s(user_id.as_str()))
+            .update_expression("SET #email = :email, #verified = :false")
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#email", users::EMAIL)
+            .expression_attribute_names("#verified", users::EMAIL_VERIFIED)
+            .expression_attribute_names("#id", users::ID)
+            .expression_attribute_values(":email", s(address.as_str()))
+            .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+            .build()
+            .map_err(failed)?;
+        let mut items = vec![TransactWriteItem::builder().update(profile).build()];
+        if let Some(released) = release {
+            let claim = Delete::builder()
+                .table_name(&self.tables.email_addresses)
+                .key(email_addresses::EMAIL, s(released.as_str()))
+                .condition_expression("attribute_not_exists(#email) OR #owner = :user")
+                .expression_attribute_names("#email", email_addresses::EMAIL)
+                .expression_attribute_names("#owner", email_addresses::USER_ID)
+                .expression_attribute_values(":user", s(user_id.as_str()))
+                .build()
+                .map_err(failed)?;
+            items.push(TransactWriteItem::builder().delete(claim).build());
+        }
+        self.transact(items).await
+    }
+
     async fn verify_email(&self, code: &PendingCode, now: u64) -> Result<EmailVerification, StoreError> {
         let failed = |err: aws_sdk_dynamodb::error::BuildError| StoreError::Failed(err.into());
         let consume = Delete::builder()

@@ -1,0 +1,66 @@
+use secrecy::SecretString;
+
+use crate::domain::{CodeHasher, EmailAddress, UserEmail};
+use crate::mail::{self, templates, MailKind, Mailer};
+use crate::passwords::PasswordHasher;
+use crate::store::{CredentialStore, EmailStore, LoginAttemptStore};
+use crate::ApiError;
+
+use super::{check_password, send_verification_code, Caller};
+
+/// A request to put another address on the caller's profile: the address,
+/// the password (asked again: a stolen access token alone must not redirect
+/// the account's mail) and the address it comes from (for the lockout). Its
+/// `Debug` output redacts the password.
+#[derive(Debug)]
+pub struct EmailChangeAttempt {
+    pub email: String,
+    pub password: SecretString,
+    pub source_ip: String,
+}
+
+/// Puts `attempt.email` on the caller's profile, unverified, and mails it a
+/// code, once the password is checked as login checks it (a wrong one counts
+/// toward the lockout). The verified address it replaces stops being the
+/// account's at once, and is told so. An address another account has
+/// verified is answered the same, and mailed a notice instead of a code.
+/// The profile as it now is.
+pub async fn change_email<S>(
+    store: &S,
+    passwords: &dyn PasswordHasher,
+    mailer: &dyn Mailer,
+    hasher: &CodeHasher,
+    now: u64,
+    caller: &Caller,
+    attempt: EmailChangeAttempt,
+) -> Result<crate::domain::User, ApiError>
+where
+    S: CredentialStore + LoginAttemptStore + EmailStore,
+{
+    // A malformed address costs no argon2 work and counts no failure.
+    let address = EmailAddress::parse(&attempt.email)?;
+    let user = &caller.user;
+    let credentials =
+        check_password(store, passwords, now, &user.username, &attempt.source_ip, attempt.password).await?;
+    if credentials.user_id != user.id {
+        return Err(ApiError::InvalidToken);
+    }
+    let previous = user.email.clone();
+    if previous.as_ref().is_some_and(|email| email.verified && email.address == address) {
+        // Already this account's, proven: nothing to send.
+        return Ok(user.clone());
+    }
+    let released = previous.as_ref().filter(|email| email.verified).map(|email| &email.address);
+    if !store.set_email(&user.id, &address, released).await? {
+        return Err(ApiError::InvalidToken);
+    }
+    let mut changed = user.clone();
+    changed.email = Some(UserEmail { address: address.clone(), verified: false });
+    tracing::info!(user_id = %user.id, "email address changed");
+    send_verification_code(store, mailer, hasher, now, &changed, &address).await?;
+    if let Some(old) = released.filter(|old| **old != address) {
+        mail::send_or_log(mailer, MailKind::AddressChanged, templates::address_changed(old, user.username.as_str()))
+            .await;
+    }
+    Ok(changed)
+}
