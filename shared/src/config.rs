@@ -35,6 +35,7 @@ pub mod vars {
     pub const CODE_HASH_KEY: &str = "CODE_HASH_KEY";
     pub const MAIL_FROM: &str = "MAIL_FROM";
     pub const SIGN_UPS_PER_ADDRESS_PER_HOUR: &str = "SIGN_UPS_PER_ADDRESS_PER_HOUR";
+    pub const RECOVERY_PER_ADDRESS_PER_HOUR: &str = "RECOVERY_PER_ADDRESS_PER_HOUR";
     pub const PASSWORD_MIN_LENGTH: &str = "PASSWORD_MIN_LENGTH";
     pub const TOKEN_ISSUER: &str = "TOKEN_ISSUER";
     pub const TOKEN_AUDIENCE: &str = "TOKEN_AUDIENCE";
@@ -85,6 +86,7 @@ pub mod vars {
 
 pub const DEFAULT_PASSWORD_MIN_LENGTH: usize = 15;
 pub const DEFAULT_SIGN_UPS_PER_ADDRESS_PER_HOUR: u64 = 20;
+pub const DEFAULT_RECOVERY_PER_ADDRESS_PER_HOUR: u64 = 20;
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 /// The longest access token lifetime a deployment may set: 12 hours.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 12 * 3600;
@@ -194,6 +196,19 @@ pub fn table_names(env: &Env) -> TableNames {
         email_addresses: env.optional(vars::EMAIL_ADDRESSES_TABLE).unwrap_or(defaults.email_addresses),
         codes: env.optional(vars::CODES_TABLE).unwrap_or(defaults.codes),
     }
+}
+
+/// How many recovery requests one source address may make in an hour (1 to
+/// 100000); beyond them, 429 until the hour ends.
+pub fn recovery_per_address_per_hour(env: &Env) -> Result<u64, ConfigError> {
+    let limit = env.parsed(vars::RECOVERY_PER_ADDRESS_PER_HOUR, DEFAULT_RECOVERY_PER_ADDRESS_PER_HOUR)?;
+    if !(1..=100_000).contains(&limit) {
+        return Err(ConfigError::Invalid {
+            name: vars::RECOVERY_PER_ADDRESS_PER_HOUR,
+            reason: "must be between 1 and 100000".into(),
+        });
+    }
+    Ok(limit)
 }
 
 /// How many sign-ups one source address may make in an hour (1 to 100000).

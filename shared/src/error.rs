@@ -39,6 +39,8 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("too many sign-ups from this address; retry after {retry_after} seconds")]
     TooManySignUps { retry_after: u64 },
+    #[error("too many recovery requests from this address; retry after {retry_after} seconds")]
+    TooManyRecoveries { retry_after: u64 },
     /// Behind CloudFront, a request that did not come through it.
     #[error("requests must come through the service's public endpoint")]
     Forbidden,
@@ -79,7 +81,9 @@ impl ApiError {
             ApiError::InvalidRefreshToken => "invalid_refresh_token",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound | ApiError::SessionNotFound => "not_found",
-            ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } => "too_many_requests",
+            ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } | ApiError::TooManyRecoveries { .. } => {
+                "too_many_requests"
+            }
             ApiError::UsernameTaken => "username_taken",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",

@@ -11,6 +11,7 @@ use authorize::Authorize;
 use aws_sdk_dynamodb::Client;
 use change_email::ChangeEmail;
 use change_password::ChangePassword;
+use confirm_recovery::ConfirmRecovery;
 use create_user::CreateUser;
 use delete_user::DeleteUser;
 use get_user::GetUser;
@@ -22,6 +23,7 @@ use logout::Logout;
 use refresh::Refresh;
 use revoke_session::RevokeSession;
 use serde_json::{json, Value};
+use start_recovery::StartRecovery;
 use user_auth_core::config::{vars, Env};
 use user_auth_core::passwords::SharedHasher;
 use user_auth_core::sdk_settings::SdkSettings;
@@ -161,6 +163,8 @@ pub struct TestApp {
     delete_user: DeleteUser<DynamoStore>,
     verify_email: VerifyEmail<DynamoStore>,
     change_email: ChangeEmail<DynamoStore>,
+    pub start_recovery: StartRecovery<DynamoStore>,
+    confirm_recovery: ConfirmRecovery<DynamoStore>,
     authorize: Authorize<DynamoStore>,
 }
 
@@ -207,6 +211,7 @@ impl TestApp {
             (vars::AWS_ENDPOINT_URL_SESV2, ses.as_ref().map_or("http://127.0.0.1:9".to_owned(), LocalSes::endpoint)),
             // The tests sign many users up from one address; the limit has a test of its own.
             (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
+            (vars::RECOVERY_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
         ];
         let env = Env::from_pairs(variables.iter().cloned());
         let clock = ManualClock::starting_now();
@@ -221,6 +226,9 @@ impl TestApp {
         let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
         let mut verify_email = verify_email::build(&env).await.expect("verify-email starts");
         let mut change_email = change_email::build(&env).await.expect("change-email starts");
+        let mut start_recovery = start_recovery::build(&env).await.expect("start-recovery starts");
+        let mut confirm_recovery = confirm_recovery::build(&env).await.expect("confirm-recovery starts");
+        (start_recovery.clock, confirm_recovery.clock) = (clock.clone(), clock.clone());
         let mut authorize = authorize::build(&env).await.expect("authorize starts");
         authorize.clock = clock.clone();
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
@@ -228,6 +236,7 @@ impl TestApp {
         create_user.clock = clock.clone();
         (change_password.passwords, delete_user.passwords) = (passwords.clone(), passwords.clone());
         (change_email.passwords, change_email.clock) = (passwords.clone(), clock.clone());
+        confirm_recovery.passwords = passwords.clone();
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
         (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
         (change_password.clock, delete_user.clock, verify_email.clock) = (clock.clone(), clock.clone(), clock.clone());
@@ -251,6 +260,8 @@ impl TestApp {
             delete_user,
             verify_email,
             change_email,
+            start_recovery,
+            confirm_recovery,
             authorize,
         }
     }
@@ -323,6 +334,26 @@ impl TestApp {
         let body = json!({ "email": email, "password": password });
         let request = request(Method::PUT, "/users/me/email", Some(token), Some(body));
         call(Box::pin(change_email::handle(&self.change_email, request))).await
+    }
+
+    /// `POST /auth/recovery` from `source_ip`, with `body`; the answer, once
+    /// the work after it (the lookup and the mail) is done too.
+    pub async fn recover_from(&self, source_ip: &str, body: Value) -> ApiResponse {
+        let answer = self.recover_answer(source_ip, body).await;
+        self.start_recovery.after_response.idle().await;
+        answer
+    }
+
+    /// `POST /auth/recovery`, answered: the work after the answer may still run.
+    pub async fn recover_answer(&self, source_ip: &str, body: Value) -> ApiResponse {
+        let event = Fixture::parse(include_str!("../../functions/start-recovery/fixtures/start-recovery.json"));
+        let request = event.body(&body.to_string()).source_ip(source_ip).request();
+        call(Box::pin(start_recovery::handle(&self.start_recovery, request))).await
+    }
+
+    pub async fn confirm_recovery(&self, body: Value) -> ApiResponse {
+        let request = request(Method::POST, "/auth/recovery/confirm", None, Some(body));
+        call(Box::pin(confirm_recovery::handle(&self.confirm_recovery, request))).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> ApiResponse {

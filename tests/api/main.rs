@@ -15,6 +15,7 @@ mod faults;
 mod interop;
 mod lockout;
 mod outage;
+mod recovery;
 mod rotation;
 mod sessions;
 mod story;

@@ -184,6 +184,8 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "revoke-session" => revoke_session::build(env).await.map(drop),
         "verify-email" => verify_email::build(env).await.map(drop),
         "change-email" => change_email::build(env).await.map(drop),
+        "start-recovery" => start_recovery::build(env).await.map(drop),
+        "confirm-recovery" => confirm_recovery::build(env).await.map(drop),
         "login" => {
             config::signing_key_source(env)?;
             login::with_signing_key(
@@ -358,6 +360,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
                 lockout.clone(),
                 on("SessionsTable", &["dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
+                send_mail.clone(),
             ]),
         ),
         (
@@ -381,6 +384,29 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 lockout,
                 on("CodesTable", &["dynamodb:PutItem"]),
                 on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
+                send_mail.clone(),
+            ]),
+        ),
+        (
+            "start-recovery",
+            grant(&[
+                on("UsersTable", &["dynamodb:GetItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem"]),
+                on("EmailAddressesTable", &["dynamodb:GetItem"]),
+                on("SignUpsTable", &["dynamodb:UpdateItem"]),
+                on("CodesTable", &["dynamodb:UpdateItem", "dynamodb:PutItem"]),
+                send_mail.clone(),
+            ]),
+        ),
+        (
+            "confirm-recovery",
+            grant(&[
+                on("UsersTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                on("EmailAddressesTable", &["dynamodb:GetItem"]),
+                on("CodesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+                on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+                on("LoginAttemptsTable", &["dynamodb:PutItem", "dynamodb:DeleteItem"]),
                 send_mail.clone(),
             ]),
         ),

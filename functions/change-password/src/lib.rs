@@ -7,6 +7,7 @@ use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
 use user_auth_core::edge::{bearer_token, client, json_body, no_content, JsonBody};
+use user_auth_core::mail::SharedMailer;
 use user_auth_core::operations::{self, PasswordChangeAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
@@ -21,16 +22,19 @@ pub struct ChangePassword<S> {
     pub passwords: SharedHasher,
     pub verifier: TokenVerifier,
     pub password_min_length: usize,
+    pub mailer: SharedMailer,
     pub clock: SharedClock,
 }
 
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, BoxError> {
+    let sdk = SdkSettings::from_env(env)?;
     Ok(ChangePassword {
-        store: startup::password_checking_store(env, &SdkSettings::from_env(env)?)?,
+        store: startup::password_checking_store(env, &sdk)?,
         passwords: passwords::argon2id(),
         verifier: startup::token_verifier(env)?,
         password_min_length: config::password_min_length(env)?,
+        mailer: startup::mailer(env, &sdk)?,
         clock: clock::system(),
     })
 }
@@ -61,6 +65,7 @@ where
     let now = app.clock.now();
     let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
     operations::change_password(&app.store, &app.passwords, app.password_min_length, now, &caller, attempt).await?;
+    operations::notify_password_changed(&*app.mailer, &caller.user).await;
     Ok(no_content())
 }
 
@@ -77,6 +82,7 @@ mod tests {
             passwords: passwords::argon2id(),
             verifier: alice.keys.verifier(),
             password_min_length: MIN_LENGTH,
+            mailer: std::sync::Arc::new(user_auth_core::mail::memory::MemoryMailer::default()),
             clock: clock::system(),
         }
     }

@@ -16,12 +16,16 @@ pub const CODE_TRIES: u64 = 5;
 pub enum CodePurpose {
     /// That the user reads the mail of the address on their profile.
     VerifyEmail,
+    /// That the user reads the mail of the account's verified address, and
+    /// may set a new password without the old one.
+    Recovery,
 }
 
 impl CodePurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             CodePurpose::VerifyEmail => "verify-email",
+            CodePurpose::Recovery => "recovery",
         }
     }
 }

@@ -7,14 +7,18 @@
 //! - [`authorizer`]: the Lambda authorizer's events and answers, and its
 //!   runtime loop;
 //! - [`origin`]: who may call, and whose address a request comes from;
-//! - [`serve`]: the Lambda runtime loop, panics caught on each request.
+//! - [`serve`]: the Lambda runtime loop, panics caught on each request;
+//! - [`after_response`]: work finished after the answer is sent, the
+//!   invocation held open for it by an internal extension.
 
+pub mod after_response;
 pub mod authorizer;
 pub mod origin;
 pub mod request;
 pub mod response;
 pub mod serve;
 
+pub use after_response::{serve_after_response, AfterResponse};
 pub use authorizer::{bearer_of, serve_authorizer, AuthorizerRequest, AuthorizerResponse};
 pub use origin::Origin;
 pub use request::{

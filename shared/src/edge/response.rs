@@ -22,7 +22,9 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         }
         ApiError::Forbidden => StatusCode::FORBIDDEN,
         ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
-        ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } | ApiError::TooManyRecoveries { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         ApiError::UsernameTaken | ApiError::EmailTaken => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -145,9 +147,9 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
     match err {
         ApiError::InvalidToken => builder = builder.header(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""),
         ApiError::ServiceUnavailable(_) => builder = builder.header(RETRY_AFTER, "1"),
-        ApiError::TooManyRequests { retry_after } | ApiError::TooManySignUps { retry_after } => {
-            builder = builder.header(RETRY_AFTER, retry_after.to_string())
-        }
+        ApiError::TooManyRequests { retry_after }
+        | ApiError::TooManySignUps { retry_after }
+        | ApiError::TooManyRecoveries { retry_after } => builder = builder.header(RETRY_AFTER, retry_after.to_string()),
         _ => {}
     }
     builder.body(Body::Text(json)).unwrap_or_else(|_| fallback_500())

@@ -51,6 +51,9 @@ pub enum MailKind {
     VerificationCode,
     AddressInUse,
     AddressChanged,
+    RecoveryCode,
+    PasswordReset,
+    PasswordChanged,
 }
 
 impl MailKind {
@@ -59,6 +62,9 @@ impl MailKind {
             MailKind::VerificationCode => "verification_code",
             MailKind::AddressInUse => "address_in_use",
             MailKind::AddressChanged => "address_changed",
+            MailKind::RecoveryCode => "recovery_code",
+            MailKind::PasswordReset => "password_reset",
+            MailKind::PasswordChanged => "password_changed",
         }
     }
 }

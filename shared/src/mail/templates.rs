@@ -70,6 +70,51 @@ pub fn address_changed(to: &EmailAddress, username: &str) -> Mail {
     )
 }
 
+/// The code that lets the reader of the account's verified address set a
+/// new password without the old one.
+pub fn recovery_code(to: &EmailAddress, username: &str, code: &OneTimeCode) -> Mail {
+    let minutes = CODE_LIFETIME_SECONDS / 60;
+    mail(
+        to,
+        format!("Your {SERVICE_NAME} recovery code"),
+        vec![
+            format!("Your code: {}", code.expose()),
+            format!(
+                "Enter it with a new password to get back into the account {username}. It is valid for {minutes} \
+                 minutes and can be used once; every session of the account ends when the password is set."
+            ),
+            "If you did not ask for it, ignore this message: your password stays as it is.".to_owned(),
+        ],
+    )
+}
+
+/// After a recovery set a new password.
+pub fn password_reset(to: &EmailAddress, username: &str) -> Mail {
+    mail(
+        to,
+        format!("The password of your {SERVICE_NAME} account was reset"),
+        vec![
+            format!(
+                "The password of the account {username} was set anew with a recovery code mailed to this address, \
+                 and every session of the account was ended."
+            ),
+            "If it was not you, someone can read this mailbox: secure it, then recover the account again.".to_owned(),
+        ],
+    )
+}
+
+/// After the owner changed the password, signed in.
+pub fn password_changed(to: &EmailAddress, username: &str) -> Mail {
+    mail(
+        to,
+        format!("The password of your {SERVICE_NAME} account was changed"),
+        vec![
+            format!("The password of the account {username} was changed, and its other sessions were ended."),
+            "If it was not you, recover the account with this address now.".to_owned(),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

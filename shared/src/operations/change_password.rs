@@ -1,12 +1,23 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{normalized, Password, PasswordError};
+use crate::domain::{normalized, Password, PasswordError, User};
+use crate::mail::{self, templates, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
 use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore};
 use crate::ApiError;
 
 use super::logout::end_sessions_but;
 use super::{check_password, Caller};
+
+/// Tells the user's verified address, if there is one, that the password
+/// was changed: a change made with a stolen password does not go unseen. A
+/// mail that cannot be sent is logged and counted, and changes nothing.
+pub async fn notify_password_changed(mailer: &dyn Mailer, user: &User) {
+    if let Some(email) = user.email.as_ref().filter(|email| email.verified) {
+        let mail = templates::password_changed(&email.address, user.username.as_str());
+        mail::send_or_log(mailer, MailKind::PasswordChanged, mail).await;
+    }
+}
 
 /// A password change request: the password in use, the one to use from now
 /// on, and the address it comes from (for the lockout). Its `Debug` output

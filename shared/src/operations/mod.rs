@@ -17,6 +17,7 @@ mod get_user;
 mod list_sessions;
 mod login;
 mod logout;
+mod recovery;
 mod refresh;
 mod revoke_session;
 mod verify_email;
@@ -25,13 +26,17 @@ pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
 pub use authenticate::{authenticate, Caller};
 pub use authorize::authorize;
 pub use change_email::{change_email, EmailChangeAttempt};
-pub use change_password::{change_password, PasswordChangeAttempt};
+pub use change_password::{change_password, notify_password_changed, PasswordChangeAttempt};
 pub use create_user::{create_user, register, SignUp};
 pub use delete_user::{delete_user, DeletionAttempt};
 pub use get_user::{get_user, Whose};
 pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt, LoginPolicy};
 pub use logout::{logout, LogoutScope};
+pub use recovery::{
+    admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation,
+    RECOVERY_WINDOW_SECONDS,
+};
 pub use refresh::{refresh, RefreshPolicy};
 pub use revoke_session::revoke_session;
 pub use verify_email::{send_verification_code, verify_email};

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     AccountStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore, PasswordChange,
-    SessionStore, SignUpStore, StoreError, UserStore,
+    PasswordReset, RecoveryStore, SessionStore, SignUpStore, StoreError, UserStore, RECOVERIES_PER_USER_PER_HOUR,
+    RECOVERY_INTERVAL_SECONDS,
 };
 use crate::domain::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
 use crate::domain::{CodePurpose, EmailAddress, PendingCode};
@@ -31,6 +32,10 @@ struct Inner {
     /// verified addresses and their accounts
     email_owners: HashMap<EmailAddress, UserId>,
     codes: HashMap<(UserId, &'static str), PendingCode>,
+    /// recovery requests per address and window start
+    recoveries: HashMap<(String, u64), u64>,
+    /// per user: the last recovery request, the hour's start and count
+    recovery_requests: HashMap<UserId, (u64, u64, u64)>,
 }
 
 impl MemoryStore {
@@ -313,5 +318,61 @@ impl EmailStore for MemoryStore {
             email.verified = true;
         }
         Ok(EmailVerification::Verified)
+    }
+}
+
+impl RecoveryStore for MemoryStore {
+    async fn count_recovery(&self, address: &str, start: u64, _end: u64, limit: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let count = inner.recoveries.entry((address.to_owned(), start)).or_insert(0);
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
+    }
+
+    async fn admit_recovery(&self, user_id: &UserId, now: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.recovery_requests.entry(user_id.clone()).or_insert((0, 0, 0));
+        let (last, start, count) = *entry;
+        if count > 0 && last + RECOVERY_INTERVAL_SECONDS > now {
+            return Ok(false);
+        }
+        if count == 0 || start + 3600 <= now {
+            *entry = (now, now, 1);
+            return Ok(true);
+        }
+        if count >= RECOVERIES_PER_USER_PER_HOUR {
+            return Ok(false);
+        }
+        *entry = (now, start, count + 1);
+        Ok(true)
+    }
+
+    async fn reset_password(&self, reset: &PasswordReset) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let code = &reset.code;
+        let key = (code.user_id.clone(), code.purpose.as_str());
+        let live = inner
+            .codes
+            .get(&key)
+            .is_some_and(|stored| stored.hash == code.hash && stored.tries_left > 0 && stored.expires_at > reset.now);
+        let current = inner
+            .usernames
+            .get(&reset.username)
+            .is_some_and(|claim| claim.user_id == code.user_id && claim.generation == reset.generation);
+        if !live || !current || !inner.users.contains_key(&code.user_id) {
+            return Ok(false);
+        }
+        inner.codes.remove(&key);
+        if let Some(claim) = inner.usernames.get_mut(&reset.username) {
+            claim.password_hash = reset.to.clone();
+            claim.generation = reset.generation + 1;
+        }
+        if let Some(user) = inner.users.get_mut(&code.user_id) {
+            user.credential_generation = reset.generation + 1;
+        }
+        Ok(true)
     }
 }

@@ -121,6 +121,48 @@ pub trait EmailStore: Send + Sync {
     ) -> impl Future<Output = Result<EmailVerification, StoreError>> + Send;
 }
 
+/// A password set by recovery: the new hash on the user's name, the
+/// credential generation moved on (every session then opens nothing), and
+/// the recovery code consumed, all at once, on the condition that the code
+/// is still the one checked and the credentials the ones read.
+#[derive(Debug)]
+pub struct PasswordReset {
+    pub code: PendingCode,
+    pub username: Username,
+    pub to: PasswordHash,
+    /// The credential generation read with the name's credentials.
+    pub generation: u64,
+    pub now: u64,
+}
+
+/// Account recovery: how often it may be asked for, and the reset itself.
+pub trait RecoveryStore: Send + Sync {
+    /// Counts a recovery request from `address` in the window from `start`
+    /// to `end` (Unix seconds), if fewer than `limit` were counted in it;
+    /// `false`, and nothing written, otherwise.
+    fn count_recovery(
+        &self,
+        address: &str,
+        start: u64,
+        end: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Counts a recovery request for the user at `now` if the user has had
+    /// none in the last minute and fewer than five in the hour; `false`, and
+    /// nothing written, otherwise.
+    fn admit_recovery(&self, user_id: &UserId, now: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Applies the reset; `false`, and nothing changed, when the code was
+    /// used, replaced or voided meanwhile, or the credentials changed.
+    fn reset_password(&self, reset: &PasswordReset) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The most recovery requests a user may make in an hour, and how long after
+/// one the next may come.
+pub const RECOVERIES_PER_USER_PER_HOUR: u64 = 5;
+pub const RECOVERY_INTERVAL_SECONDS: u64 = 60;
+
 /// Deleting an account, all of it or none of it.
 pub trait AccountStore: Send + Sync {
     /// Deletes the user, its username claim (the password hash with it), its

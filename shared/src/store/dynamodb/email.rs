@@ -19,7 +19,7 @@ impl DynamoStore {
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let failed = |err: aws_sdk_dynamodb::error::BuildError| StoreError::Failed(err.into());
         let mut items = Vec::new();
-        for purpose in [CodePurpose::VerifyEmail] {
+        for purpose in [CodePurpose::VerifyEmail, CodePurpose::Recovery] {
             let code = Delete::builder()
                 .table_name(&self.tables.codes)
                 .key(codes::CODE_KEY, s(&codes::code_key(purpose, user_id)))

@@ -3,6 +3,7 @@
 mod email;
 mod errors;
 mod item;
+mod recovery;
 pub mod schema;
 
 use std::sync::Arc;

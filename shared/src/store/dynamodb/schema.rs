@@ -50,6 +50,15 @@ pub mod codes {
     pub fn code_key(purpose: crate::domain::CodePurpose, user_id: &crate::domain::UserId) -> String {
         format!("{}#{}", purpose.as_str(), user_id)
     }
+
+    /// The item counting a user's recovery requests: `last_at`, and the
+    /// hour's start and count; it goes by TTL when its hour ends.
+    pub fn recovery_requests_key(user_id: &crate::domain::UserId) -> String {
+        format!("recovery-requests#{user_id}")
+    }
+    pub const LAST_AT: &str = "last_at";
+    pub const HOUR_START: &str = "hour_start";
+    pub const HOUR_COUNT: &str = "hour_count";
 }
 
 /// `usernames`: one item per claimed username, holding the credentials. The
@@ -119,7 +128,8 @@ pub mod login_attempts {
 }
 
 /// `sign-ups`: sign-ups per source address, one item per address and hour,
-/// so that a new hour is a new item and no count is ever reset.
+/// so that a new hour is a new item and no count is ever reset; and, keyed
+/// apart, recovery requests per source address and hour.
 pub mod sign_ups {
     pub const WINDOW: &str = "window";
     pub const COUNT: &str = "count";
@@ -129,6 +139,12 @@ pub mod sign_ups {
     /// The key of an address's count in the window that starts at `start`.
     pub fn window_key(address: &str, start: u64) -> String {
         format!("{address}@{start}")
+    }
+
+    /// The key of an address's count of recovery requests in that window:
+    /// the same table, counts of another kind.
+    pub fn recovery_window_key(address: &str, start: u64) -> String {
+        format!("recovery:{address}@{start}")
     }
 }
 

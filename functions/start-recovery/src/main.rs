@@ -1,0 +1,11 @@
+use user_auth_core::config::Env;
+use user_auth_core::edge::{self, Origin};
+use user_auth_core::telemetry;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    let env = Env::process();
+    telemetry::init(&env);
+    let app = start_recovery::build(&env).await?;
+    edge::serve_after_response(Origin::from_env(&env)?, &app, start_recovery::handle, &app.after_response).await
+}

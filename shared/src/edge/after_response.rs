@@ -1,0 +1,199 @@
+//! Work a function finishes after its answer is sent, so that the answer's
+//! time does not depend on it: the recovery request answers every name alike
+//! at once, then looks the account up and mails it.
+//!
+//! Lambda freezes an environment once its runtime and every extension have
+//! asked for the next event. An internal extension registered for `INVOKE`
+//! events holds each invocation open until its handler has returned and the
+//! work it spawned is done; the client has had its answer by then, and
+//! Lambda reports the time as `PostRuntimeExtensionsDuration`. Where there
+//! is no extension API to register with, the work runs all the same (the
+//! process is not frozen there).
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_extension::{Extension, LambdaEvent, NextEvent};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+use tokio::sync::Notify;
+
+use super::response::error_response;
+use super::{respond, Origin};
+use crate::ApiError;
+
+/// The work spawned after answering, and the invocations whose handler has
+/// returned. Clones share their state.
+#[derive(Clone, Default)]
+pub struct AfterResponse {
+    state: Arc<State>,
+}
+
+#[derive(Default)]
+struct State {
+    running: AtomicUsize,
+    answered: Mutex<HashSet<String>>,
+    changed: Notify,
+}
+
+impl AfterResponse {
+    /// Runs `work` on its own task, to finish after the answer is sent.
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let state = self.state.clone();
+        state.running.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            work.await;
+            state.running.fetch_sub(1, Ordering::SeqCst);
+            state.changed.notify_waiters();
+        });
+    }
+
+    /// Waits until no spawned work is running.
+    pub async fn idle(&self) {
+        loop {
+            let changed = self.state.changed.notified();
+            if self.state.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    fn answered(&self, request_id: String) {
+        self.state.answered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(request_id);
+        self.state.changed.notify_waiters();
+    }
+
+    /// Waits until the handler of `request_id` has returned and the work
+    /// then running is done, or until `deadline`.
+    async fn finished(&self, request_id: &str, deadline: Duration) {
+        let wait = async {
+            loop {
+                let changed = self.state.changed.notified();
+                let answered =
+                    self.state.answered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(request_id);
+                if answered {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        let until = deadline.saturating_sub(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default());
+        if tokio::time::timeout(until, async {
+            wait.await;
+            self.idle().await
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!(request_id, "work after the answer ran to the invocation's deadline");
+        }
+    }
+}
+
+/// [`super::serve`], for a function whose handler spawns work on
+/// `after_response`: the internal extension holds each invocation open
+/// until that work is done.
+pub async fn serve_after_response<'a, App, F, Fut>(
+    origin: Origin,
+    app: &'a App,
+    handle: F,
+    after_response: &AfterResponse,
+) -> Result<(), lambda_http::Error>
+where
+    App: Sync,
+    F: Fn(&'a App, Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
+{
+    let holder = after_response.clone();
+    let extension = Extension::new()
+        .with_events(&["INVOKE"])
+        .with_events_processor(lambda_extension::service_fn(move |event: LambdaEvent| {
+            let holder = holder.clone();
+            async move {
+                if let NextEvent::Invoke(invoke) = event.next {
+                    holder.finished(&invoke.request_id, Duration::from_millis(invoke.deadline_ms)).await;
+                }
+                Ok::<_, lambda_extension::Error>(())
+            }
+        }))
+        .with_extension_name("after-response")
+        .register()
+        .await;
+    let runtime = lambda_http::run(service_fn(|request: Request| {
+        let request_id = request.lambda_context_ref().map(|context| context.request_id.clone());
+        let handled = origin.admit(request).map(|request| handle(app, request));
+        let after_response = after_response.clone();
+        async move {
+            let response = match handled {
+                Ok(handler) => respond(handler).await,
+                Err(refused) => error_response(&refused),
+            };
+            if let Some(request_id) = request_id {
+                after_response.answered(request_id);
+            }
+            Ok::<_, Infallible>(response)
+        }
+    }));
+    match extension {
+        Ok(extension) => {
+            let (served, _) = tokio::join!(runtime, extension.run());
+            served
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "no extension API: work after the answer is not held open");
+            runtime.await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn idle_waits_for_the_spawned_work() {
+        let after = AfterResponse::default();
+        let done = Arc::new(AtomicUsize::new(0));
+        for _ in 0..3 {
+            let done = done.clone();
+            after.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        after.idle().await;
+        assert_eq!(done.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_invocation_is_held_until_its_handler_returned_and_its_work_is_done() {
+        let after = AfterResponse::default();
+        let far = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+        let held = {
+            let after = after.clone();
+            tokio::spawn(async move { after.finished("r1", far).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!held.is_finished(), "released before the handler returned");
+        let (gate, opened) = tokio::sync::oneshot::channel::<()>();
+        after.spawn(async move {
+            let _ = opened.await;
+        });
+        after.answered("r1".into());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!held.is_finished(), "released before the work was done");
+        gate.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), held).await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_invocation_is_released_at_its_deadline() {
+        let after = AfterResponse::default();
+        let soon = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_millis(50);
+        tokio::time::timeout(Duration::from_secs(5), after.finished("never answered", soon)).await.unwrap();
+    }
+}
