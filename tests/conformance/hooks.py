@@ -38,12 +38,15 @@ CONFORMANCE_USERNAME and CONFORMANCE_PASSWORD. Then:
   `invalid_credentials` for a wrong password only, and fails on a 429 (the
   user has had one try at most).
 
-Addresses and codes. A positive sign-up's `email` that the service's
-address rule (shared/src/domain/email.rs) refuses, which the schema does not
-state, is replaced by a fresh valid address. Every positive `POST
+Addresses and codes. A positive case's `email` that the service's address
+rule (shared/src/domain/email.rs) refuses, which the schema does not state,
+is replaced by a fresh valid address. Every positive `POST
 /users/me/email/verify` runs as a throwaway user signed up with an address,
 and carries the code the service mailed it, read from the local SES
-(CONFORMANCE_SES_URL): a generated code would always be wrong.
+(CONFORMANCE_SES_URL): a generated code would always be wrong. Every
+positive `POST /auth/recovery/confirm` names a throwaway user whose address
+is verified, with the recovery code mailed to it, and a password the rules
+accept.
 
 Password rules JSON Schema cannot state. A positive case's password is
 valid by its schema, yet the service refuses (400 `invalid_password`) one
@@ -223,7 +226,47 @@ def throwaway_with_code():
     address = f"{username}@example.org"
     _post("/users", {"username": username, "password": password, "email": address}, (201, 409))
     token = _login(username, password)["access_token"]
+    _THROWAWAY_NAMES[token] = username
     return token, _code_mailed_to(address)
+
+
+# The username of each token throwaway_with_code made.
+_THROWAWAY_NAMES = {}
+
+
+def _send(method, path, payload, expected, token):
+    """A request with a bearer token, whose status must be one of `expected`."""
+    base_url = _setting(BASE_URL_VARIABLE).rstrip("/")
+    request = urllib.request.Request(
+        f"{base_url}{path}",
+        data=json.dumps(payload).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=LOGIN_TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    if status not in expected:
+        raise RuntimeError(f"{method} {path} answered {status}")
+
+
+def throwaway_with_recovery_code():
+    """A new user with a verified address, and the recovery code mailed to it: (username, code)."""
+    token, code = throwaway_with_code()
+    username = _THROWAWAY_NAMES[token]
+    _send("POST", "/users/me/email/verify", {"code": code}, (204,), token)
+    _post("/auth/recovery", {"username": username}, (202,))
+    address = f"{username}@example.org"
+    deadline = time.monotonic() + LOGIN_TIMEOUT_SECONDS
+    while True:
+        recovery = _code_mailed_to(address)
+        if recovery != code:
+            return username, recovery
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no recovery code reached {address}")
+        time.sleep(0.1)
 
 
 def login():
@@ -466,6 +509,19 @@ def before_call(ctx, case, kwargs):
         body = case.body
         _keep_the_password_acceptable(case, "password", body.get("username") if isinstance(body, dict) else None)
         _keep_the_email_acceptable(case)
+        return
+    if _is(case, "POST", "/auth/recovery"):
+        _keep_the_email_acceptable(case)
+        return
+    if _is(case, "POST", "/auth/recovery/confirm"):
+        body = case.body
+        if not _is_negative(case) and isinstance(body, dict) and isinstance(body.get("code"), str):
+            username, code = throwaway_with_recovery_code()
+            name = {"email": f"{username}@example.org"} if "email" in body else {"username": username}
+            rest = {k: v for k, v in body.items() if k not in ("username", "email", "code")}
+            case.body = {**rest, **name, "code": code}
+            _keep_the_length_as_sent(case, "new_password")
+            _keep_the_password_acceptable(case, "new_password", username)
         return
     if _is(case, "POST", "/users/me/email/verify"):
         body = case.body

@@ -20,10 +20,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lambda_extension::{Extension, LambdaEvent, NextEvent};
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::response::error_response;
 use super::{respond, Origin};
 use crate::ApiError;
+
+/// How long an invocation may wait for this process's handler to take it up.
+const HANDLER_START_GRACE: Duration = Duration::from_secs(1);
 
 /// The work spawned after answering, and the invocations whose handler has
 /// returned. Clones share their state.
@@ -35,6 +39,8 @@ pub struct AfterResponse {
 #[derive(Default)]
 struct State {
     running: AtomicUsize,
+    /// Handlers started and not yet returned.
+    handling: AtomicUsize,
     answered: Mutex<HashSet<String>>,
     changed: Notify,
 }
@@ -62,33 +68,48 @@ impl AfterResponse {
         }
     }
 
+    fn handling(&self) {
+        self.state.handling.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn answered(&self, request_id: String) {
+        self.state.handling.fetch_sub(1, Ordering::SeqCst);
         self.state.answered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(request_id);
         self.state.changed.notify_waiters();
     }
 
     /// Waits until the handler of `request_id` has returned and the work
-    /// then running is done, or until `deadline`.
+    /// then running is done, or until `deadline`. Lambda gives the runtime
+    /// and the extension the same invocation at once, so its handler starts
+    /// within moments: an invocation no handler of this process takes up
+    /// within [`HANDLER_START_GRACE`] is not this process's (a local
+    /// emulator may give one extension every function's invocations), and
+    /// is let go.
     async fn finished(&self, request_id: &str, deadline: Duration) {
-        let wait = async {
+        let ours = async {
+            let unclaimed_since = tokio::time::Instant::now();
             loop {
                 let changed = self.state.changed.notified();
                 let answered =
                     self.state.answered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(request_id);
                 if answered {
-                    return;
+                    return true;
                 }
-                changed.await;
+                let waited = unclaimed_since.elapsed();
+                if self.state.handling.load(Ordering::SeqCst) == 0 && waited >= HANDLER_START_GRACE {
+                    return false;
+                }
+                let _ = tokio::time::timeout(HANDLER_START_GRACE.saturating_sub(waited), changed).await;
+            }
+        };
+        let held = async {
+            match ours.await {
+                true => self.idle().await,
+                false => tracing::debug!(request_id, "an invocation no handler here took up"),
             }
         };
         let until = deadline.saturating_sub(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default());
-        if tokio::time::timeout(until, async {
-            wait.await;
-            self.idle().await
-        })
-        .await
-        .is_err()
-        {
+        if tokio::time::timeout(until, held).await.is_err() {
             tracing::warn!(request_id, "work after the answer ran to the invocation's deadline");
         }
     }
@@ -115,7 +136,9 @@ where
             let holder = holder.clone();
             async move {
                 if let NextEvent::Invoke(invoke) = event.next {
-                    holder.finished(&invoke.request_id, Duration::from_millis(invoke.deadline_ms)).await;
+                    let span = tracing::info_span!("after the answer", requestId = %invoke.request_id);
+                    let deadline = Duration::from_millis(invoke.deadline_ms);
+                    holder.finished(&invoke.request_id, deadline).instrument(span).await;
                 }
                 Ok::<_, lambda_extension::Error>(())
             }
@@ -125,6 +148,7 @@ where
         .await;
     let runtime = lambda_http::run(service_fn(|request: Request| {
         let request_id = request.lambda_context_ref().map(|context| context.request_id.clone());
+        after_response.handling();
         let handled = origin.admit(request).map(|request| handle(app, request));
         let after_response = after_response.clone();
         async move {
@@ -132,9 +156,7 @@ where
                 Ok(handler) => respond(handler).await,
                 Err(refused) => error_response(&refused),
             };
-            if let Some(request_id) = request_id {
-                after_response.answered(request_id);
-            }
+            after_response.answered(request_id.unwrap_or_default());
             Ok::<_, Infallible>(response)
         }
     }));
@@ -183,6 +205,7 @@ mod tests {
         after.spawn(async move {
             let _ = opened.await;
         });
+        after.handling();
         after.answered("r1".into());
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!held.is_finished(), "released before the work was done");
@@ -193,7 +216,17 @@ mod tests {
     #[tokio::test]
     async fn an_invocation_is_released_at_its_deadline() {
         let after = AfterResponse::default();
+        after.handling();
         let soon = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_millis(50);
         tokio::time::timeout(Duration::from_secs(5), after.finished("never answered", soon)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_invocation_no_handler_takes_up_is_let_go() {
+        let after = AfterResponse::default();
+        let far = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+        let started = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), after.finished("another function's", far)).await.unwrap();
+        assert!(started.elapsed() >= HANDLER_START_GRACE);
     }
 }
