@@ -6,9 +6,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use user_auth_core::clock::{Clock, SystemClock};
-use user_auth_core::domain::{CodePurpose, UserId};
+use user_auth_core::domain::{CodePurpose, UserId, Username};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{EmailStore, SessionStore, UserStore};
+use user_auth_core::store::{CredentialStore, EmailStore, RecoveryStore, SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::TokenIssuer;
 
@@ -186,6 +186,11 @@ pub enum StubCalls {
     /// verify-email, asked with a code its caller was never sent: the
     /// caller's session and user read at once, then the pending code.
     TwoConcurrentGetsThenGet,
+    /// start-recovery, for a name no account has: the address's request
+    /// counted (the lookup runs after the answer).
+    OneUpdate,
+    /// confirm-recovery, for a name no account has: the name's credentials read.
+    OneGet,
     /// jwks: none; it answers from its environment.
     Nothing,
 }
@@ -210,6 +215,12 @@ impl StubCalls {
                 tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
                 stub.pending_code(user_id, CodePurpose::VerifyEmail).await?;
             }
+            StubCalls::OneUpdate => {
+                stub.count_recovery("203.0.113.10", 0, 3600, 100_000).await?;
+            }
+            StubCalls::OneGet => {
+                stub.credentials(&Username::parse(UNKNOWN_NAME)?).await?;
+            }
             StubCalls::Nothing => {}
         }
         Ok(start.elapsed())
@@ -231,7 +242,13 @@ pub struct Events {
     change_password: String,
     delete_user: String,
     verify_email: String,
+    change_email: String,
+    start_recovery: String,
+    confirm_recovery: String,
 }
+
+/// A name no account has: what the recovery cases ask for.
+pub const UNKNOWN_NAME: &str = "nobody-of-the-bench";
 
 impl Events {
     pub fn load(user_id: &UserId) -> Result<Self, BoxError> {
@@ -250,6 +267,15 @@ impl Events {
             change_password: fixture("change-password")?,
             delete_user: fixture("delete-user")?.replace("{{password}}", PASSWORD),
             verify_email: fixture("verify-email")?.replace("{{code}}", "00000000"),
+            // A malformed address: refused once the caller is authenticated.
+            change_email: fixture("change-email")?
+                .replace("{{email}}", "not an address")
+                .replace("{{password}}", PASSWORD),
+            start_recovery: fixture("start-recovery")?.replace("{{username}}", UNKNOWN_NAME),
+            confirm_recovery: fixture("confirm-recovery")?
+                .replace("{{username}}", UNKNOWN_NAME)
+                .replace("{{code}}", "00000000")
+                .replace("{{new_password}}", "another long passphrase"),
         })
     }
 }
@@ -287,6 +313,18 @@ pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), 
         "change-password" => (bad_token(&events.change_password), invalid_token, true),
         "delete-user" => (bad_token(&events.delete_user), invalid_token, true),
         "verify-email" => (bad_token(&events.verify_email), invalid_token, true),
+        "change-email" => (bad_token(&events.change_email), invalid_token, true),
+        "start-recovery" => {
+            let event =
+                events.start_recovery.replace(&format!(r#"\"username\":\"{UNKNOWN_NAME}\""#), r#"\"username\":\"!\""#);
+            (event, Expected::Refused { status: 400, code: "invalid_username" }, true)
+        }
+        "confirm-recovery" => {
+            let event = events
+                .confirm_recovery
+                .replace(&format!(r#"\"username\":\"{UNKNOWN_NAME}\""#), r#"\"username\":\"!\""#);
+            (event, Expected::Refused { status: 400, code: "invalid_username" }, true)
+        }
         other => return Err(format!("no refusal is known for {other}").into()),
     })
 }
@@ -353,7 +391,11 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     let delete_user = move || authorized(&events.delete_user, issuer, &to_delete()?);
     // The read path of a verification, answered with the refusal of a code
     // never sent (list-sessions' user has none).
+    let email_changer = verifier.clone();
     let verify_email = move || authorized(&events.verify_email, issuer, &verifier);
+    let change_email = move || authorized(&events.change_email, issuer, &email_changer);
+    let start_recovery = move || Ok(events.start_recovery.clone());
+    let confirm_recovery = move || Ok(events.confirm_recovery.clone());
     // Answers the get-user event with a fixed response.
     let hello = get_user.clone();
     let (floor, own_time, peer) = (Judge::by_floor, Judge::by_own_time, Judge::by_peer);
@@ -407,6 +449,23 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
             own_time(StubCalls::TwoConcurrentGetsThenGet),
             targets,
             verify_email,
+        ),
+        function(
+            "change-email",
+            Expected::Refused { status: 400, code: "invalid_email" },
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGets),
+            argon2_targets,
+            change_email,
+        ),
+        function("start-recovery", Status(202), warm_runs, own_time(StubCalls::OneUpdate), targets, start_recovery),
+        function(
+            "confirm-recovery",
+            Expected::Refused { status: 400, code: "invalid_code" },
+            warm_runs,
+            own_time(StubCalls::OneGet),
+            argon2_targets,
+            confirm_recovery,
         ),
     ]
 }

@@ -8,7 +8,7 @@
 //! - `Query` (on the sessions table) with the canned sessions, in one page;
 //! - `DeleteItem` with the first canned session as the deleted one on the
 //!   sessions table, and nothing on any other;
-//! - `PutItem` with success.
+//! - `PutItem` and `UpdateItem` with success.
 //!
 //! What a warm invocation costs against it is the function's own time plus
 //! the SDK's work and a loopback round trip per call: an upper bound of the
@@ -83,7 +83,7 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
                 ("200 OK", json!({ "Items": canned.sessions, "Count": count, "ScannedCount": count }))
             }
             "DeleteItem" if sessions => ("200 OK", json!({ "Attributes": canned.sessions[0] })),
-            "GetItem" | "DeleteItem" | "PutItem" => ("200 OK", json!({})),
+            "GetItem" | "DeleteItem" | "PutItem" | "UpdateItem" => ("200 OK", json!({})),
             other => (
                 "400 Bad Request",
                 json!({

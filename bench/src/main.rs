@@ -33,6 +33,8 @@
 //! - [`round_trips`]: the proxy that counts a warm invocation's sequential
 //!   round trips to DynamoDB.
 //! - [`runtime_api`], [`dynamodb_stub`] and [`http1`]: the local servers.
+//! - [`recovery_timing`]: a recovery request's answer for a known account
+//!   and an unknown name, side by side, with [`ses_stub`] taking the mail.
 //! - [`tls_mode`]: `--tls`, DynamoDB over TLS at Lambda's CPU shares, with
 //!   [`tls`] (the test CA and the terminator), [`cpu_share`] (the cgroups)
 //!   and [`secrets_stub`] (the signing key, as login and refresh read it
@@ -50,10 +52,12 @@ mod dynamodb_stub;
 mod floors;
 mod http1;
 mod measure;
+mod recovery_timing;
 mod report;
 mod round_trips;
 mod runtime_api;
 mod secrets_stub;
+mod ses_stub;
 mod setup;
 mod tls;
 mod tls_mode;
@@ -134,7 +138,10 @@ async fn main() -> Result<(), BoxError> {
     measure::against_stub(&mut subjects, &harness, &stub_env, &stub_store).await?;
     let alone = measure::components_alone(&harness, &stub_client).await?;
 
-    let report = report::render(&subjects, &settings, &alone)?;
+    let mut report = report::render(&subjects, &settings, &alone)?;
+    let store = DynamoStore::new(db.client.clone(), tables.clone());
+    // At most 200 accounts: each costs an argon2 hash.
+    report.push_str(&recovery_timing::measure(&store, &env, settings.warm_runs.min(200)).await?);
     let path = workspace().join("bench/RESULTS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(&path, report::with_tls_section(&existing, &report))?;

@@ -352,7 +352,7 @@ pub struct Running {
 impl Running {
     /// Starts the release binary `name` and returns once it asks for its first
     /// event, with the time that took: its init.
-    async fn start(name: &str, env: &Env) -> Result<(Self, Duration), BoxError> {
+    pub async fn start(name: &str, env: &Env) -> Result<(Self, Duration), BoxError> {
         Running::start_command(tokio::process::Command::new(binary(name)), env).await
     }
 

@@ -76,6 +76,7 @@ impl Fixture {
 
 /// The key of the usernames' pseudonyms, in the logs and the login-attempts table.
 pub const USERNAME_LOG_KEY: &str = "bench-username-log-key-of-32-chars";
+pub const CODE_HASH_KEY: &str = "bench-code-hash-key-of-32-characters";
 
 /// The user to log in as, created through the service's own rules.
 pub async fn create_user(db: &Client, tables: &TableNames) -> Result<User, BoxError> {
@@ -229,9 +230,11 @@ pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
         (vars::TOKEN_VERIFYING_KEY, keys.verifying_key_pem.as_str()),
         (vars::TOKEN_SIGNING_KEY_FILE, keys.signing_key_file.as_str()),
         (vars::USERNAME_LOG_KEY, USERNAME_LOG_KEY),
-        (vars::CODE_HASH_KEY, "bench-code-hash-key-of-32-characters"),
-        // Sign-ups without an address: no mail is sent.
+        (vars::CODE_HASH_KEY, CODE_HASH_KEY),
+        // The cases mail nobody; the recovery timing points SES at a stub.
         (vars::MAIL_FROM, "no-reply@bench.example.org"),
+        (vars::AWS_ENDPOINT_URL_SESV2, "http://127.0.0.1:9"),
+        (vars::RECOVERY_PER_ADDRESS_PER_HOUR, "100000"),
         // alice logs in at every login event, more often than the default
         // cap: it would end her oldest session, the one get-user's events
         // read with. At this cap a login ends none, as most logins do.
