@@ -201,24 +201,21 @@ pub fn table_names(env: &Env) -> TableNames {
 /// How many recovery requests one source address may make in an hour (1 to
 /// 100000); beyond them, 429 until the hour ends.
 pub fn recovery_per_address_per_hour(env: &Env) -> Result<u64, ConfigError> {
-    let limit = env.parsed(vars::RECOVERY_PER_ADDRESS_PER_HOUR, DEFAULT_RECOVERY_PER_ADDRESS_PER_HOUR)?;
-    if !(1..=100_000).contains(&limit) {
-        return Err(ConfigError::Invalid {
-            name: vars::RECOVERY_PER_ADDRESS_PER_HOUR,
-            reason: "must be between 1 and 100000".into(),
-        });
-    }
-    Ok(limit)
+    per_address_per_hour(env, vars::RECOVERY_PER_ADDRESS_PER_HOUR, DEFAULT_RECOVERY_PER_ADDRESS_PER_HOUR)
 }
 
 /// How many sign-ups one source address may make in an hour (1 to 100000).
 pub fn sign_ups_per_address_per_hour(env: &Env) -> Result<u64, ConfigError> {
-    let limit = env.parsed(vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, DEFAULT_SIGN_UPS_PER_ADDRESS_PER_HOUR)?;
-    if !(1..=100_000).contains(&limit) {
-        return Err(ConfigError::Invalid {
-            name: vars::SIGN_UPS_PER_ADDRESS_PER_HOUR,
-            reason: "must be between 1 and 100000".into(),
-        });
+    per_address_per_hour(env, vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, DEFAULT_SIGN_UPS_PER_ADDRESS_PER_HOUR)
+}
+
+/// What the per-address hourly limits may be set to.
+pub const PER_ADDRESS_PER_HOUR_RANGE: std::ops::RangeInclusive<u64> = 1..=100_000;
+
+fn per_address_per_hour(env: &Env, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    let limit = env.parsed(name, default)?;
+    if !PER_ADDRESS_PER_HOUR_RANGE.contains(&limit) {
+        return Err(ConfigError::Invalid { name, reason: "must be between 1 and 100000".into() });
     }
     Ok(limit)
 }

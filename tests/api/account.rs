@@ -50,7 +50,12 @@ async fn read_yourself_change_the_password_then_delete_the_account() {
 
     let me = app.me(&here).await;
     assert_eq!(me.status, 200, "{me:?}");
-    assert_eq!(me.json, app.get_user(&id, &bob).await.json);
+    // The public profile, and what only its owner sees: the address, none here.
+    let mut public = me.json.clone();
+    let own: Vec<_> =
+        ["email", "email_verified"].iter().map(|field| public.as_object_mut().unwrap().remove(*field)).collect();
+    assert_eq!(own, [Some(serde_json::Value::Null), Some(false.into())]);
+    assert_eq!(public, app.get_user(&id, &bob).await.json);
     assert_eq!(me.json["username"], "alice");
 
     // The password changes from one session: the others die, this one lives.

@@ -459,6 +459,10 @@ fn parameters_allow_what_the_functions_accept() {
     let template = Template::load();
     let grace = user_auth_core::config::REFRESH_REUSE_GRACE_RANGE;
     assert_eq!(bounds_of(&template, "RefreshReuseGraceSeconds"), (*grace.start(), *grace.end()));
+    let hourly = user_auth_core::config::PER_ADDRESS_PER_HOUR_RANGE;
+    for parameter in ["SignUpsPerAddressPerHour", "RecoveryPerAddressPerHour"] {
+        assert_eq!(bounds_of(&template, parameter), (*hourly.start(), *hourly.end()), "{parameter}");
+    }
     let cap = user_auth_core::config::MAX_SESSIONS_PER_USER_RANGE;
     assert_eq!(bounds_of(&template, "MaxSessionsPerUser"), (*cap.start() as u64, *cap.end() as u64));
 }

@@ -28,18 +28,42 @@ impl DynamoStore {
             items.push(TransactWriteItem::builder().delete(code).build());
         }
         if let Some(address) = address {
-            let claim = Delete::builder()
-                .table_name(&self.tables.email_addresses)
-                .key(email_addresses::EMAIL, s(address.as_str()))
-                .condition_expression("attribute_not_exists(#email) OR #owner = :user")
-                .expression_attribute_names("#email", email_addresses::EMAIL)
-                .expression_attribute_names("#owner", email_addresses::USER_ID)
-                .expression_attribute_values(":user", s(user_id.as_str()))
-                .build()
-                .map_err(failed)?;
-            items.push(TransactWriteItem::builder().delete(claim).build());
+            items.push(self.claim_release(user_id, address)?);
         }
         Ok(items)
+    }
+
+    /// Gives up the user's claim of `address`; a claim of another account
+    /// (or none) is left as it is.
+    fn claim_release(&self, user_id: &UserId, address: &EmailAddress) -> Result<TransactWriteItem, StoreError> {
+        let claim = Delete::builder()
+            .table_name(&self.tables.email_addresses)
+            .key(email_addresses::EMAIL, s(address.as_str()))
+            .condition_expression("attribute_not_exists(#email) OR #owner = :user")
+            .expression_attribute_names("#email", email_addresses::EMAIL)
+            .expression_attribute_names("#owner", email_addresses::USER_ID)
+            .expression_attribute_values(":user", s(user_id.as_str()))
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        Ok(TransactWriteItem::builder().delete(claim).build())
+    }
+
+    /// Consumes `code`, on the condition that it is still the stored one,
+    /// with tries left and in time at `now`: of two uses, one passes.
+    pub(super) fn code_consumption(&self, code: &PendingCode, now: u64) -> Result<TransactWriteItem, StoreError> {
+        let consume = Delete::builder()
+            .table_name(&self.tables.codes)
+            .key(codes::CODE_KEY, s(&codes::code_key(code.purpose, &code.user_id)))
+            .condition_expression("#hash = :hash AND #tries > :zero AND #expires > :now")
+            .expression_attribute_names("#hash", codes::CODE_HASH)
+            .expression_attribute_names("#tries", codes::TRIES_LEFT)
+            .expression_attribute_names("#expires", codes::EXPIRES_AT)
+            .expression_attribute_values(":hash", s(&code.hash))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(|err| StoreError::Failed(err.into()))?;
+        Ok(TransactWriteItem::builder().delete(consume).build())
     }
 }
 
@@ -135,34 +159,14 @@ impl EmailStore for DynamoStore {
             .map_err(failed)?;
         let mut items = vec![TransactWriteItem::builder().update(profile).build()];
         if let Some(released) = release {
-            let claim = Delete::builder()
-                .table_name(&self.tables.email_addresses)
-                .key(email_addresses::EMAIL, s(released.as_str()))
-                .condition_expression("attribute_not_exists(#email) OR #owner = :user")
-                .expression_attribute_names("#email", email_addresses::EMAIL)
-                .expression_attribute_names("#owner", email_addresses::USER_ID)
-                .expression_attribute_values(":user", s(user_id.as_str()))
-                .build()
-                .map_err(failed)?;
-            items.push(TransactWriteItem::builder().delete(claim).build());
+            items.push(self.claim_release(user_id, released)?);
         }
         self.transact(items).await
     }
 
     async fn verify_email(&self, code: &PendingCode, now: u64) -> Result<EmailVerification, StoreError> {
         let failed = |err: aws_sdk_dynamodb::error::BuildError| StoreError::Failed(err.into());
-        let consume = Delete::builder()
-            .table_name(&self.tables.codes)
-            .key(codes::CODE_KEY, s(&codes::code_key(code.purpose, &code.user_id)))
-            .condition_expression("#hash = :hash AND #tries > :zero AND #expires > :now")
-            .expression_attribute_names("#hash", codes::CODE_HASH)
-            .expression_attribute_names("#tries", codes::TRIES_LEFT)
-            .expression_attribute_names("#expires", codes::EXPIRES_AT)
-            .expression_attribute_values(":hash", s(&code.hash))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(failed)?;
+        let consume = self.code_consumption(code, now)?;
         let claim = Put::builder()
             .table_name(&self.tables.email_addresses)
             .item(email_addresses::EMAIL, s(code.email.as_str()))
@@ -185,7 +189,7 @@ impl EmailStore for DynamoStore {
             .build()
             .map_err(failed)?;
         let items = vec![
-            TransactWriteItem::builder().delete(consume).build(),
+            consume,
             TransactWriteItem::builder().put(claim).build(),
             TransactWriteItem::builder().update(profile).build(),
         ];

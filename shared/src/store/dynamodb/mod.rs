@@ -249,13 +249,13 @@ impl AccountStore for DynamoStore {
             .expression_attribute_values(":user", s(user.id.as_str()))
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;
-        let sessions = self.end_overflow(&user.id, self.session_ids(&user.id).await?, 2).await?;
         let mut items = vec![
             TransactWriteItem::builder().delete(profile).build(),
             TransactWriteItem::builder().delete(claim).build(),
         ];
         let address = user.email.as_ref().filter(|email| email.verified).map(|email| &email.address);
         items.extend(self.email_deletions(&user.id, address)?);
+        let sessions = self.end_overflow(&user.id, self.session_ids(&user.id).await?, items.len()).await?;
         for id in &sessions {
             items.push(self.session_deletion(&user.id, id)?);
         }
@@ -340,11 +340,20 @@ impl CredentialStore for DynamoStore {
 
 impl SignUpStore for DynamoStore {
     async fn count_sign_up(&self, address: &str, start: u64, end: u64, limit: u64) -> Result<bool, StoreError> {
+        self.count_in_window(&sign_ups::window_key(address, start), end, limit).await
+    }
+}
+
+impl DynamoStore {
+    /// Counts one more under `window` (an item of the sign-ups table, gone
+    /// by TTL at `end`), if fewer than `limit` were counted; `false`, and
+    /// nothing written, otherwise.
+    pub(super) async fn count_in_window(&self, window: &str, end: u64, limit: u64) -> Result<bool, StoreError> {
         let counted = self
             .client
             .update_item()
             .table_name(&self.tables.sign_ups)
-            .key(sign_ups::WINDOW, s(&sign_ups::window_key(address, start)))
+            .key(sign_ups::WINDOW, s(window))
             .update_expression("ADD #count :one SET #expires = :end")
             .condition_expression("attribute_not_exists(#count) OR #count < :limit")
             .expression_attribute_names("#count", sign_ups::COUNT)

@@ -1,6 +1,6 @@
 //! Account recovery's counts and the password reset ([`RecoveryStore`]).
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::errors::{classify, is_condition_failure};
 use super::item::{n, s};
@@ -13,25 +13,7 @@ const HOUR: u64 = 3600;
 
 impl RecoveryStore for DynamoStore {
     async fn count_recovery(&self, address: &str, start: u64, end: u64, limit: u64) -> Result<bool, StoreError> {
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.tables.sign_ups)
-            .key(sign_ups::WINDOW, s(&sign_ups::recovery_window_key(address, start)))
-            .update_expression("ADD #count :one SET #expires = :end")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", sign_ups::COUNT)
-            .expression_attribute_names("#expires", sign_ups::EXPIRES_AT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(end))
-            .expression_attribute_values(":limit", n(limit))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        self.count_in_window(&sign_ups::recovery_window_key(address, start), end, limit).await
     }
 
     async fn admit_recovery(&self, user_id: &UserId, now: u64) -> Result<bool, StoreError> {
@@ -91,18 +73,7 @@ impl RecoveryStore for DynamoStore {
     async fn reset_password(&self, reset: &PasswordReset) -> Result<bool, StoreError> {
         let failed = |err: aws_sdk_dynamodb::error::BuildError| StoreError::Failed(err.into());
         let code = &reset.code;
-        let consume = Delete::builder()
-            .table_name(&self.tables.codes)
-            .key(codes::CODE_KEY, s(&codes::code_key(code.purpose, &code.user_id)))
-            .condition_expression("#hash = :hash AND #tries > :zero AND #expires > :now")
-            .expression_attribute_names("#hash", codes::CODE_HASH)
-            .expression_attribute_names("#tries", codes::TRIES_LEFT)
-            .expression_attribute_names("#expires", codes::EXPIRES_AT)
-            .expression_attribute_values(":hash", s(&code.hash))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":now", n(reset.now))
-            .build()
-            .map_err(failed)?;
+        let consume = self.code_consumption(code, reset.now)?;
         let next = n(reset.generation + 1);
         // From the credentials read: a password changed meanwhile wins.
         let current = match reset.generation {
@@ -134,7 +105,7 @@ impl RecoveryStore for DynamoStore {
             .build()
             .map_err(failed)?;
         self.transact(vec![
-            TransactWriteItem::builder().delete(consume).build(),
+            consume,
             TransactWriteItem::builder().update(hash).build(),
             TransactWriteItem::builder().update(user).build(),
         ])
