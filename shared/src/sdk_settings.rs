@@ -43,6 +43,8 @@ pub enum Service {
 }
 
 impl Service {
+    const ALL: [Service; 3] = [Service::DynamoDb, Service::SecretsManager, Service::SesV2];
+
     fn endpoint_variable(self) -> &'static str {
         match self {
             Service::DynamoDb => vars::AWS_ENDPOINT_URL_DYNAMODB,
@@ -76,7 +78,7 @@ impl SdkSettings {
             None,
             "environment",
         );
-        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager, Service::SesV2]
+        let endpoint_urls = Service::ALL
             .into_iter()
             .filter_map(|service| {
                 let url = env.optional(service.endpoint_variable()).or_else(|| env.optional(vars::AWS_ENDPOINT_URL));
@@ -89,10 +91,7 @@ impl SdkSettings {
     /// Every service at `endpoint_url` (DynamoDB Local, or moto server's
     /// SES), with dummy credentials: for tests and the benchmark.
     pub fn local(endpoint_url: &str) -> Self {
-        let endpoint_urls = [Service::DynamoDb, Service::SecretsManager, Service::SesV2]
-            .into_iter()
-            .map(|service| (service, endpoint_url.to_owned()))
-            .collect();
+        let endpoint_urls = Service::ALL.into_iter().map(|service| (service, endpoint_url.to_owned())).collect();
         SdkSettings {
             region: Region::from_static("eu-west-1"),
             credentials: Credentials::new("local", "local", None, None, "local"),

@@ -163,7 +163,7 @@ pub struct TestApp {
     delete_user: DeleteUser<DynamoStore>,
     verify_email: VerifyEmail<DynamoStore>,
     change_email: ChangeEmail<DynamoStore>,
-    pub start_recovery: StartRecovery<DynamoStore>,
+    start_recovery: StartRecovery<DynamoStore>,
     confirm_recovery: ConfirmRecovery<DynamoStore>,
     authorize: Authorize<DynamoStore>,
 }
@@ -339,16 +339,11 @@ impl TestApp {
     /// `POST /auth/recovery` from `source_ip`, with `body`; the answer, once
     /// the work after it (the lookup and the mail) is done too.
     pub async fn recover_from(&self, source_ip: &str, body: Value) -> ApiResponse {
-        let answer = self.recover_answer(source_ip, body).await;
-        self.start_recovery.after_response.idle().await;
-        answer
-    }
-
-    /// `POST /auth/recovery`, answered: the work after the answer may still run.
-    pub async fn recover_answer(&self, source_ip: &str, body: Value) -> ApiResponse {
         let event = Fixture::parse(include_str!("../../functions/start-recovery/fixtures/start-recovery.json"));
         let request = event.body(&body.to_string()).source_ip(source_ip).request();
-        call(Box::pin(start_recovery::handle(&self.start_recovery, request))).await
+        let answer = call(Box::pin(start_recovery::handle(&self.start_recovery, request))).await;
+        self.start_recovery.after_response.idle().await;
+        answer
     }
 
     pub async fn confirm_recovery(&self, body: Value) -> ApiResponse {

@@ -22,8 +22,8 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use super::response::error_response;
-use super::{respond, Origin};
+use super::serve::answer;
+use super::Origin;
 use crate::ApiError;
 
 /// How long an invocation may wait for this process's handler to take it up.
@@ -152,10 +152,7 @@ where
         let handled = origin.admit(request).map(|request| handle(app, request));
         let after_response = after_response.clone();
         async move {
-            let response = match handled {
-                Ok(handler) => respond(handler).await,
-                Err(refused) => error_response(&refused),
-            };
+            let response = answer(handled).await;
             after_response.answered(request_id.unwrap_or_default());
             Ok::<_, Infallible>(response)
         }

@@ -19,7 +19,8 @@ pub trait JsonBody: DeserializeOwned {
     const EXPECTED: &'static str;
 }
 
-/// The body of `POST /users` and `POST /auth/login` (its `Debug` redacts the password).
+/// The body of `POST /auth/login` (its `Debug` redacts the password);
+/// `POST /users` adds an optional address to it (create-user's `SignUpBody`).
 #[derive(Debug, Deserialize)]
 pub struct CredentialsBody {
     pub username: String,

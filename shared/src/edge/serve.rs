@@ -45,15 +45,21 @@ where
 {
     lambda_http::run(service_fn(|request| {
         let handled = origin.admit(request).map(|request| handle(app, request));
-        async move {
-            let response = match handled {
-                Ok(handler) => respond(handler).await,
-                Err(refused) => error_response(&refused),
-            };
-            Ok::<_, Infallible>(response)
-        }
+        async move { Ok::<_, Infallible>(answer(handled).await) }
     }))
     .await
+}
+
+/// The response to a request: its handler's, or the refusal of a request
+/// the origin did not admit.
+pub(super) async fn answer<Fut>(handled: Result<Fut, ApiError>) -> Response<Body>
+where
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    match handled {
+        Ok(handler) => respond(handler).await,
+        Err(refused) => error_response(&refused),
+    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,22 @@
 use crate::store::SignUpStore;
 use crate::ApiError;
 
-/// Sign-ups are counted per source address in fixed windows of an hour.
+/// Sign-ups (and recovery requests) are counted per source address in
+/// fixed windows of an hour.
 pub const SIGN_UP_WINDOW_SECONDS: u64 = 3600;
+
+/// The start and the end (Unix seconds) of the hour `now` is in.
+pub(super) fn hour_window(now: u64) -> (u64, u64) {
+    let start = now - now % SIGN_UP_WINDOW_SECONDS;
+    (start, start + SIGN_UP_WINDOW_SECONDS)
+}
 
 /// Counts a sign-up request from `address` at `now`, before any argon2 work,
 /// and refuses it when the address has made `per_hour` already in this
 /// hour: each sign-up costs an argon2 hash and a transaction, so a flood of
 /// them costs money and fills the tables with names.
 pub async fn admit_sign_up(store: &impl SignUpStore, per_hour: u64, now: u64, address: &str) -> Result<(), ApiError> {
-    let start = now - now % SIGN_UP_WINDOW_SECONDS;
-    let end = start + SIGN_UP_WINDOW_SECONDS;
+    let (start, end) = hour_window(now);
     if !store.count_sign_up(address, start, end, per_hour).await? {
         tracing::info!(source_ip = address, "sign-up refused: too many from this address");
         return Err(ApiError::TooManySignUps { retry_after: end - now });

@@ -33,10 +33,7 @@ pub use get_user::{get_user, Whose};
 pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt, LoginPolicy};
 pub use logout::{logout, LogoutScope};
-pub use recovery::{
-    admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation,
-    RECOVERY_WINDOW_SECONDS,
-};
+pub use recovery::{admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation};
 pub use refresh::{refresh, RefreshPolicy};
 pub use revoke_session::revoke_session;
 pub use verify_email::{send_verification_code, verify_email};

@@ -11,10 +11,8 @@ use crate::store::{
 };
 use crate::ApiError;
 
+use super::admit_sign_up::hour_window;
 use super::logout::end_sessions_but;
-
-/// Recovery requests are counted per source address in fixed windows of an hour.
-pub const RECOVERY_WINDOW_SECONDS: u64 = 3600;
 
 /// The account a recovery names: by its username, or by its verified address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +42,7 @@ pub async fn admit_recovery_request(
     now: u64,
     address: &str,
 ) -> Result<(), ApiError> {
-    let start = now - now % RECOVERY_WINDOW_SECONDS;
-    let end = start + RECOVERY_WINDOW_SECONDS;
+    let (start, end) = hour_window(now);
     if !store.count_recovery(address, start, end, per_hour).await? {
         tracing::info!(source_ip = address, "recovery refused: too many from this address");
         return Err(ApiError::TooManyRecoveries { retry_after: end - now });
@@ -158,16 +155,11 @@ where
         CodeCheck::Accepted => {}
     }
     let password = Password::parse_for(&user.username, confirmation.new_password, password_min_length)?;
-    let credentials = store.credentials(&user.username).await?.filter(|found| found.user_id == user.id);
-    let credentials = credentials.ok_or(ApiError::InvalidCode)?;
     let hash = passwords.hash(password).await?;
-    let reset = PasswordReset {
-        code: pending,
-        username: user.username.clone(),
-        to: hash,
-        generation: credentials.generation,
-        now,
-    };
+    // The user's generation moves with its name's in every write; the reset
+    // holds only while the name is still this user's, at that generation.
+    let generation = user.credential_generation;
+    let reset = PasswordReset { code: pending, username: user.username.clone(), to: hash, generation, now };
     if !store.reset_password(&reset).await? {
         return Err(ApiError::InvalidCode);
     }

@@ -130,7 +130,7 @@ pub struct PasswordReset {
     pub code: PendingCode,
     pub username: Username,
     pub to: PasswordHash,
-    /// The credential generation read with the name's credentials.
+    /// The user's credential generation, as read (its name's is the same).
     pub generation: u64,
     pub now: u64,
 }

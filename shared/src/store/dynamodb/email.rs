@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::errors::{classify, is_condition_failure};
-use super::item::{n, s, Item};
+use super::item::{n, parsed, pending_code, s};
 use super::schema::{codes, email_addresses, users};
 use super::{key, DynamoStore};
 use crate::domain::{CodePurpose, EmailAddress, PendingCode, UserId};
@@ -67,23 +67,6 @@ impl DynamoStore {
     }
 }
 
-impl TryFrom<(&Item, CodePurpose)> for PendingCode {
-    type Error = StoreError;
-
-    fn try_from((item, purpose): (&Item, CodePurpose)) -> Result<Self, StoreError> {
-        use super::item::{get_n, get_s};
-        let corrupt = |name: &str| StoreError::Failed(format!("stored item has an invalid attribute {name}").into());
-        Ok(PendingCode {
-            user_id: UserId::parse(get_s(item, codes::USER_ID)?).ok_or_else(|| corrupt(codes::USER_ID))?,
-            purpose,
-            hash: get_s(item, codes::CODE_HASH)?.to_owned(),
-            email: EmailAddress::parse(get_s(item, codes::EMAIL)?).map_err(|_| corrupt(codes::EMAIL))?,
-            expires_at: get_n(item, codes::EXPIRES_AT)?,
-            tries_left: get_n(item, codes::TRIES_LEFT)?,
-        })
-    }
-}
-
 impl EmailStore for DynamoStore {
     async fn put_code(&self, code: &PendingCode) -> Result<(), StoreError> {
         self.client
@@ -103,7 +86,7 @@ impl EmailStore for DynamoStore {
 
     async fn pending_code(&self, user_id: &UserId, purpose: CodePurpose) -> Result<Option<PendingCode>, StoreError> {
         let item = self.read(&self.tables.codes, key(codes::CODE_KEY, &codes::code_key(purpose, user_id))).await?;
-        item.as_ref().map(|item| PendingCode::try_from((item, purpose))).transpose()
+        item.as_ref().map(|item| pending_code(item, purpose)).transpose()
     }
 
     async fn spend_try(&self, code: &PendingCode) -> Result<bool, StoreError> {
@@ -130,12 +113,7 @@ impl EmailStore for DynamoStore {
 
     async fn address_owner(&self, address: &EmailAddress) -> Result<Option<UserId>, StoreError> {
         let item = self.read(&self.tables.email_addresses, key(email_addresses::EMAIL, address.as_str())).await?;
-        item.as_ref()
-            .map(|item| {
-                UserId::parse(super::item::get_s(item, email_addresses::USER_ID)?)
-                    .ok_or_else(|| StoreError::Failed("stored item has an invalid attribute user_id".into()))
-            })
-            .transpose()
+        item.as_ref().map(|item| parsed(item, email_addresses::USER_ID, UserId::parse)).transpose()
     }
 
     async fn set_email(

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::schema::{login_attempts, sessions, usernames, users};
-use crate::domain::{AddressRecord, EmailAddress, NameRecord, UserEmail};
+use super::schema::{codes, login_attempts, sessions, usernames, users};
+use crate::domain::{AddressRecord, CodePurpose, EmailAddress, NameRecord, PendingCode, UserEmail};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 use crate::store::{Credentials, StoreError};
@@ -56,7 +56,8 @@ pub fn get_generation(item: &Item, name: &str) -> Result<u64, StoreError> {
     }
 }
 
-fn parsed<T>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
+/// A string attribute that must parse as `parse` reads it, or `Failed`.
+pub fn parsed<T>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
     parse(get_s(item, name)?).ok_or_else(|| corrupt(name, "an invalid"))
 }
 
@@ -72,6 +73,18 @@ impl TryFrom<&Item> for User {
             email: get_email(item)?,
         })
     }
+}
+
+/// A pending code of `purpose` (the purpose is in the item's key).
+pub fn pending_code(item: &Item, purpose: CodePurpose) -> Result<PendingCode, StoreError> {
+    Ok(PendingCode {
+        user_id: parsed(item, codes::USER_ID, UserId::parse)?,
+        purpose,
+        hash: get_s(item, codes::CODE_HASH)?.to_owned(),
+        email: parsed(item, codes::EMAIL, |raw| EmailAddress::parse(raw).ok())?,
+        expires_at: get_n(item, codes::EXPIRES_AT)?,
+        tries_left: get_n(item, codes::TRIES_LEFT)?,
+    })
 }
 
 /// A profile's address: none when absent; present, it must be valid and
