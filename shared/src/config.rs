@@ -34,6 +34,7 @@ pub mod vars {
     pub const CODES_TABLE: &str = "CODES_TABLE";
     pub const CODE_HASH_KEY: &str = "CODE_HASH_KEY";
     pub const MAIL_FROM: &str = "MAIL_FROM";
+    pub const TOTP_ISSUER: &str = "TOTP_ISSUER";
     pub const SIGN_UPS_PER_ADDRESS_PER_HOUR: &str = "SIGN_UPS_PER_ADDRESS_PER_HOUR";
     pub const RECOVERY_PER_ADDRESS_PER_HOUR: &str = "RECOVERY_PER_ADDRESS_PER_HOUR";
     pub const PASSWORD_MIN_LENGTH: &str = "PASSWORD_MIN_LENGTH";
@@ -91,6 +92,7 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 /// The longest access token lifetime a deployment may set: 12 hours.
 pub const MAX_TOKEN_TTL_SECONDS: u64 = 12 * 3600;
 pub const DEFAULT_TOKEN_ISSUER: &str = "user-auth-service";
+pub const DEFAULT_TOTP_ISSUER: &str = "UserAuthService";
 pub const DEFAULT_TOKEN_AUDIENCE: &str = "user-auth-service";
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(7 * 86_400);
@@ -355,6 +357,20 @@ pub fn code_hash_key(env: &Env) -> Result<secrecy::SecretString, ConfigError> {
 }
 
 /// The sender of the service's mail: an identity verified in SES.
+/// The name authenticator apps show beside the account's: any non-empty
+/// text of at most 64 characters without a colon (it separates the two in
+/// the `otpauth://` label).
+pub fn totp_issuer(env: &Env) -> Result<String, ConfigError> {
+    let issuer = env.optional(vars::TOTP_ISSUER).unwrap_or_else(|| DEFAULT_TOTP_ISSUER.into());
+    match !issuer.trim().is_empty() && issuer.chars().count() <= 64 && !issuer.contains(':') {
+        true => Ok(issuer),
+        false => Err(ConfigError::Invalid {
+            name: vars::TOTP_ISSUER,
+            reason: "must be 1 to 64 characters without a colon".into(),
+        }),
+    }
+}
+
 pub fn mail_from(env: &Env) -> Result<crate::domain::EmailAddress, ConfigError> {
     let raw = env.required(vars::MAIL_FROM)?;
     crate::domain::EmailAddress::parse(&raw)

@@ -26,6 +26,19 @@ pub enum ApiError {
     /// Wrong, expired, used, voided or never sent: no hint which.
     #[error("the code is invalid or expired")]
     InvalidCode,
+    /// A second factor's code that is wrong, used or out of time, or a
+    /// second-factor token that is unknown, used, expired or out of tries:
+    /// no hint which. Unlike [`ApiError::InvalidCode`], a failed proof of
+    /// who the caller is.
+    #[error("the code or the second-factor token is invalid, used or expired")]
+    InvalidFactorCode,
+    /// An account with a second factor asks for a code besides the password.
+    #[error("this account has a second factor: send a current code in \"code\"")]
+    MfaRequired,
+    #[error("this account already has a second factor: remove it first")]
+    MfaAlreadyEnabled,
+    #[error("this account has no second factor")]
+    MfaNotEnabled,
     #[error("this address already belongs to another account")]
     EmailTaken,
     #[error("the username or password is incorrect")]
@@ -74,7 +87,10 @@ impl ApiError {
             ApiError::InvalidUsername(_) => "invalid_username",
             ApiError::InvalidPassword(_) => "invalid_password",
             ApiError::InvalidEmail(_) => "invalid_email",
-            ApiError::InvalidCode => "invalid_code",
+            ApiError::InvalidCode | ApiError::InvalidFactorCode => "invalid_code",
+            ApiError::MfaRequired => "mfa_required",
+            ApiError::MfaAlreadyEnabled => "mfa_already_enabled",
+            ApiError::MfaNotEnabled => "mfa_not_enabled",
             ApiError::EmailTaken => "email_taken",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",

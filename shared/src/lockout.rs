@@ -56,6 +56,15 @@ pub struct Claimed {
     name_counted: bool,
 }
 
+impl Claimed {
+    /// The attempt a login with a second factor claimed and left counted,
+    /// for the request that completes it with a code: everything counted
+    /// at the name is forgotten.
+    pub fn left_to_the_second_factor() -> Self {
+        Claimed { failures: 0, name_counted: true }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockoutError {
     #[error("password checks for this username are refused for {retry_after} more seconds")]

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::{self, SharedClock};
 use crate::config::{self, Env, SigningKeySource};
-use crate::domain::CodeHasher;
+use crate::domain::{CodeHasher, FactorKeys};
 use crate::mail::ses::SesMailer;
 use crate::mail::SharedMailer;
 use crate::sdk_settings::{SdkSettings, Service};
@@ -70,6 +70,12 @@ pub fn mailer(env: &Env, sdk: &SdkSettings) -> Result<SharedMailer, BoxError> {
 /// The hasher of one-time codes, under `CODE_HASH_KEY`.
 pub fn code_hasher(env: &Env) -> Result<CodeHasher, BoxError> {
     Ok(CodeHasher::new(&config::code_hash_key(env)?))
+}
+
+/// The keys that seal TOTP secrets and hash recovery codes, from the same
+/// key as [`code_hasher`]'s.
+pub fn factor_keys(env: &Env) -> Result<FactorKeys, BoxError> {
+    Ok(FactorKeys::new(&config::code_hash_key(env)?))
 }
 
 /// The issuer of access tokens, with the signing key given.

@@ -48,6 +48,15 @@ pub fn code_hasher() -> crate::domain::CodeHasher {
     crate::domain::CodeHasher::new(&secrecy::SecretString::from(CODE_HASH_KEY))
 }
 
+pub fn factor_keys() -> crate::domain::FactorKeys {
+    crate::domain::FactorKeys::new(&secrecy::SecretString::from(CODE_HASH_KEY))
+}
+
+/// No code: what a request to an account without a second factor sends.
+pub fn no_code(keys: &crate::domain::FactorKeys) -> crate::operations::FactorProof<'_> {
+    crate::operations::FactorProof { keys, code: None }
+}
+
 pub fn now() -> u64 {
     SystemClock.now()
 }
@@ -321,7 +330,11 @@ impl SignedIn {
     async fn login(&self) -> operations::IssuedSession {
         let client = Client { user_agent: "curl/8.5.0".into(), source_ip: "203.0.113.10".into() };
         let attempt = LoginAttempt { username: self.username.clone(), password: PASSWORD.into(), client };
-        operations::login(&self.store, &Argon2id, &self.keys.issuer(), LOGIN, now(), attempt).await.expect("a login")
+        operations::login(&self.store, &Argon2id, &self.keys.issuer(), LOGIN, now(), attempt)
+            .await
+            .expect("a login")
+            .into_session()
+            .expect("no second factor")
     }
 
     /// Starts another session of the same user; its id.

@@ -24,7 +24,7 @@ pub use jsonwebtoken::Algorithm;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SessionId, UserId};
+use crate::domain::{Session, SessionId, SignIn, UserId};
 
 mod crypto;
 pub mod refresh;
@@ -69,6 +69,11 @@ pub struct Claims {
     /// Not before: never issued here, but honoured if present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// How the session was signed in (RFC 8176): `["pwd"]`, or with a
+    /// second factor `["pwd", "otp"]` or `["pwd", "mfa"]`. Absent from
+    /// tokens issued before it was, which read as none.
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// A freshly issued token and what the client is told about it. Its `Debug`
@@ -156,6 +161,23 @@ impl TokenIssuer {
         now: u64,
         not_after: u64,
     ) -> Result<IssuedToken, TokenError> {
+        self.sign(user_id, session_id, SignIn::Password, now, not_after)
+    }
+
+    /// A token of `session` at `now`: its user, its id, how it was signed
+    /// in, and no later end than the session's own.
+    pub fn issue_for(&self, session: &Session, now: u64) -> Result<IssuedToken, TokenError> {
+        self.sign(&session.user_id, &session.id, session.sign_in, now, session.ends_at())
+    }
+
+    fn sign(
+        &self,
+        user_id: &UserId,
+        session_id: &SessionId,
+        sign_in: SignIn,
+        now: u64,
+        not_after: u64,
+    ) -> Result<IssuedToken, TokenError> {
         let iat = now;
         let ttl = self.settings.ttl.as_secs().min(not_after.saturating_sub(now));
         let claims = Claims {
@@ -167,6 +189,7 @@ impl TokenIssuer {
             jti: uuid::Uuid::new_v4().to_string(),
             sid: session_id.to_string(),
             nbf: None,
+            amr: sign_in.amr().iter().map(|method| method.to_string()).collect(),
         };
         let access_token = jsonwebtoken::encode(&access_token_header(self.algorithm, &self.kid), &claims, &self.key)
             .map_err(TokenError::Signing)?;
@@ -419,6 +442,7 @@ mod tests {
             jti: uuid::Uuid::new_v4().to_string(),
             sid: SessionId::new_random().to_string(),
             nbf: None,
+            amr: vec!["pwd".into()],
         };
         overrides(&mut claims);
         claims

@@ -12,15 +12,19 @@ use aws_sdk_dynamodb::Client;
 use change_email::ChangeEmail;
 use change_password::ChangePassword;
 use confirm_recovery::ConfirmRecovery;
+use confirm_totp::ConfirmTotp;
 use create_user::CreateUser;
 use delete_user::DeleteUser;
+use enrol_totp::EnrolTotp;
 use get_user::GetUser;
 use lambda_http::http::{Method, Request};
 use lambda_http::{Body, RequestExt};
 use list_sessions::ListSessions;
 use login::Login;
 use logout::Logout;
+use new_recovery_codes::NewRecoveryCodes;
 use refresh::Refresh;
+use remove_totp::RemoveTotp;
 use revoke_session::RevokeSession;
 use serde_json::{json, Value};
 use start_recovery::StartRecovery;
@@ -33,6 +37,7 @@ use user_auth_core::test_support::{authorizer_event, call, CountingHasher, Fixtu
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 use user_auth_core::ApiError;
 use verify_email::VerifyEmail;
+use verify_mfa::VerifyMfa;
 
 use crate::ses::{self, LocalSes};
 
@@ -165,6 +170,11 @@ pub struct TestApp {
     change_email: ChangeEmail<DynamoStore>,
     start_recovery: StartRecovery<DynamoStore>,
     confirm_recovery: ConfirmRecovery<DynamoStore>,
+    enrol_totp: EnrolTotp<DynamoStore>,
+    confirm_totp: ConfirmTotp<DynamoStore>,
+    remove_totp: RemoveTotp<DynamoStore>,
+    new_recovery_codes: NewRecoveryCodes<DynamoStore>,
+    pub verify_mfa: VerifyMfa<DynamoStore>,
     authorize: Authorize<DynamoStore>,
 }
 
@@ -229,6 +239,13 @@ impl TestApp {
         let mut start_recovery = start_recovery::build(&env).await.expect("start-recovery starts");
         let mut confirm_recovery = confirm_recovery::build(&env).await.expect("confirm-recovery starts");
         (start_recovery.clock, confirm_recovery.clock) = (clock.clone(), clock.clone());
+        let mut enrol_totp = enrol_totp::build(&env).await.expect("enrol-totp starts");
+        let mut confirm_totp = confirm_totp::build(&env).await.expect("confirm-totp starts");
+        let mut remove_totp = remove_totp::build(&env).await.expect("remove-totp starts");
+        let mut new_recovery_codes = new_recovery_codes::build(&env).await.expect("new-recovery-codes starts");
+        let mut verify_mfa = verify_mfa::build(&env).await.expect("verify-mfa starts");
+        (enrol_totp.clock, confirm_totp.clock, remove_totp.clock) = (clock.clone(), clock.clone(), clock.clone());
+        (new_recovery_codes.clock, verify_mfa.clock) = (clock.clone(), clock.clone());
         let mut authorize = authorize::build(&env).await.expect("authorize starts");
         authorize.clock = clock.clone();
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
@@ -237,6 +254,7 @@ impl TestApp {
         (change_password.passwords, delete_user.passwords) = (passwords.clone(), passwords.clone());
         (change_email.passwords, change_email.clock) = (passwords.clone(), clock.clone());
         confirm_recovery.passwords = passwords.clone();
+        (enrol_totp.passwords, remove_totp.passwords) = (passwords.clone(), passwords.clone());
         (get_user.clock, login.clock, logout.clock) = (clock.clone(), clock.clone(), clock.clone());
         (refresh.clock, list_sessions.clock, revoke_session.clock) = (clock.clone(), clock.clone(), clock.clone());
         (change_password.clock, delete_user.clock, verify_email.clock) = (clock.clone(), clock.clone(), clock.clone());
@@ -262,6 +280,11 @@ impl TestApp {
             change_email,
             start_recovery,
             confirm_recovery,
+            enrol_totp,
+            confirm_totp,
+            remove_totp,
+            new_recovery_codes,
+            verify_mfa,
             authorize,
         }
     }
@@ -399,6 +422,51 @@ impl TestApp {
         call(Box::pin(delete_user::handle(&self.delete_user, request))).await
     }
 
+    /// `DELETE /users/me` with a code of the second factor.
+    pub async fn delete_user_with_code(&self, token: &str, password: &str, code: &str) -> ApiResponse {
+        let body = json!({ "password": password, "code": code });
+        let request = request(Method::DELETE, "/users/me", Some(token), Some(body));
+        call(Box::pin(delete_user::handle(&self.delete_user, request))).await
+    }
+
+    /// `POST /users/me/password` with `body` as it is.
+    pub async fn change_password_body(&self, token: &str, body: Value) -> ApiResponse {
+        let request = request(Method::POST, "/users/me/password", Some(token), Some(body));
+        call(Box::pin(change_password::handle(&self.change_password, request))).await
+    }
+
+    /// `PUT /users/me/email` with `body` as it is.
+    pub async fn change_email_body(&self, token: &str, body: Value) -> ApiResponse {
+        let request = request(Method::PUT, "/users/me/email", Some(token), Some(body));
+        call(Box::pin(change_email::handle(&self.change_email, request))).await
+    }
+
+    pub async fn enrol_totp(&self, token: &str, password: &str) -> ApiResponse {
+        let request = request(Method::POST, "/users/me/mfa/totp", Some(token), Some(json!({ "password": password })));
+        call(Box::pin(enrol_totp::handle(&self.enrol_totp, request))).await
+    }
+
+    pub async fn confirm_totp(&self, token: &str, code: &str) -> ApiResponse {
+        let request = request(Method::POST, "/users/me/mfa/totp/confirm", Some(token), Some(json!({ "code": code })));
+        call(Box::pin(confirm_totp::handle(&self.confirm_totp, request))).await
+    }
+
+    /// `DELETE /users/me/mfa/totp` with `body` as it is.
+    pub async fn remove_totp(&self, token: &str, body: Value) -> ApiResponse {
+        let request = request(Method::DELETE, "/users/me/mfa/totp", Some(token), Some(body));
+        call(Box::pin(remove_totp::handle(&self.remove_totp, request))).await
+    }
+
+    pub async fn new_recovery_codes(&self, token: &str, code: &str) -> ApiResponse {
+        let body = json!({ "code": code });
+        let request = request(Method::POST, "/users/me/mfa/recovery-codes", Some(token), Some(body));
+        call(Box::pin(new_recovery_codes::handle(&self.new_recovery_codes, request))).await
+    }
+
+    pub async fn verify_mfa(&self, mfa_token: &str, code: &str) -> ApiResponse {
+        verify_mfa_with(&self.verify_mfa, mfa_token, code).await
+    }
+
     pub async fn logout(&self, token: &str) -> ApiResponse {
         let request = request(Method::POST, "/auth/logout", Some(token), None);
         call(Box::pin(logout::handle(&self.logout, request))).await
@@ -444,6 +512,12 @@ impl TestApp {
         assert_eq!(login.status, 200, "{login:?}");
         (created.json["id"].as_str().unwrap().to_owned(), login.json["access_token"].as_str().unwrap().to_owned())
     }
+}
+
+/// `POST /auth/mfa/verify`, answered by `function`.
+pub async fn verify_mfa_with(function: &VerifyMfa<DynamoStore>, mfa_token: &str, code: &str) -> ApiResponse {
+    let body = json!({ "mfa_token": mfa_token, "code": code });
+    call(Box::pin(verify_mfa::handle(function, request(Method::POST, "/auth/mfa/verify", None, Some(body))))).await
 }
 
 /// [`TestApp::authorize`], asked of `function`.

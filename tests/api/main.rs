@@ -17,6 +17,7 @@ mod lockout;
 mod outage;
 mod recovery;
 mod rotation;
+mod second_factor;
 mod sessions;
 mod story;
 mod template;

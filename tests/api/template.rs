@@ -186,6 +186,10 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "change-email" => change_email::build(env).await.map(drop),
         "start-recovery" => start_recovery::build(env).await.map(drop),
         "confirm-recovery" => confirm_recovery::build(env).await.map(drop),
+        "enrol-totp" => enrol_totp::build(env).await.map(drop),
+        "confirm-totp" => confirm_totp::build(env).await.map(drop),
+        "remove-totp" => remove_totp::build(env).await.map(drop),
+        "new-recovery-codes" => new_recovery_codes::build(env).await.map(drop),
         "login" => {
             config::signing_key_source(env)?;
             login::with_signing_key(
@@ -198,6 +202,15 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "refresh" => {
             config::signing_key_source(env)?;
             refresh::with_signing_key(
+                env,
+                &SdkSettings::from_env(env)?,
+                &SecretString::from(TestKeys::generate().pair.private_key_pem),
+            )
+            .map(drop)
+        }
+        "verify-mfa" => {
+            config::signing_key_source(env)?;
+            verify_mfa::with_signing_key(
                 env,
                 &SdkSettings::from_env(env)?,
                 &SecretString::from(TestKeys::generate().pair.private_key_pem),
@@ -301,7 +314,11 @@ fn tables_have_the_keys_and_ttl_the_store_uses() {
 /// their `DeleteItem`s; a deletion, of `DeleteItem`s of the user, the claim and
 /// the sessions. Both check the password under login's lockout. Login stores
 /// its session in a transaction with a `ConditionCheck` of the username's
-/// claim, and ends the sessions beyond the cap, found with a `Query`.
+/// claim, and ends the sessions beyond the cap, found with a `Query`; for a
+/// user with a second factor it stores the pending sign-in (`PutItem` of a
+/// code) instead, which verify-mfa reads, counts and deletes before it stores
+/// the session as login does. Every check of a second factor's code counts
+/// under login's lockout; the functions that change the factor mail its owner.
 fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     let on =
         |table: &'static str, actions: &[&'static str]| actions.iter().map(move |a| (*a, table)).collect::<Vec<_>>();
@@ -338,6 +355,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:ConditionCheckItem"]),
                 lockout.clone(),
                 on("SessionsTable", &["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
+                on("CodesTable", &["dynamodb:PutItem"]),
                 signing_key.clone(),
             ]),
         ),
@@ -346,7 +364,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
             grant(&[
                 token_holder.clone(),
                 on("SessionsTable", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
-                signing_key,
+                signing_key.clone(),
             ]),
         ),
         ("logout", grant(&[token_holder.clone(), on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"])])),
@@ -367,7 +385,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
             "delete-user",
             grant(&[
                 token_holder.clone(),
-                on("UsersTable", &["dynamodb:DeleteItem"]),
+                on("UsersTable", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
                 lockout.clone(),
                 on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
@@ -381,7 +399,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem"]),
-                lockout,
+                lockout.clone(),
                 on("CodesTable", &["dynamodb:PutItem"]),
                 on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
                 send_mail.clone(),
@@ -413,10 +431,53 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "verify-email",
             grant(&[
-                token_holder,
+                token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("CodesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
                 on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:PutItem"]),
+            ]),
+        ),
+        (
+            "enrol-totp",
+            grant(&[
+                token_holder.clone(),
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem"]),
+                lockout.clone(),
+            ]),
+        ),
+        (
+            "confirm-totp",
+            grant(&[
+                token_holder.clone(),
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                on("UsernamesTable", &["dynamodb:UpdateItem"]),
+                lockout.clone(),
+                send_mail.clone(),
+            ]),
+        ),
+        (
+            "remove-totp",
+            grant(&[
+                token_holder.clone(),
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                lockout.clone(),
+                send_mail.clone(),
+            ]),
+        ),
+        (
+            "new-recovery-codes",
+            grant(&[token_holder, on("UsersTable", &["dynamodb:UpdateItem"]), lockout.clone(), send_mail]),
+        ),
+        (
+            "verify-mfa",
+            grant(&[
+                on("UsersTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                on("CodesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+                on("SessionsTable", &["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
+                lockout,
+                signing_key,
             ]),
         ),
     ])
@@ -492,7 +553,7 @@ fn each_role_allows_exactly_what_its_function_calls() {
     // Only the functions that issue tokens may read the signing key.
     let readers: Vec<_> =
         needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).map(|(f, _)| *f).collect();
-    assert_eq!(readers, ["login", "refresh"]);
+    assert_eq!(readers, ["login", "refresh", "verify-mfa"]);
 }
 
 /// cargo-lambda, and so `sam build`, compiles with `panic = "abort"` unless

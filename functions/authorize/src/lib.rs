@@ -48,12 +48,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn lets_an_active_session_in_and_names_its_user_and_session() {
+    async fn lets_an_active_session_in_and_names_its_user_session_and_sign_in() {
         let alice = SignedIn::new("alice").await;
         let answer = decide(&alice.authenticated(), Some(&format!("Bearer {}", alice.access_token))).await;
         let expected = json!({
             "isAuthorized": true,
-            "context": { "sub": alice.user_id.as_str(), "sid": alice.session_id.as_str() },
+            "context": { "sub": alice.user_id.as_str(), "sid": alice.session_id.as_str(), "amr": "pwd" },
         });
         assert_eq!(answer, expected);
     }

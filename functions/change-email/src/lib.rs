@@ -6,14 +6,16 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
-use user_auth_core::domain::{CodeHasher, OwnProfileView};
+use user_auth_core::domain::{CodeHasher, FactorKeys, OwnProfileView};
 use user_auth_core::edge::{accepted, bearer_token, client, json_body, JsonBody};
 use user_auth_core::mail::SharedMailer;
-use user_auth_core::operations::{self, EmailChangeAttempt};
+use user_auth_core::operations::{self, EmailChangeAttempt, FactorProof};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, EmailStore, LoginAttemptStore, SessionStore, UserStore};
+use user_auth_core::store::{
+    CredentialStore, EmailStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
+};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -24,6 +26,7 @@ pub struct ChangeEmail<S> {
     pub verifier: TokenVerifier,
     pub mailer: SharedMailer,
     pub codes: CodeHasher,
+    pub factor_keys: FactorKeys,
     pub clock: SharedClock,
 }
 
@@ -36,15 +39,19 @@ pub async fn build(env: &Env) -> Result<ChangeEmail<DynamoStore>, BoxError> {
         verifier: startup::token_verifier(env)?,
         mailer: startup::mailer(env, &sdk)?,
         codes: startup::code_hasher(env)?,
+        factor_keys: startup::factor_keys(env)?,
         clock: clock::system(),
     })
 }
 
-/// The body of `PUT /users/me/email` (its `Debug` redacts the password).
+/// The body of `PUT /users/me/email`, with a code of the second factor when
+/// the account has one (its `Debug` redacts the password).
 #[derive(Debug, Deserialize)]
 pub struct EmailChangeBody {
     pub email: String,
     pub password: SecretString,
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl JsonBody for EmailChangeBody {
@@ -54,16 +61,17 @@ impl JsonBody for EmailChangeBody {
 
 pub async fn handle<S>(app: &ChangeEmail<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + EmailStore,
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + EmailStore + SecondFactorStore,
 {
     let token = bearer_token(&request)?;
     let body: EmailChangeBody = json_body(&request)?;
-    let attempt =
-        EmailChangeAttempt { email: body.email, password: body.password, source_ip: client(&request).source_ip };
+    let proof = FactorProof { keys: &app.factor_keys, code: body.code };
+    let source_ip = client(&request).source_ip;
+    let attempt = EmailChangeAttempt { email: body.email, password: body.password, source_ip, proof };
     let now = app.clock.now();
     let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
-    let user =
-        operations::change_email(&app.store, &app.passwords, &*app.mailer, &app.codes, now, &caller, attempt).await?;
+    let (store, passwords, mailer) = (&app.store, &app.passwords, &*app.mailer);
+    let user = operations::change_email(store, passwords, mailer, &app.codes, now, &caller, attempt).await?;
     Ok(accepted(&OwnProfileView::from(&user)))
 }
 
@@ -85,6 +93,7 @@ mod tests {
             verifier: alice.keys.verifier(),
             mailer,
             codes: code_hasher(),
+            factor_keys: user_auth_core::test_support::factor_keys(),
             clock: clock::system(),
         }
     }

@@ -6,13 +6,14 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
+use user_auth_core::domain::FactorKeys;
 use user_auth_core::edge::{bearer_token, client, json_body, no_content, JsonBody};
 use user_auth_core::mail::SharedMailer;
-use user_auth_core::operations::{self, PasswordChangeAttempt};
+use user_auth_core::operations::{self, FactorProof, PasswordChangeAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore, UserStore};
+use user_auth_core::store::{CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -23,6 +24,7 @@ pub struct ChangePassword<S> {
     pub verifier: TokenVerifier,
     pub password_min_length: usize,
     pub mailer: SharedMailer,
+    pub factor_keys: FactorKeys,
     pub clock: SharedClock,
 }
 
@@ -35,15 +37,19 @@ pub async fn build(env: &Env) -> Result<ChangePassword<DynamoStore>, BoxError> {
         verifier: startup::token_verifier(env)?,
         password_min_length: config::password_min_length(env)?,
         mailer: startup::mailer(env, &sdk)?,
+        factor_keys: startup::factor_keys(env)?,
         clock: clock::system(),
     })
 }
 
-/// The body of `POST /users/me/password` (its `Debug` redacts both passwords).
+/// The body of `POST /users/me/password`, with a code of the second factor
+/// when the account has one (its `Debug` redacts both passwords).
 #[derive(Debug, Deserialize)]
 pub struct PasswordChangeBody {
     pub current_password: SecretString,
     pub new_password: SecretString,
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl JsonBody for PasswordChangeBody {
@@ -53,7 +59,7 @@ impl JsonBody for PasswordChangeBody {
 
 pub async fn handle<S>(app: &ChangePassword<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore,
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
 {
     let token = bearer_token(&request)?;
     let body: PasswordChangeBody = json_body(&request)?;
@@ -64,7 +70,9 @@ where
     };
     let now = app.clock.now();
     let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
-    operations::change_password(&app.store, &app.passwords, app.password_min_length, now, &caller, attempt).await?;
+    let proof = FactorProof { keys: &app.factor_keys, code: body.code };
+    let (store, passwords) = (&app.store, &app.passwords);
+    operations::change_password(store, passwords, app.password_min_length, now, &caller, attempt, proof).await?;
     operations::notify_password_changed(&*app.mailer, &caller.user).await;
     Ok(no_content())
 }
@@ -83,6 +91,7 @@ mod tests {
             verifier: alice.keys.verifier(),
             password_min_length: MIN_LENGTH,
             mailer: std::sync::Arc::new(user_auth_core::mail::memory::MemoryMailer::default()),
+            factor_keys: user_auth_core::test_support::factor_keys(),
             clock: clock::system(),
         }
     }

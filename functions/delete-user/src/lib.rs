@@ -6,12 +6,15 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
+use user_auth_core::domain::FactorKeys;
 use user_auth_core::edge::{bearer_token, client, json_body, no_content, JsonBody};
-use user_auth_core::operations::{self, DeletionAttempt};
+use user_auth_core::operations::{self, DeletionAttempt, FactorProof};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{AccountStore, CredentialStore, LoginAttemptStore, SessionStore, UserStore};
+use user_auth_core::store::{
+    AccountStore, CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
+};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -20,6 +23,7 @@ pub struct DeleteUser<S> {
     pub store: S,
     pub passwords: SharedHasher,
     pub verifier: TokenVerifier,
+    pub factor_keys: FactorKeys,
     pub clock: SharedClock,
 }
 
@@ -29,15 +33,19 @@ pub async fn build(env: &Env) -> Result<DeleteUser<DynamoStore>, BoxError> {
         store: startup::password_checking_store(env, &SdkSettings::from_env(env)?)?,
         passwords: passwords::argon2id(),
         verifier: startup::token_verifier(env)?,
+        factor_keys: startup::factor_keys(env)?,
         clock: clock::system(),
     })
 }
 
 /// The body of `DELETE /users/me`: the password, asked again for a
-/// destructive act (its `Debug` redacts it).
+/// destructive act, with a code of the second factor when the account has
+/// one (its `Debug` redacts the password).
 #[derive(Debug, Deserialize)]
 pub struct AccountDeletionBody {
     pub password: SecretString,
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl JsonBody for AccountDeletionBody {
@@ -46,14 +54,15 @@ impl JsonBody for AccountDeletionBody {
 
 pub async fn handle<S>(app: &DeleteUser<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + AccountStore + CredentialStore + LoginAttemptStore,
+    S: SessionStore + UserStore + AccountStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
 {
     let token = bearer_token(&request)?;
     let body: AccountDeletionBody = json_body(&request)?;
     let attempt = DeletionAttempt { password: body.password, source_ip: client(&request).source_ip };
     let now = app.clock.now();
     let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
-    operations::delete_user(&app.store, &app.passwords, now, &caller, attempt).await?;
+    let proof = FactorProof { keys: &app.factor_keys, code: body.code };
+    operations::delete_user(&app.store, &app.passwords, now, &caller, attempt, proof).await?;
     Ok(no_content())
 }
 
@@ -69,6 +78,7 @@ mod tests {
             store: alice.store.clone(),
             passwords: passwords::argon2id(),
             verifier: alice.keys.verifier(),
+            factor_keys: user_auth_core::test_support::factor_keys(),
             clock: clock::system(),
         }
     }

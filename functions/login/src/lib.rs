@@ -1,15 +1,16 @@
-//! `POST /auth/login`: exchanges a username and password for an access token.
+//! `POST /auth/login`: exchanges a username and password for an access token,
+//! or, for an account with a second factor, for a token to send with a code.
 
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::edge::{client, json_body, ok, CredentialsBody, TokenResponse};
-use user_auth_core::operations::{self, LoginAttempt, LoginPolicy};
+use user_auth_core::edge::{client, json_body, ok, CredentialsBody, SecondFactorResponse, TokenResponse};
+use user_auth_core::operations::{self, LoginAttempt, LoginOutcome, LoginPolicy};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore, SessionStore};
+use user_auth_core::store::{CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore};
 use user_auth_core::tokens::TokenIssuer;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -49,13 +50,15 @@ pub fn with_signing_key(
 
 pub async fn handle<S>(app: &Login<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + SessionStore,
+    S: CredentialStore + LoginAttemptStore + SessionStore + SecondFactorStore,
 {
     let body: CredentialsBody = json_body(&request)?;
     let attempt = LoginAttempt { username: body.username, password: body.password, client: client(&request) };
     let now = app.clock.now();
-    let issued = operations::login(&app.store, &app.passwords, &app.issuer, app.policy, now, attempt).await?;
-    Ok(ok(&TokenResponse::from(issued)))
+    match operations::login(&app.store, &app.passwords, &app.issuer, app.policy, now, attempt).await? {
+        LoginOutcome::Session(issued) => Ok(ok(&TokenResponse::from(issued))),
+        LoginOutcome::SecondFactor(challenge) => Ok(ok(&SecondFactorResponse::from(challenge))),
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod id;
 mod login_attempts;
 mod one_time_code;
 mod password;
+mod second_factor;
 mod session;
 mod user;
 mod username;
@@ -18,6 +19,11 @@ pub use one_time_code::{
     CODE_LIFETIME_SECONDS, CODE_TRIES,
 };
 pub use password::{normalized, Password, PasswordError, PASSWORD_MAX_LENGTH};
+pub use second_factor::{
+    ActiveTotp, FactorCode, FactorKeys, FactorUse, PendingSignIn, RecoveryCode, SealedSecret, SecondFactor,
+    SecondFactorToken, SignIn, TotpCode, TotpSecret, RECOVERY_CODE_COUNT, SECOND_FACTOR_TRIES,
+    SECOND_FACTOR_WAIT_SECONDS, TOTP_STEP_SECONDS,
+};
 pub use session::{Client, Presented, RefreshHash, Rotation, Session, SessionId, SessionLifetime, SessionView};
 pub use user::{OwnProfileView, User, UserId, UserView};
 pub use username::{Username, UsernameError};

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::id::uuid_id;
-use super::UserId;
+use super::{SignIn, UserId};
 
 uuid_id! {
     /// A session's id: the `sid` of its access tokens.
@@ -68,6 +68,8 @@ pub struct Session {
     pub current: RefreshHash,
     /// The token spent last, and when; none before the first refresh.
     pub previous: Option<(RefreshHash, u64)>,
+    /// How it was signed in: what its access tokens' `amr` says.
+    pub sign_in: SignIn,
 }
 
 /// What a presented refresh token is to its session.
@@ -106,10 +108,16 @@ impl Session {
             credential_generation: 0,
             current: first,
             previous: None,
+            sign_in: SignIn::Password,
         }
     }
 
     /// The session as opened under the user's credential generation `generation`.
+    /// The session as signed in by `sign_in`.
+    pub fn signed_in_by(self, sign_in: SignIn) -> Self {
+        Session { sign_in, ..self }
+    }
+
     pub fn under_credentials(self, generation: u64) -> Self {
         Session { credential_generation: generation, ..self }
     }

@@ -3,7 +3,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::id::uuid_id;
-use super::{UserEmail, Username};
+use super::{SecondFactor, UserEmail, Username};
 
 uuid_id! {
     /// A user's id.
@@ -20,6 +20,8 @@ pub struct User {
     pub credential_generation: u64,
     /// The address given at sign-up or since, if any; only its owner sees it.
     pub email: Option<UserEmail>,
+    /// The second factor, active or pending, and the recovery codes left.
+    pub second_factor: SecondFactor,
 }
 
 impl User {
@@ -27,7 +29,14 @@ impl User {
         // Whole seconds: the stored RFC 3339 form then round-trips exactly.
         let now = OffsetDateTime::now_utc();
         let created_at = now.replace_nanosecond(0).unwrap_or(now);
-        User { id: UserId::new_random(), username, created_at, credential_generation: 0, email: None }
+        User {
+            id: UserId::new_random(),
+            username,
+            created_at,
+            credential_generation: 0,
+            email: None,
+            second_factor: SecondFactor::default(),
+        }
     }
 
     pub fn created_at_rfc3339(&self) -> String {
@@ -57,6 +66,15 @@ pub struct OwnProfileView {
     pub profile: UserView,
     pub email: Option<String>,
     pub email_verified: bool,
+    pub mfa: MfaView,
+}
+
+/// Whether the caller's second factor is active, and how many recovery
+/// codes are left: never the secret or the codes.
+#[derive(Debug, Serialize)]
+pub struct MfaView {
+    pub totp: bool,
+    pub recovery_codes_left: usize,
 }
 
 impl From<&User> for OwnProfileView {
@@ -65,6 +83,10 @@ impl From<&User> for OwnProfileView {
             profile: UserView::from(user),
             email: user.email.as_ref().map(|email| email.address.to_string()),
             email_verified: user.email.as_ref().is_some_and(|email| email.verified),
+            mfa: MfaView {
+                totp: user.second_factor.is_active(),
+                recovery_codes_left: user.second_factor.recovery_codes.len(),
+            },
         }
     }
 }

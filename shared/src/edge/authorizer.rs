@@ -30,9 +30,15 @@ pub struct AuthorizerResponse {
 
 impl AuthorizerResponse {
     /// Lets the caller in, telling the route who it is: `sub`, the user id
-    /// (the token's `sub`), and `sid`, its session.
+    /// (the token's `sub`), `sid`, its session, and `amr`, how the session
+    /// was signed in (RFC 8176 values joined by spaces: `pwd`, `pwd otp`,
+    /// `pwd mfa`), for a route that asks for a second factor.
     pub fn allow(caller: &Caller) -> Self {
-        let context = BTreeMap::from([("sub", caller.user.id.to_string()), ("sid", caller.session_id.to_string())]);
+        let context = BTreeMap::from([
+            ("sub", caller.user.id.to_string()),
+            ("sid", caller.session_id.to_string()),
+            ("amr", caller.sign_in.as_str().to_owned()),
+        ]);
         AuthorizerResponse { is_authorized: true, context }
     }
 

@@ -25,6 +25,7 @@ pub use request::{
     bearer_token, client, json_body, optional_json_body, path_parameter, CredentialsBody, JsonBody, MAX_BODY_BYTES,
 };
 pub use response::{
-    accepted, created, error_response, json_response, no_content, ok, ok_cacheable, status_of, TokenResponse,
+    accepted, created, error_response, json_response, no_content, ok, ok_cacheable, status_of, RecoveryCodesResponse,
+    SecondFactorResponse, TokenResponse,
 };
 pub use serve::{respond, serve};

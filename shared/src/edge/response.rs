@@ -6,7 +6,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::operations::IssuedSession;
+use crate::domain::RecoveryCode;
+use crate::operations::{IssuedSession, SecondFactorChallenge};
 use crate::ApiError;
 
 /// The status each error is answered with.
@@ -17,15 +18,18 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         | ApiError::InvalidPassword(_)
         | ApiError::InvalidEmail(_)
         | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
-        ApiError::InvalidCredentials | ApiError::InvalidToken | ApiError::InvalidRefreshToken => {
-            StatusCode::UNAUTHORIZED
-        }
-        ApiError::Forbidden => StatusCode::FORBIDDEN,
+        ApiError::InvalidCredentials
+        | ApiError::InvalidToken
+        | ApiError::InvalidRefreshToken
+        | ApiError::InvalidFactorCode => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden | ApiError::MfaRequired => StatusCode::FORBIDDEN,
         ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } | ApiError::TooManyRecoveries { .. } => {
             StatusCode::TOO_MANY_REQUESTS
         }
-        ApiError::UsernameTaken | ApiError::EmailTaken => StatusCode::CONFLICT,
+        ApiError::UsernameTaken | ApiError::EmailTaken | ApiError::MfaAlreadyEnabled | ApiError::MfaNotEnabled => {
+            StatusCode::CONFLICT
+        }
         ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -75,6 +79,34 @@ impl From<IssuedSession> for TokenResponse {
             expires_in: issued.access.expires_in,
             refresh_token: issued.refresh_token,
         }
+    }
+}
+
+/// The answer of a login that waits for a second factor: no token of a
+/// session, but one to send with a code to `POST /auth/mfa/verify`.
+#[derive(Serialize)]
+pub struct SecondFactorResponse {
+    mfa_required: bool,
+    mfa_token: String,
+    expires_in: u64,
+}
+
+impl From<SecondFactorChallenge> for SecondFactorResponse {
+    fn from(challenge: SecondFactorChallenge) -> Self {
+        SecondFactorResponse { mfa_required: true, mfa_token: challenge.token, expires_in: challenge.expires_in }
+    }
+}
+
+/// The answer of enrolment and of new recovery codes: the codes as their
+/// owner keeps them, shown once.
+#[derive(Serialize)]
+pub struct RecoveryCodesResponse {
+    recovery_codes: Vec<String>,
+}
+
+impl From<Vec<RecoveryCode>> for RecoveryCodesResponse {
+    fn from(codes: Vec<RecoveryCode>) -> Self {
+        RecoveryCodesResponse { recovery_codes: codes.iter().map(RecoveryCode::grouped).collect() }
     }
 }
 

@@ -54,6 +54,7 @@ pub enum MailKind {
     RecoveryCode,
     PasswordReset,
     PasswordChanged,
+    SecondFactorChanged,
 }
 
 impl MailKind {
@@ -65,6 +66,7 @@ impl MailKind {
             MailKind::RecoveryCode => "recovery_code",
             MailKind::PasswordReset => "password_reset",
             MailKind::PasswordChanged => "password_changed",
+            MailKind::SecondFactorChanged => "second_factor_changed",
         }
     }
 }

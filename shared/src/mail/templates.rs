@@ -142,3 +142,35 @@ mod tests {
         assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
     }
 }
+
+/// What happened to an account's second factor, for the notice of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorChange {
+    Enabled,
+    Removed,
+    RecoveryCodesReplaced,
+}
+
+/// Tells the account's address that its second factor changed: a change
+/// made with a stolen session and password does not go unseen.
+pub fn second_factor_changed(to: &EmailAddress, username: &str, change: FactorChange) -> Mail {
+    let (subject, line) = match change {
+        FactorChange::Enabled => (
+            "A second factor was added to",
+            format!("An authenticator app now gives the second factor of the account {username}; keep its recovery codes safe."),
+        ),
+        FactorChange::Removed => (
+            "The second factor was removed from",
+            format!("The account {username} now signs in with its password alone."),
+        ),
+        FactorChange::RecoveryCodesReplaced => (
+            "New recovery codes were made for",
+            format!("The account {username} has new recovery codes; the old ones no longer work."),
+        ),
+    };
+    mail(
+        to,
+        format!("{subject} your {SERVICE_NAME} account"),
+        vec![line, "If it was not you, recover the account with this address now.".to_owned()],
+    )
+}

@@ -1,7 +1,7 @@
 //! The one check of an access token, its session and its user, shared by
 //! every route that serves token holders and by the authorizer.
 
-use crate::domain::{Session, SessionId, User, UserId};
+use crate::domain::{Session, SessionId, SignIn, User, UserId};
 use crate::store::{SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
@@ -20,6 +20,8 @@ pub(super) struct Claimed {
 pub struct Caller {
     pub user: User,
     pub session_id: SessionId,
+    /// How the session was signed in: with a second factor or not.
+    pub sign_in: SignIn,
 }
 
 /// What an access token claims, if it is genuine and unexpired at `now`.
@@ -58,7 +60,7 @@ pub(super) fn admit_caller(
         tracing::info!(session_id = %claimed.session_id, "access token of a session from before a password change");
         return Err(ApiError::InvalidToken);
     }
-    Ok(Caller { user, session_id: claimed.session_id })
+    Ok(Caller { user, session_id: claimed.session_id, sign_in: session.sign_in })
 }
 
 /// Verifies a bearer token at `now`, and checks that its session is active,

@@ -3,20 +3,22 @@ use secrecy::SecretString;
 use crate::domain::{CodeHasher, EmailAddress, UserEmail};
 use crate::mail::{self, templates, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, EmailStore, LoginAttemptStore};
+use crate::store::{CredentialStore, EmailStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{check_password, send_verification_code, Caller};
+use super::{check_password_and_factor, send_verification_code, Caller, FactorProof};
 
 /// A request to put another address on the caller's profile: the address,
 /// the password (asked again: a stolen access token alone must not redirect
 /// the account's mail) and the address it comes from (for the lockout). Its
-/// `Debug` output redacts the password.
+/// `Debug` output redacts the password. With a second factor, the proof of
+/// it.
 #[derive(Debug)]
-pub struct EmailChangeAttempt {
+pub struct EmailChangeAttempt<'a> {
     pub email: String,
     pub password: SecretString,
     pub source_ip: String,
+    pub proof: FactorProof<'a>,
 }
 
 /// Puts `attempt.email` on the caller's profile, unverified, and mails it a
@@ -24,6 +26,7 @@ pub struct EmailChangeAttempt {
 /// toward the lockout). The verified address it replaces stops being the
 /// account's at once, and is told so. An address another account has
 /// verified is answered the same, and mailed a notice instead of a code.
+/// With a second factor, a code of it is asked for too.
 /// The profile as it now is.
 pub async fn change_email<S>(
     store: &S,
@@ -32,19 +35,16 @@ pub async fn change_email<S>(
     hasher: &CodeHasher,
     now: u64,
     caller: &Caller,
-    attempt: EmailChangeAttempt,
+    attempt: EmailChangeAttempt<'_>,
 ) -> Result<crate::domain::User, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + EmailStore,
+    S: CredentialStore + LoginAttemptStore + EmailStore + SecondFactorStore,
 {
     // A malformed address costs no argon2 work and counts no failure.
     let address = EmailAddress::parse(&attempt.email)?;
     let user = &caller.user;
-    let credentials =
-        check_password(store, passwords, now, &user.username, &attempt.source_ip, attempt.password).await?;
-    if credentials.user_id != user.id {
-        return Err(ApiError::InvalidToken);
-    }
+    let EmailChangeAttempt { password, source_ip, proof, .. } = attempt;
+    check_password_and_factor(store, passwords, now, user, &source_ip, password, proof).await?;
     let previous = user.email.clone();
     if previous.as_ref().is_some_and(|email| email.verified && email.address == address) {
         // Already this account's, proven: nothing to send.

@@ -3,11 +3,11 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::domain::{normalized, Password, PasswordError, User};
 use crate::mail::{self, templates, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SessionStore};
+use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SecondFactorStore, SessionStore};
 use crate::ApiError;
 
 use super::logout::end_sessions_but;
-use super::{check_password, Caller};
+use super::{check_password_and_factor, Caller, FactorProof};
 
 /// Tells the user's verified address, if there is one, that the password
 /// was changed: a change made with a stolen password does not go unseen. A
@@ -36,7 +36,8 @@ pub struct PasswordChangeAttempt {
 /// generation moves on, in one transaction that keeps the caller's own
 /// session: every other session, and any that a login racing the change
 /// stores under the old password, opens nothing from then on. A stolen
-/// session does not outlive the password it was opened with.
+/// session does not outlive the password it was opened with. With a second
+/// factor, a code of it is asked for too ([`check_password_and_factor`]).
 pub async fn change_password<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
@@ -44,9 +45,10 @@ pub async fn change_password<S>(
     now: u64,
     caller: &Caller,
     attempt: PasswordChangeAttempt,
+    proof: FactorProof<'_>,
 ) -> Result<(), ApiError>
 where
-    S: SessionStore + CredentialStore + LoginAttemptStore,
+    S: SessionStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
 {
     let PasswordChangeAttempt { current, new, source_ip } = attempt;
     let user = &caller.user;
@@ -54,11 +56,7 @@ where
         return Err(PasswordError::Unchanged.into());
     }
     let new = Password::parse_for(&user.username, new, password_min_length)?;
-    let credentials = check_password(store, passwords, now, &user.username, &source_ip, current).await?;
-    if credentials.user_id != user.id {
-        // The name is no longer this user's: the account is gone.
-        return Err(ApiError::InvalidToken);
-    }
+    let credentials = check_password_and_factor(store, passwords, now, user, &source_ip, current, proof).await?;
     let change = PasswordChange {
         user_id: user.id.clone(),
         username: user.username.clone(),
@@ -94,7 +92,9 @@ mod tests {
     use crate::domain::Client;
     use crate::operations::{authenticate, login, refresh, LoginAttempt, RefreshPolicy};
     use crate::passwords::Argon2id;
-    use crate::test_support::{now, CountingHasher, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD};
+    use crate::test_support::{
+        factor_keys, no_code, now, CountingHasher, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD,
+    };
     use crate::tokens::refresh::RefreshKey;
 
     const NEW: &str = "a brand new passphrase to remember";
@@ -112,7 +112,7 @@ mod tests {
     ) -> Result<(), ApiError> {
         let verifier = alice.keys.verifier();
         let caller = authenticate(&alice.store, &verifier, now(), &alice.access_token).await?;
-        change_password(&alice.store, passwords, MIN_LENGTH, now(), &caller, request).await
+        change_password(&alice.store, passwords, MIN_LENGTH, now(), &caller, request, no_code(&factor_keys())).await
     }
 
     async fn log_in(alice: &SignedIn, password: &str) -> Result<(), ApiError> {

@@ -1,10 +1,10 @@
 use secrecy::SecretString;
 
 use crate::passwords::PasswordHasher;
-use crate::store::{AccountStore, CredentialStore, LoginAttemptStore};
+use crate::store::{AccountStore, CredentialStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{check_password, Caller};
+use super::{check_password_and_factor, Caller, FactorProof};
 
 /// An account deletion request: the password, asked again, and the address
 /// it comes from (for the lockout). Its `Debug` output redacts the password.
@@ -19,19 +19,21 @@ pub struct DeletionAttempt {
 /// login). The user, its username claim with the password hash, and every
 /// session go in one transaction: afterwards every token of the user is
 /// refused, login fails as for a name never seen, and the name is free.
+/// With a second factor, a code of it is asked for too.
 pub async fn delete_user<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
     now: u64,
     caller: &Caller,
     attempt: DeletionAttempt,
+    proof: FactorProof<'_>,
 ) -> Result<(), ApiError>
 where
-    S: AccountStore + CredentialStore + LoginAttemptStore,
+    S: AccountStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
 {
     let user = &caller.user;
     let credentials =
-        check_password(store, passwords, now, &user.username, &attempt.source_ip, attempt.password).await?;
+        check_password_and_factor(store, passwords, now, user, &attempt.source_ip, attempt.password, proof).await?;
     // A claim of another user, or none: a concurrent deletion won.
     if credentials.user_id != user.id || !store.delete_account(user).await? {
         return Err(ApiError::InvalidToken);
@@ -47,14 +49,14 @@ mod tests {
     use crate::operations::{authenticate, create_user, get_user, login, refresh, LoginAttempt, RefreshPolicy, Whose};
     use crate::passwords::Argon2id;
     use crate::store::{SessionStore, UserStore};
-    use crate::test_support::{now, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD};
+    use crate::test_support::{factor_keys, no_code, now, SignedIn, LIFETIME, LOGIN, MIN_LENGTH, PASSWORD};
     use crate::tokens::refresh::RefreshKey;
 
     async fn delete_as(alice: &SignedIn, password: &str) -> Result<(), ApiError> {
         let verifier = alice.keys.verifier();
         let attempt = DeletionAttempt { password: password.into(), source_ip: "203.0.113.10".into() };
         let caller = authenticate(&alice.store, &verifier, now(), &alice.access_token).await?;
-        delete_user(&alice.store, &Argon2id, now(), &caller, attempt).await
+        delete_user(&alice.store, &Argon2id, now(), &caller, attempt, no_code(&factor_keys())).await
     }
 
     #[tokio::test]

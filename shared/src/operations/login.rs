@@ -1,8 +1,9 @@
 use secrecy::SecretString;
 
-use crate::domain::{Client, Session, SessionId, SessionLifetime, UserId, Username};
+use crate::domain::SECOND_FACTOR_WAIT_SECONDS;
+use crate::domain::{Client, PendingSignIn, SecondFactorToken, Session, SessionId, SessionLifetime, UserId, Username};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SessionStore, StoreError};
+use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SecondFactorStore, SessionStore, StoreError};
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
@@ -15,6 +16,37 @@ pub struct LoginAttempt {
     pub username: String,
     pub password: SecretString,
     pub client: Client,
+}
+
+/// What a right password leads to: a session, or, for an account with a
+/// second factor, a token to complete the login with a code of it.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Session(IssuedSession),
+    SecondFactor(SecondFactorChallenge),
+}
+
+impl LoginOutcome {
+    /// The session, or the challenge when the login waits for a second factor.
+    pub fn into_session(self) -> Result<IssuedSession, SecondFactorChallenge> {
+        match self {
+            LoginOutcome::Session(issued) => Ok(issued),
+            LoginOutcome::SecondFactor(challenge) => Err(challenge),
+        }
+    }
+}
+
+/// The token `POST /auth/mfa/verify` takes with a code, and how long it
+/// waits. Its `Debug` output is redacted.
+pub struct SecondFactorChallenge {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for SecondFactorChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecondFactorChallenge {{ expires_in: {}, [REDACTED] }}", self.expires_in)
+    }
 }
 
 /// How many sessions a login may leave its user: at most `max_sessions`,
@@ -43,6 +75,11 @@ pub struct LoginPolicy {
 /// refused (its password changed meanwhile) leaves the success recorded,
 /// as the password was right when checked, and the sessions ended beyond
 /// the cap were of the old password.
+///
+/// With a second factor, a right password starts no session: it stores a
+/// login waiting for a code ([`PendingSignIn`]) instead, and its attempt
+/// stays counted as a failure until the code is right, so that guesses of
+/// codes cost what guesses of passwords do.
 pub async fn login<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
@@ -50,9 +87,9 @@ pub async fn login<S>(
     policy: LoginPolicy,
     now: u64,
     attempt: LoginAttempt,
-) -> Result<IssuedSession, ApiError>
+) -> Result<LoginOutcome, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + SessionStore,
+    S: CredentialStore + LoginAttemptStore + SessionStore + SecondFactorStore,
 {
     let LoginAttempt { username, password, client } = attempt;
     let Ok(username) = Username::parse(&username) else {
@@ -71,6 +108,13 @@ where
     let beyond_cap = async { Ok(sessions_beyond_cap(store, owner, policy.max_sessions).await) };
     let (checked, beyond_cap) = tokio::try_join!(check.verify(store, passwords, password), beyond_cap)?;
     let user_id = checked.credentials.user_id.clone();
+    if checked.credentials.second_factor {
+        let token = SecondFactorToken::new(user_id.clone())?;
+        store.put_pending_sign_in(&PendingSignIn::new(&token, checked.credentials.generation, client, now)).await?;
+        tracing::info!(user_id = %user_id, "login waits for a second factor");
+        let challenge = SecondFactorChallenge { token: token.encode(), expires_in: SECOND_FACTOR_WAIT_SECONDS };
+        return Ok(LoginOutcome::SecondFactor(challenge));
+    }
     let (issued, success, ended) = tokio::join!(
         start_session(store, issuer, policy.lifetime, now, &username, &checked.credentials, client),
         checked.record_success(store),
@@ -87,12 +131,12 @@ where
         tracing::warn!(error = %err, user_id = %user_id, "a successful login's attempt is still counted");
     }
     tracing::info!(user_id = %user_id, "login succeeded");
-    Ok(issued)
+    Ok(LoginOutcome::Session(issued))
 }
 
 /// The user's sessions that a new one puts beyond `max_sessions`, least
 /// recently refreshed first; none for a name without a user.
-async fn sessions_beyond_cap(
+pub(super) async fn sessions_beyond_cap(
     store: &impl SessionStore,
     owner: Option<UserId>,
     max_sessions: usize,
@@ -104,7 +148,7 @@ async fn sessions_beyond_cap(
     Ok(ages.into_iter().take(surplus).map(|(id, _)| id).collect())
 }
 
-async fn end_beyond_cap(
+pub(super) async fn end_beyond_cap(
     store: &impl SessionStore,
     user_id: &UserId,
     beyond_cap: Result<Vec<SessionId>, StoreError>,
@@ -137,7 +181,7 @@ async fn start_session(
         tracing::info!(user_id = %session.user_id, "login lost to a password change or an account deletion");
         return Err(ApiError::InvalidCredentials);
     }
-    let access = issuer.issue_within(&session.user_id, &session.id, now, session.ends_at())?;
+    let access = issuer.issue_for(&session, now)?;
     Ok(IssuedSession { access, refresh_token: first.encode() })
 }
 

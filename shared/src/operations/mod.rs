@@ -11,35 +11,48 @@ mod authorize;
 mod change_email;
 mod change_password;
 mod check_password;
+mod confirm_totp;
 mod create_user;
 mod delete_user;
+mod enrol_totp;
 mod get_user;
 mod list_sessions;
 mod login;
 mod logout;
+mod new_recovery_codes;
 mod recovery;
 mod refresh;
+mod remove_totp;
 mod revoke_session;
+mod second_factor;
 mod verify_email;
+mod verify_mfa;
 
 pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
 pub use authenticate::{authenticate, Caller};
 pub use authorize::authorize;
 pub use change_email::{change_email, EmailChangeAttempt};
 pub use change_password::{change_password, notify_password_changed, PasswordChangeAttempt};
+pub use confirm_totp::confirm_totp;
 pub use create_user::{create_user, register, SignUp};
 pub use delete_user::{delete_user, DeletionAttempt};
+pub use enrol_totp::enrol_totp;
 pub use get_user::{get_user, Whose};
 pub use list_sessions::list_sessions;
-pub use login::{login, LoginAttempt, LoginPolicy};
+pub use login::{login, LoginAttempt, LoginOutcome, LoginPolicy, SecondFactorChallenge};
 pub use logout::{logout, LogoutScope};
+pub use new_recovery_codes::new_recovery_codes;
 pub use recovery::{admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation};
 pub use refresh::{refresh, RefreshPolicy};
+pub use remove_totp::{remove_totp, FactorRemoval};
 pub use revoke_session::revoke_session;
+pub use second_factor::{check_password_and_factor, notify_factor_changed, prove_factor, FactorProof};
 pub use verify_email::{send_verification_code, verify_email};
+pub use verify_mfa::{verify_mfa, FactorSignIn};
 
 use authenticate::{admit_caller, claimed};
 use check_password::{check_password, PasswordCheck};
+use second_factor::{claim_attempt, forget_attempt};
 
 use crate::tokens::IssuedToken;
 
@@ -80,7 +93,8 @@ mod tests {
         let err = create_user(&store, &Argon2id, MIN_LENGTH, "ALICE", PASSWORD.into()).await.unwrap_err();
         assert_eq!(err.code(), "username_taken");
 
-        let issued = login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("alice")).await.unwrap();
+        let issued =
+            login(&store, &Argon2id, &issuer, LOGIN, now(), attempt("alice")).await.unwrap().into_session().unwrap();
         let bearer = issued.access.access_token.as_str();
         let by_id = |id| Whose::Id(id);
         assert_eq!(get_user(&store, &verifier, now(), bearer, by_id(user.id.as_str())).await.unwrap(), user);
@@ -111,7 +125,11 @@ mod tests {
         let keys = TestKeys::generate();
         create_user(&store, &Argon2id, MIN_LENGTH, "dora", PASSWORD.into()).await.unwrap();
         let issued_at = now();
-        let issued = login(&store, &Argon2id, &keys.issuer(), LOGIN, issued_at, attempt("dora")).await.unwrap();
+        let issued = login(&store, &Argon2id, &keys.issuer(), LOGIN, issued_at, attempt("dora"))
+            .await
+            .unwrap()
+            .into_session()
+            .unwrap();
         let token = issued.access.access_token;
         let ttl = keys.settings.ttl.as_secs();
         assert!(authenticate(&store, &keys.verifier(), issued_at + ttl - 1, &token).await.is_ok());

@@ -149,7 +149,7 @@ async fn end_stolen(sessions: &impl SessionStore, session: &Session) -> Result<I
 
 /// An access token that ends with the session at the latest, and `refresh`.
 fn issue(issuer: &TokenIssuer, refresh: &RefreshToken, session: &Session, now: u64) -> Result<IssuedSession, ApiError> {
-    let access = issuer.issue_within(&refresh.user_id, &refresh.session_id, now, session.ends_at())?;
+    let access = issuer.issue_for(session, now)?;
     Ok(IssuedSession { access, refresh_token: refresh.encode() })
 }
 

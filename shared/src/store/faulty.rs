@@ -5,8 +5,10 @@
 use std::sync::Mutex;
 
 use super::memory::MemoryStore;
+use super::SecondFactorStore;
 use super::{CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError, UserStore};
 use crate::domain::{AddressClaim, NameClaim, Rotation, Session, SessionId, Standing, User, UserId, Username};
+use crate::domain::{FactorUse, PendingSignIn, SealedSecret};
 use crate::passwords::PasswordHash;
 
 /// A [`MemoryStore`] that answers as it does but where a fault is asked for.
@@ -108,5 +110,49 @@ impl SessionStore for FaultyStore {
     }
     async fn end_session(&self, user_id: &UserId, id: &SessionId) -> Result<bool, StoreError> {
         self.inner.end_session(user_id, id).await
+    }
+}
+
+impl SecondFactorStore for FaultyStore {
+    async fn put_pending_totp(&self, user_id: &UserId, sealed: &SealedSecret) -> Result<bool, StoreError> {
+        self.inner.put_pending_totp(user_id, sealed).await
+    }
+    async fn activate_totp(
+        &self,
+        user: &User,
+        sealed: &SealedSecret,
+        step: u64,
+        codes: &std::collections::BTreeSet<String>,
+    ) -> Result<bool, StoreError> {
+        self.inner.activate_totp(user, sealed, step, codes).await
+    }
+    async fn spend_factor(
+        &self,
+        user_id: &UserId,
+        used: &FactorUse,
+        replace: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<bool, StoreError> {
+        self.inner.spend_factor(user_id, used, replace).await
+    }
+    async fn remove_totp(&self, user: &User) -> Result<bool, StoreError> {
+        self.inner.remove_totp(user).await
+    }
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        self.inner.put_pending_sign_in(pending).await
+    }
+    async fn pending_sign_in(&self, token_hash: &str) -> Result<Option<PendingSignIn>, StoreError> {
+        self.inner.pending_sign_in(token_hash).await
+    }
+    async fn spend_sign_in_try(&self, pending: &PendingSignIn) -> Result<bool, StoreError> {
+        self.inner.spend_sign_in_try(pending).await
+    }
+    async fn complete_sign_in(
+        &self,
+        pending: &PendingSignIn,
+        used: &FactorUse,
+        session: &Session,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.complete_sign_in(pending, used, session, now).await
     }
 }

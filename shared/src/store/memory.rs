@@ -1,16 +1,17 @@
 //! An in-memory store with the same contract as the DynamoDB one, for unit
 //! tests of the domain and of the handlers. Never used by a function.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::{
     AccountStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore, PasswordChange,
-    PasswordReset, RecoveryStore, SessionStore, SignUpStore, StoreError, UserStore, RECOVERIES_PER_USER_PER_HOUR,
-    RECOVERY_INTERVAL_SECONDS,
+    PasswordReset, RecoveryStore, SecondFactorStore, SessionStore, SignUpStore, StoreError, UserStore,
+    RECOVERIES_PER_USER_PER_HOUR, RECOVERY_INTERVAL_SECONDS,
 };
+use crate::domain::SecondFactor;
+use crate::domain::{ActiveTotp, CodePurpose, EmailAddress, FactorUse, PendingCode, PendingSignIn, SealedSecret};
 use crate::domain::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
-use crate::domain::{CodePurpose, EmailAddress, PendingCode};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -36,6 +37,20 @@ struct Inner {
     recoveries: HashMap<(String, u64), u64>,
     /// per user: the last recovery request, the hour's start and count
     recovery_requests: HashMap<UserId, (u64, u64, u64)>,
+    /// logins waiting for their second factor, by their token's hash
+    sign_ins: HashMap<String, PendingSignIn>,
+}
+
+/// Spends `used` on `factor`, if it can be: as the DynamoDB store's conditions.
+fn spend(factor: &mut SecondFactor, used: &FactorUse) -> bool {
+    match (used, factor.totp.as_mut()) {
+        (FactorUse::Totp { step }, Some(totp)) if *step > totp.last_step => {
+            totp.last_step = *step;
+            true
+        }
+        (FactorUse::RecoveryCode { hash }, _) => factor.recovery_codes.remove(hash),
+        _ => false,
+    }
 }
 
 impl MemoryStore {
@@ -54,6 +69,7 @@ impl UserStore for MemoryStore {
             user_id: user.id.clone(),
             password_hash: hash.clone(),
             generation: user.credential_generation,
+            second_factor: user.second_factor.is_active(),
         };
         inner.usernames.insert(user.username.clone(), credentials);
         inner.users.insert(user.id.clone(), user.clone());
@@ -373,6 +389,115 @@ impl RecoveryStore for MemoryStore {
         if let Some(user) = inner.users.get_mut(&code.user_id) {
             user.credential_generation = reset.generation + 1;
         }
+        Ok(true)
+    }
+}
+
+impl SecondFactorStore for MemoryStore {
+    async fn put_pending_totp(&self, user_id: &UserId, sealed: &SealedSecret) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.users.get_mut(user_id) {
+            Some(user) if !user.second_factor.is_active() => {
+                user.second_factor.pending = Some(sealed.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn activate_totp(
+        &self,
+        user: &User,
+        sealed: &SealedSecret,
+        step: u64,
+        recovery_codes: &BTreeSet<String>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.users.get_mut(&user.id) else { return Ok(false) };
+        if stored.second_factor.is_active() || stored.second_factor.pending.as_ref() != Some(sealed) {
+            return Ok(false);
+        }
+        stored.second_factor = SecondFactor {
+            totp: Some(ActiveTotp { sealed: sealed.clone(), last_step: step }),
+            pending: None,
+            recovery_codes: recovery_codes.clone(),
+        };
+        if let Some(credentials) = inner.usernames.get_mut(&user.username) {
+            credentials.second_factor = true;
+        }
+        Ok(true)
+    }
+
+    async fn spend_factor(
+        &self,
+        user_id: &UserId,
+        used: &FactorUse,
+        replace: Option<&BTreeSet<String>>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(user) = inner.users.get_mut(user_id) else { return Ok(false) };
+        if !spend(&mut user.second_factor, used) {
+            return Ok(false);
+        }
+        if let Some(replace) = replace {
+            user.second_factor.recovery_codes = replace.clone();
+        }
+        Ok(true)
+    }
+
+    async fn remove_totp(&self, user: &User) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.users.get_mut(&user.id) else { return Ok(false) };
+        if !stored.second_factor.is_active() {
+            return Ok(false);
+        }
+        stored.second_factor = SecondFactor { pending: stored.second_factor.pending.take(), ..SecondFactor::default() };
+        if let Some(credentials) = inner.usernames.get_mut(&user.username) {
+            credentials.second_factor = false;
+        }
+        Ok(true)
+    }
+
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        self.lock().sign_ins.insert(pending.token_hash.clone(), pending.clone());
+        Ok(())
+    }
+
+    async fn pending_sign_in(&self, token_hash: &str) -> Result<Option<PendingSignIn>, StoreError> {
+        Ok(self.lock().sign_ins.get(token_hash).cloned())
+    }
+
+    async fn spend_sign_in_try(&self, pending: &PendingSignIn) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.sign_ins.get_mut(&pending.token_hash) {
+            Some(stored) if stored.tries_left > 0 => {
+                stored.tries_left -= 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn complete_sign_in(
+        &self,
+        pending: &PendingSignIn,
+        used: &FactorUse,
+        session: &Session,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let live = inner.sign_ins.get(&pending.token_hash).is_some_and(|stored| stored.is_live(now));
+        let Some(user) = inner.users.get_mut(&pending.user_id) else { return Ok(false) };
+        if !live || user.credential_generation != pending.credential_generation {
+            return Ok(false);
+        }
+        let mut factor = user.second_factor.clone();
+        if !spend(&mut factor, used) {
+            return Ok(false);
+        }
+        user.second_factor = factor;
+        inner.sign_ins.remove(&pending.token_hash);
+        inner.sessions.insert((session.user_id.clone(), session.id.clone()), session.clone());
         Ok(true)
     }
 }

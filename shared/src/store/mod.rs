@@ -3,10 +3,12 @@
 //! unit tests of the domain and the handlers, and `faulty` is the same with
 //! faults injected, for the operations' unit tests.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use crate::domain::{AddressClaim, NameClaim, Standing};
 use crate::domain::{CodePurpose, EmailAddress, PendingCode};
+use crate::domain::{FactorUse, PendingSignIn, SealedSecret};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -40,6 +42,8 @@ pub struct Credentials {
     pub user_id: UserId,
     pub password_hash: PasswordHash,
     pub generation: u64,
+    /// Whether a login must be completed with a second factor.
+    pub second_factor: bool,
 }
 
 /// A new password hash for a user, from the hash it replaces: the user's
@@ -156,6 +160,69 @@ pub trait RecoveryStore: Send + Sync {
     /// Applies the reset; `false`, and nothing changed, when the code was
     /// used, replaced or voided meanwhile, or the credentials changed.
     fn reset_password(&self, reset: &PasswordReset) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The second factor on a user's item, and the logins waiting for it.
+/// Every write is conditional on what the rule read, so that a code is
+/// spent once however many requests present it at the same time.
+pub trait SecondFactorStore: Send + Sync {
+    /// Puts `sealed` on the user as the pending secret, over any pending
+    /// one; `false`, and nothing written, when the user is gone or has an
+    /// active factor.
+    fn put_pending_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &SealedSecret,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Makes the pending secret `sealed` the user's factor, with step `step`
+    /// used and `recovery_codes`, and makes its name ask for the factor at
+    /// login, at once; `false`, and nothing written, when the pending secret
+    /// is no longer `sealed` or a factor is active.
+    fn activate_totp(
+        &self,
+        user: &User,
+        sealed: &SealedSecret,
+        step: u64,
+        recovery_codes: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Spends `used` (a step later than the last used, or a recovery code
+    /// still left) and, when given, replaces the recovery codes; `false`,
+    /// and nothing written, when it was spent meanwhile.
+    fn spend_factor(
+        &self,
+        user_id: &UserId,
+        used: &FactorUse,
+        replace: Option<&BTreeSet<String>>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes the factor and its recovery codes from the user and the
+    /// demand from its name, at once; `false`, and nothing written, when
+    /// the factor is gone.
+    fn remove_totp(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn put_pending_sign_in(&self, pending: &PendingSignIn) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A strongly consistent read of the pending sign-in of a token's hash.
+    fn pending_sign_in(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<PendingSignIn>, StoreError>> + Send;
+
+    /// Spends a try of `pending` if it has one left; `false` otherwise.
+    fn spend_sign_in_try(&self, pending: &PendingSignIn) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Consumes `pending` (in time at `now`, with tries left), spends `used`
+    /// and stores `session`, on the condition that the user is still of the
+    /// credential generation `pending` was of: all of it or none.
+    fn complete_sign_in(
+        &self,
+        pending: &PendingSignIn,
+        used: &FactorUse,
+        session: &Session,
+        now: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The most recovery requests a user may make in an hour, and how long after

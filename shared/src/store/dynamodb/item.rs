@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{codes, login_attempts, sessions, usernames, users};
+use crate::domain::{ActiveTotp, PendingSignIn, SealedSecret, SecondFactor, SignIn};
 use crate::domain::{AddressRecord, CodePurpose, EmailAddress, NameRecord, PendingCode, UserEmail};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
@@ -71,8 +72,57 @@ impl TryFrom<&Item> for User {
             created_at: parsed(item, users::CREATED_AT, |raw| OffsetDateTime::parse(raw, &Rfc3339).ok())?,
             credential_generation: get_generation(item, users::CREDENTIAL_GENERATION)?,
             email: get_email(item)?,
+            second_factor: get_second_factor(item)?,
         })
     }
+}
+
+/// A binary attribute, or `Failed`.
+fn get_b(item: &Item, name: &str) -> Result<Vec<u8>, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::B(value)) => Ok(value.clone().into_inner()),
+        Some(_) => Err(corrupt(name, "a non-binary")),
+        None => Err(corrupt(name, "no")),
+    }
+}
+
+/// An optional attribute: `None` when absent, `get` when present.
+fn optional<T>(
+    item: &Item,
+    name: &str,
+    get: impl FnOnce(&Item, &str) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    item.contains_key(name).then(|| get(item, name)).transpose()
+}
+
+/// A user's second factor: absent attributes are no factor, no pending
+/// secret and no recovery code left (DynamoDB stores no empty set); an
+/// active secret must come with its last step.
+fn get_second_factor(item: &Item) -> Result<SecondFactor, StoreError> {
+    let totp = optional(item, users::TOTP_SECRET, get_b)?
+        .map(|sealed| Ok(ActiveTotp { sealed: SealedSecret(sealed), last_step: get_n(item, users::TOTP_LAST_STEP)? }))
+        .transpose()?;
+    let recovery_codes = match item.get(users::RECOVERY_CODES) {
+        Some(AttributeValue::Ss(hashes)) => hashes.iter().cloned().collect(),
+        Some(_) => return Err(corrupt(users::RECOVERY_CODES, "a non-string-set")),
+        None => Default::default(),
+    };
+    Ok(SecondFactor { totp, pending: optional(item, users::TOTP_PENDING, get_b)?.map(SealedSecret), recovery_codes })
+}
+
+/// A login waiting for its second factor.
+pub fn pending_sign_in(item: &Item, token_hash: &str) -> Result<PendingSignIn, StoreError> {
+    Ok(PendingSignIn {
+        token_hash: token_hash.to_owned(),
+        user_id: parsed(item, codes::USER_ID, UserId::parse)?,
+        credential_generation: get_n(item, codes::CREDENTIAL_GENERATION)?,
+        client: Client {
+            user_agent: get_s(item, codes::USER_AGENT)?.to_owned(),
+            source_ip: get_s(item, codes::SOURCE_IP)?.to_owned(),
+        },
+        expires_at: get_n(item, codes::EXPIRES_AT)?,
+        tries_left: get_n(item, codes::TRIES_LEFT)?,
+    })
 }
 
 /// A pending code of `purpose` (the purpose is in the item's key).
@@ -119,6 +169,11 @@ impl TryFrom<&Item> for Credentials {
             user_id: parsed(item, usernames::USER_ID, UserId::parse)?,
             password_hash: PasswordHash::from_phc(get_s(item, usernames::PASSWORD_HASH)?.to_owned()),
             generation: get_generation(item, usernames::CREDENTIAL_GENERATION)?,
+            second_factor: match item.get(usernames::SECOND_FACTOR) {
+                Some(AttributeValue::Bool(on)) => *on,
+                Some(_) => return Err(corrupt(usernames::SECOND_FACTOR, "a non-boolean")),
+                None => false,
+            },
         })
     }
 }
@@ -150,6 +205,10 @@ impl TryFrom<&Item> for Session {
             credential_generation: get_generation(item, sessions::CREDENTIAL_GENERATION)?,
             current: RefreshHash(get_s(item, sessions::REFRESH_HASH)?.to_owned()),
             previous,
+            sign_in: match item.contains_key(sessions::AMR) {
+                true => parsed(item, sessions::AMR, SignIn::parse)?,
+                false => SignIn::Password,
+            },
         })
     }
 }
@@ -168,6 +227,7 @@ pub fn session_item(session: &Session) -> Item {
         (sessions::GENERATION.to_owned(), n(session.generation)),
         (sessions::CREDENTIAL_GENERATION.to_owned(), n(session.credential_generation)),
         (sessions::REFRESH_HASH.to_owned(), s(&session.current.0)),
+        (sessions::AMR.to_owned(), s(session.sign_in.as_str())),
     ]);
     if let Some((hash, spent_at)) = &session.previous {
         item.insert(sessions::PREVIOUS_HASH.to_owned(), s(&hash.0));

@@ -5,6 +5,7 @@ mod errors;
 mod item;
 mod recovery;
 pub mod schema;
+mod second_factor;
 
 use std::sync::Arc;
 use std::time::Duration;

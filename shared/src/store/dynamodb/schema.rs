@@ -23,6 +23,15 @@ pub mod users {
     pub const EMAIL: &str = "email";
     /// Whether the owner proved the address theirs; present with `email`.
     pub const EMAIL_VERIFIED: &str = "email_verified";
+    /// The active TOTP secret, sealed (binary); absent without a factor.
+    pub const TOTP_SECRET: &str = "totp_secret";
+    /// The last TOTP time step a code was accepted for; present with the secret.
+    pub const TOTP_LAST_STEP: &str = "totp_last_step";
+    /// A secret shown at enrolment and not yet confirmed, sealed (binary).
+    pub const TOTP_PENDING: &str = "totp_pending";
+    /// The keyed hashes of the recovery codes left (a string set, absent
+    /// when none is: DynamoDB stores no empty set).
+    pub const RECOVERY_CODES: &str = "recovery_codes";
 }
 
 /// `email-addresses`: one item per verified address, naming the account that
@@ -59,6 +68,15 @@ pub mod codes {
     pub const LAST_AT: &str = "last_at";
     pub const HOUR_START: &str = "hour_start";
     pub const HOUR_COUNT: &str = "hour_count";
+
+    /// The item of a login waiting for its second factor: the SHA-256 of
+    /// its token, so that the token is the only way to it.
+    pub fn sign_in_key(token_hash: &str) -> String {
+        format!("second-factor#{token_hash}")
+    }
+    pub const CREDENTIAL_GENERATION: &str = "credential_generation";
+    pub const USER_AGENT: &str = "user_agent";
+    pub const SOURCE_IP: &str = "source_ip";
 }
 
 /// `usernames`: one item per claimed username, holding the credentials. The
@@ -70,6 +88,8 @@ pub mod usernames {
     pub const PASSWORD_HASH: &str = "password_hash";
     /// The generation of the hash: moves on with it, and with the user's.
     pub const CREDENTIAL_GENERATION: &str = "credential_generation";
+    /// Whether a login must be completed with a second factor (absent: no).
+    pub const SECOND_FACTOR: &str = "second_factor";
 }
 
 /// `sessions`: one item per session, keyed by its user and its id, so that
@@ -94,6 +114,9 @@ pub mod sessions {
     pub const PREVIOUS_SPENT_AT: &str = "previous_spent_at";
     pub const USER_AGENT: &str = "user_agent";
     pub const SOURCE_IP: &str = "source_ip";
+    /// How the session was signed in, its `amr` values joined by spaces
+    /// (absent: a password alone, as every session before second factors).
+    pub const AMR: &str = "amr";
 }
 
 /// `login-attempts`: failed password checks, for the lockout. Usernames are

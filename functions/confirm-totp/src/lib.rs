@@ -1,0 +1,61 @@
+//! `POST /users/me/mfa/totp/confirm`: a code of the pending secret makes it
+//! the account's second factor; answers the recovery codes, shown once.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use user_auth_core::clock::{self, SharedClock};
+use user_auth_core::config::Env;
+use user_auth_core::domain::FactorKeys;
+use user_auth_core::edge::{bearer_token, client, json_body, ok, JsonBody, RecoveryCodesResponse};
+use user_auth_core::mail::SharedMailer;
+use user_auth_core::operations;
+use user_auth_core::sdk_settings::SdkSettings;
+use user_auth_core::store::dynamodb::DynamoStore;
+use user_auth_core::store::{LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
+use user_auth_core::tokens::TokenVerifier;
+use user_auth_core::{startup, ApiError, BoxError};
+
+/// What every request uses, built once per process.
+pub struct ConfirmTotp<S> {
+    pub store: S,
+    pub verifier: TokenVerifier,
+    pub factor_keys: FactorKeys,
+    pub mailer: SharedMailer,
+    pub clock: SharedClock,
+}
+
+/// The production wiring: `main` serves what this builds, and the tests build it the same way.
+pub async fn build(env: &Env) -> Result<ConfirmTotp<DynamoStore>, BoxError> {
+    let sdk = SdkSettings::from_env(env)?;
+    Ok(ConfirmTotp {
+        store: startup::password_checking_store(env, &sdk)?,
+        verifier: startup::token_verifier(env)?,
+        factor_keys: startup::factor_keys(env)?,
+        mailer: startup::mailer(env, &sdk)?,
+        clock: clock::system(),
+    })
+}
+
+/// The body of the second-factor routes that take a code alone.
+#[derive(Debug, Deserialize)]
+pub struct FactorCodeBody {
+    pub code: String,
+}
+
+impl JsonBody for FactorCodeBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"code\"";
+}
+
+pub async fn handle<S>(app: &ConfirmTotp<S>, request: Request) -> Result<Response<Body>, ApiError>
+where
+    S: SessionStore + UserStore + LoginAttemptStore + SecondFactorStore,
+{
+    let token = bearer_token(&request)?;
+    let body: FactorCodeBody = json_body(&request)?;
+    let now = app.clock.now();
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let source_ip = client(&request).source_ip;
+    let (store, keys, mailer) = (&app.store, &app.factor_keys, &*app.mailer);
+    let codes = operations::confirm_totp(store, keys, mailer, now, &caller, &body.code, &source_ip).await?;
+    Ok(ok(&RecoveryCodesResponse::from(codes)))
+}

@@ -1,0 +1,30 @@
+use crate::domain::{FactorKeys, RecoveryCode};
+use crate::mail::templates::FactorChange;
+use crate::mail::Mailer;
+use crate::store::{LoginAttemptStore, SecondFactorStore};
+use crate::ApiError;
+
+use super::{notify_factor_changed, prove_factor, Caller};
+
+/// Replaces the account's recovery codes with new ones, to show once, when
+/// a code of the factor is right ([`prove_factor`]: under the lockout, and
+/// spent in the same write that replaces the codes). The old codes are void.
+pub async fn new_recovery_codes<S>(
+    store: &S,
+    keys: &FactorKeys,
+    mailer: &dyn Mailer,
+    now: u64,
+    caller: &Caller,
+    code: &str,
+    source_ip: &str,
+) -> Result<Vec<RecoveryCode>, ApiError>
+where
+    S: LoginAttemptStore + SecondFactorStore,
+{
+    let user = &caller.user;
+    let (codes, hashes) = keys.recovery_codes(&user.id)?;
+    prove_factor(store, keys, now, user, source_ip, code, Some(&hashes)).await?;
+    tracing::info!(user_id = %user.id, "recovery codes replaced");
+    notify_factor_changed(mailer, user, FactorChange::RecoveryCodesReplaced).await;
+    Ok(codes)
+}
