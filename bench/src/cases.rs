@@ -245,6 +245,11 @@ pub struct Events {
     change_email: String,
     start_recovery: String,
     confirm_recovery: String,
+    enrol_totp: String,
+    confirm_totp: String,
+    remove_totp: String,
+    new_recovery_codes: String,
+    verify_mfa: String,
 }
 
 /// A name no account has: what the recovery cases ask for.
@@ -276,6 +281,14 @@ impl Events {
                 .replace("{{username}}", UNKNOWN_NAME)
                 .replace("{{code}}", "00000000")
                 .replace("{{new_password}}", "another long passphrase"),
+            enrol_totp: fixture("enrol-totp")?.replace("{{password}}", PASSWORD),
+            confirm_totp: fixture("confirm-totp")?.replace("{{code}}", "000000"),
+            remove_totp: fixture("remove-totp")?.replace("{{password}}", PASSWORD).replace("{{code}}", "000000"),
+            new_recovery_codes: fixture("new-recovery-codes")?.replace("{{code}}", "000000"),
+            // A well-formed token no login answered: refused once its reads are in.
+            verify_mfa: fixture("verify-mfa")?
+                .replace("{{mfa_token}}", &format!("{}.{}", UserId::new_random(), "A".repeat(43)))
+                .replace("{{code}}", "000000"),
         })
     }
 }
@@ -319,6 +332,14 @@ pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), 
                 events.start_recovery.replace(&format!(r#"\"username\":\"{UNKNOWN_NAME}\""#), r#"\"username\":\"!\""#);
             (event, Expected::Refused { status: 400, code: "invalid_username" }, true)
         }
+        "enrol-totp" => (bad_token(&events.enrol_totp), invalid_token, true),
+        "confirm-totp" => (bad_token(&events.confirm_totp), invalid_token, true),
+        "remove-totp" => (bad_token(&events.remove_totp), invalid_token, true),
+        "new-recovery-codes" => (bad_token(&events.new_recovery_codes), invalid_token, true),
+        "verify-mfa" => {
+            let event = events.verify_mfa.replace("\\\"mfa_token\\\":\\\"", "\\\"mfa_token\\\":\\\"x");
+            (event, Expected::Refused { status: 401, code: "invalid_code" }, true)
+        }
         "confirm-recovery" => {
             let event = events
                 .confirm_recovery
@@ -347,7 +368,8 @@ fn one_per_event(name: &'static str, sessions: Vec<RefreshToken>) -> impl FnMut(
 /// the order of the report's rows.
 pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, settings: &Settings) -> Vec<Case<'a>> {
     let Settings { warm_runs, argon2_warm_runs: argon2_runs, .. } = *settings;
-    let Sessions { reader, lister, to_log_out, to_refresh, revoker, to_revoke, changer, to_delete } = sessions;
+    let Sessions { reader, lister, to_log_out, to_refresh, revoker, to_revoke, changer, to_delete, factor_holder } =
+        sessions;
     let verifier = lister.clone();
     // argon2id's 19 MiB of working memory sets the argon2 functions apart.
     let argon2_targets = Targets::with_peak_rss(Limit::Below(64.0));
@@ -392,8 +414,18 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     // The read path of a verification, answered with the refusal of a code
     // never sent (list-sessions' user has none).
     let email_changer = verifier.clone();
+    let (factorless, factorless_too) = (verifier.clone(), verifier.clone());
     let verify_email = move || authorized(&events.verify_email, issuer, &verifier);
     let change_email = move || authorized(&events.change_email, issuer, &email_changer);
+    // The second factor's routes, on the paths that refuse once the caller
+    // is known: an account that has a factor cannot enrol or confirm
+    // another, and one without cannot remove one or renew its codes.
+    let holder = factor_holder.clone();
+    let enrol_totp = move || authorized(&events.enrol_totp, issuer, &factor_holder);
+    let confirm_totp = move || authorized(&events.confirm_totp, issuer, &holder);
+    let remove_totp = move || authorized(&events.remove_totp, issuer, &factorless);
+    let new_recovery_codes = move || authorized(&events.new_recovery_codes, issuer, &factorless_too);
+    let verify_mfa = move || Ok(events.verify_mfa.clone());
     let start_recovery = move || Ok(events.start_recovery.clone());
     let confirm_recovery = move || Ok(events.confirm_recovery.clone());
     // Answers the get-user event with a fixed response.
@@ -466,6 +498,46 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
             own_time(StubCalls::OneGet),
             argon2_targets,
             confirm_recovery,
+        ),
+        function(
+            "enrol-totp",
+            Expected::Refused { status: 409, code: "mfa_already_enabled" },
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGets),
+            argon2_targets,
+            enrol_totp,
+        ),
+        function(
+            "confirm-totp",
+            Expected::Refused { status: 409, code: "mfa_already_enabled" },
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGets),
+            targets,
+            confirm_totp,
+        ),
+        function(
+            "remove-totp",
+            Expected::Refused { status: 409, code: "mfa_not_enabled" },
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGets),
+            argon2_targets,
+            remove_totp,
+        ),
+        function(
+            "new-recovery-codes",
+            Expected::Refused { status: 409, code: "mfa_not_enabled" },
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGets),
+            targets,
+            new_recovery_codes,
+        ),
+        function(
+            "verify-mfa",
+            Expected::Refused { status: 401, code: "invalid_code" },
+            warm_runs,
+            peer("get-user"),
+            targets,
+            verify_mfa,
         ),
     ]
 }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use secrecy::SecretString;
 use user_auth_core::config::vars;
-use user_auth_core::domain::{Password, User, UserId};
+use user_auth_core::domain::{FactorKeys, Password, TotpSecret, User, UserId};
 use user_auth_core::operations;
 use user_auth_core::passwords::{hash_password, Argon2id, PasswordHash};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::TableNames;
+use user_auth_core::store::{SecondFactorStore, TableNames};
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::{SigningKeyPair, TokenIssuer, TokenSettings};
 
@@ -126,6 +126,8 @@ pub struct Sessions {
     /// One per delete-user event, each the only session of a user that
     /// starts with [`PASSWORD`]: the event deletes the user.
     pub to_delete: Vec<RefreshToken>,
+    /// A session of a user with an active second factor.
+    pub factor_holder: RefreshToken,
 }
 
 /// How many sessions list-sessions finds: its caller's and two more, as if
@@ -157,8 +159,24 @@ impl Sessions {
             to_revoke,
             changer: create_account(db, tables, hash).await?.session,
             to_delete: to_delete.into_iter().map(|account| account.session).collect(),
+            factor_holder: create_factor_holder(db, tables, hash).await?,
         })
     }
+}
+
+/// A new account with an active second factor, and a session of it.
+async fn create_factor_holder(db: &Client, tables: &TableNames, hash: &PasswordHash) -> Result<RefreshToken, BoxError> {
+    let account = create_account(db, tables, hash).await?;
+    let store = DynamoStore::new(db.clone(), tables.clone());
+    let keys = FactorKeys::new(&SecretString::from(CODE_HASH_KEY));
+    let sealed = keys.seal(&account.user.id, &TotpSecret::generate()?)?;
+    let (_, hashes) = keys.recovery_codes(&account.user.id)?;
+    let enabled = store.put_pending_totp(&account.user.id, &sealed).await?
+        && store.activate_totp(&account.user, &sealed, 0, &hashes).await?;
+    if !enabled {
+        return Err("the factor holder's factor was not enabled".into());
+    }
+    Ok(account.session)
 }
 
 /// A user with its profile, its username claim and one session: what a

@@ -13,6 +13,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use user_auth_core::config::vars;
+use user_auth_core::domain::TotpSecret;
 use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
 use user_auth_core::telemetry;
@@ -179,9 +180,10 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, _) = api.send(Method::GET, &format!("/users/{id}"), Some(other_access), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked session's token still works");
 
-    // The public profile: the 201's, without the address fields only the owner sees.
+    // The public profile: the 201's, without the address and second-factor
+    // fields only the owner sees.
     let mut public = user.clone();
-    public.as_object_mut().unwrap().retain(|field, _| !field.starts_with("email"));
+    public.as_object_mut().unwrap().retain(|field, _| !field.starts_with("email") && field != "mfa");
     let (status, fetched) = api.send(Method::GET, &format!("/users/{id}"), Some(&access_token), None).await;
     assert_eq!((status, &fetched), (StatusCode::OK, &public), "{}", watch.log());
 
@@ -279,6 +281,42 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, _) = api.send(Method::GET, "/users/me", Some(&grace_access), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a session outlived the recovery");
 
+    // Grace adds an authenticator app: from then on a login waits for a
+    // code of it, and the token says it was given.
+    let grace = json!({ "username": "grace", "password": new_password });
+    let (_, token) = api.send(Method::POST, "/auth/login", None, Some(grace.clone())).await;
+    let grace_access = token["access_token"].as_str().unwrap().to_owned();
+    let enrol = json!({ "password": new_password });
+    let (status, enrolment) = api.send(Method::POST, "/users/me/mfa/totp", Some(&grace_access), Some(enrol)).await;
+    assert_eq!(status, StatusCode::OK, "{enrolment}\n{}", watch.log());
+    let secret_text = enrolment["secret"].as_str().unwrap().to_owned();
+    let secret = TotpSecret::from_base32(&secret_text).unwrap();
+    let step = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 30;
+    let confirm = json!({ "code": secret.code_at(step) });
+    let (status, confirmed) =
+        api.send(Method::POST, "/users/me/mfa/totp/confirm", Some(&grace_access), Some(confirm)).await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}\n{}", watch.log());
+    let recovery_codes = confirmed["recovery_codes"].as_array().unwrap().clone();
+    assert_eq!(recovery_codes.len(), 10, "{confirmed}");
+    let notice = ses.sent_to("grace@example.org").await.pop().unwrap();
+    assert!(notice.subject.contains("second factor was added"), "{notice:?}");
+    let (status, challenge) = api.send(Method::POST, "/auth/login", None, Some(grace)).await;
+    assert_eq!((status, &challenge["mfa_required"]), (StatusCode::OK, &json!(true)), "{challenge}");
+    assert!(challenge.get("access_token").is_none(), "{challenge}");
+    // The code of the next step: the confirmation spent this one.
+    let verify = json!({ "mfa_token": challenge["mfa_token"], "code": secret.code_at(step + 1) });
+    let (status, tokens) = api.send(Method::POST, "/auth/mfa/verify", None, Some(verify)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}\n{}", watch.log());
+    let mfa_access = tokens["access_token"].as_str().unwrap().to_owned();
+    let payload = mfa_access.split('.').nth(1).unwrap();
+    let mfa_claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(mfa_claims["amr"], json!(["pwd", "otp"]), "{mfa_claims}");
+    let (_, me) = api.send(Method::GET, "/users/me", Some(&mfa_access), None).await;
+    assert_eq!(me["mfa"], json!({ "totp": true, "recovery_codes_left": 10 }), "{me}");
+    let removal = json!({ "password": new_password, "code": recovery_codes[0] });
+    let (status, body) = api.send(Method::DELETE, "/users/me/mfa/totp", Some(&mfa_access), Some(removal)).await;
+    assert_eq!((status, &body), (StatusCode::NO_CONTENT, &Value::Null), "{}", watch.log());
+
     // Log hygiene: the functions log JSON lines that carry the request id, and
     // no password, token, hash or key ever reaches the log.
     let log = watch.log();
@@ -288,6 +326,10 @@ async fn every_route_through_cargo_lambda_watch() {
     assert!(!log.contains("$argon2id$"), "a password hash reached the log");
     assert!(!log.contains(&code) && !log.contains(&recovery_code), "a one-time code reached the log");
     assert!(!log.contains("grace@example.org"), "an address reached the log");
+    assert!(!log.contains(&secret_text), "a second factor's secret reached the log");
+    let recovery_code_text = recovery_codes[0].as_str().unwrap();
+    assert!(!log.contains(recovery_code_text), "a recovery code reached the log");
+    assert!(!log.contains(challenge["mfa_token"].as_str().unwrap()), "an mfa_token reached the log");
     let key_body = keys.private_key_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_body), "the signing key reached the log");
     let function_lines: Vec<Value> = log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect();

@@ -48,6 +48,18 @@ positive `POST /auth/recovery/confirm` names a throwaway user whose address
 is verified, with the recovery code mailed to it, and a password the rules
 accept.
 
+Second factor. `POST /users/me/mfa/totp` and `DELETE /users/me/mfa/totp`
+check the caller's password, so they run as throwaway users as above. Every
+positive case of the routes that need an active or pending factor runs as a
+throwaway user who has one, enrolled through the API, with a code that
+passes: `POST /users/me/mfa/totp/confirm` the current TOTP code of the
+pending secret (computed here, RFC 6238), `POST /users/me/mfa/recovery-codes`,
+`DELETE /users/me/mfa/totp` and `POST /auth/mfa/verify` (with the
+`mfa_token` of the user's login) one of the user's recovery codes. A 401
+`invalid_code` refuses a code, not the token: the check
+`conformance_token_accepted` allows it, and fails on it for these positive
+cases.
+
 Password rules JSON Schema cannot state. A positive case's password is
 valid by its schema, yet the service refuses (400 `invalid_password`) one
 that contains the username or the service's name, or that is common, or
@@ -61,10 +73,15 @@ length that normalisation leaves alone: the schema and the service then
 agree on whether it is too short or too long.
 """
 
+import atexit
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
 import secrets
+import sys
 import threading
 import time
 import unicodedata
@@ -103,6 +120,15 @@ PASSWORD_FIELDS = {
     ("POST", "/users/me/password"): "current_password",
     ("DELETE", "/users/me"): "password",
     ("PUT", "/users/me/email"): "password",
+    ("POST", "/users/me/mfa/totp"): "password",
+    ("DELETE", "/users/me/mfa/totp"): "password",
+}
+# The routes whose positive cases run as a throwaway user with a factor.
+FACTOR_ROUTES = {
+    ("POST", "/users/me/mfa/totp/confirm"),
+    ("POST", "/users/me/mfa/recovery-codes"),
+    ("DELETE", "/users/me/mfa/totp"),
+    ("POST", "/auth/mfa/verify"),
 }
 
 
@@ -267,6 +293,90 @@ def throwaway_with_recovery_code():
         if time.monotonic() > deadline:
             raise RuntimeError(f"no recovery code reached {address}")
         time.sleep(0.1)
+
+
+def _totp(secret):
+    """The current RFC 6238 code of a base32 secret: HMAC-SHA-1, 6 digits, 30 s."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, int(time.time() // 30).to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def _send_for_json(method, path, payload, token):
+    """A request with a bearer token that must answer 200: its JSON body."""
+    base_url = _setting(BASE_URL_VARIABLE).rstrip("/")
+    request = urllib.request.Request(
+        f"{base_url}{path}",
+        data=json.dumps(payload).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+    )
+    with urllib.request.urlopen(request, timeout=LOGIN_TIMEOUT_SECONDS) as response:
+        return json.load(response)
+
+
+def throwaway_with_factor(confirmed=True):
+    """A new user who enrolled an authenticator app: (token, username, password, secret, recovery codes).
+    Unconfirmed, the secret is pending and there are no recovery codes."""
+    username = f"throwaway-{uuid.uuid4().hex[:20]}"
+    password = f"throwaway {secrets.token_urlsafe(24)}"
+    _post("/users", {"username": username, "password": password}, (201, 409))
+    token = _login(username, password)["access_token"]
+    _THROWAWAYS.issued(token, username, password)
+    secret = _send_for_json("POST", "/users/me/mfa/totp", {"password": password}, token)["secret"]
+    codes = []
+    if confirmed:
+        codes = _send_for_json("POST", "/users/me/mfa/totp/confirm", {"code": _totp(secret)}, token)["recovery_codes"]
+    return token, username, password, secret, codes
+
+
+def _mfa_token(username, password):
+    """The mfa_token of a login of a user with a factor."""
+    answer = json.loads(_post("/auth/login", {"username": username, "password": password}, (200,)))
+    if answer.get("mfa_required") is not True or not isinstance(answer.get("mfa_token"), str):
+        raise RuntimeError(f"a login with a factor answered no mfa_token: {str(answer)[:300]}")
+    return answer["mfa_token"]
+
+
+def _with_a_factor(case):
+    """Sends a positive case of a route that needs a factor as a throwaway user who has one."""
+    body = case.body
+    if _is_negative(case) or not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return
+    route = (case.operation.method.upper(), case.operation.path)
+    token, username, password, secret, codes = throwaway_with_factor(
+        confirmed=route != ("POST", "/users/me/mfa/totp/confirm")
+    )
+    _FACTOR_CASES.add(token)
+    if route == ("POST", "/users/me/mfa/totp/confirm"):
+        case.body = {**body, "code": _totp(secret)}
+    elif route == ("POST", "/auth/mfa/verify"):
+        case.body = {**body, "mfa_token": _mfa_token(username, password), "code": codes[0]}
+        _VERIFY_CODES.add(codes[0])
+    elif route == ("DELETE", "/users/me/mfa/totp"):
+        case.body = {**body, "password": password, "code": codes[0]}
+    else:
+        case.body = {**body, "code": codes[0]}
+    key, _ = _header(case.headers, "Authorization")
+    if key is not None:
+        case.headers[key] = f"Bearer {token}"
+        _THROWAWAYS.first_sending(token)
+
+
+# The tokens of positive factor cases, whose codes pass; the recovery codes
+# sent with the mfa_token of a positive POST /auth/mfa/verify.
+_FACTOR_CASES = set()
+_VERIFY_CODES = set()
+
+
+@atexit.register
+def _report_factor_cases():
+    print(
+        f"conformance hooks: {len(_FACTOR_CASES) + len(_VERIFY_CODES)} positive second-factor cases sent "
+        f"as users with a factor ({len(_VERIFY_CODES)} of them logins completed with a code)",
+        file=sys.stderr,
+    )
 
 
 def login():
@@ -531,6 +641,11 @@ def before_call(ctx, case, kwargs):
             case.headers[key] = f"Bearer {token}"
             case.body = {**body, "code": code}
             return
+    if (case.operation.method.upper(), case.operation.path) in FACTOR_ROUTES:
+        _with_a_factor(case)
+        sent_token = _bearer_token(_header(case.headers, "Authorization")[1])
+        if case.operation.path == "/auth/mfa/verify" or sent_token in _FACTOR_CASES:
+            return
     if _is(case, "POST", "/auth/refresh"):
         body = case.body
         if (
@@ -583,6 +698,21 @@ def after_call(ctx, case, response):
 def conformance_token_accepted(ctx, response, case):
     """A live access token that these hooks obtained is not refused."""
     token = _bearer_token(response.request.headers.get("Authorization"))
+    if case.operation.path == "/auth/mfa/verify":
+        sent = _sent_json(response)
+        code = sent.get("code") if isinstance(sent, dict) else None
+        if isinstance(code, str) and code in _VERIFY_CODES and response.status_code != 200:
+            raise AssertionError(f"A login with a factor and a right recovery code was refused: {response.status_code}")
+        return None
+    if token in _FACTOR_CASES:
+        if response.status_code not in (200, 204):
+            raise AssertionError(
+                f"A right code of a throwaway user's factor was refused: {response.status_code} {_error_code(response)}"
+            )
+        return None
+    if response.status_code == 401 and _error_code(response) == "invalid_code":
+        # A wrong second-factor code, refused as such: the token was accepted.
+        return None
     password = _THROWAWAYS.password(token)
     if password is not None:
         # 401 `invalid_credentials` refuses a wrong password, not the token;

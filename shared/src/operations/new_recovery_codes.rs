@@ -22,6 +22,9 @@ where
     S: LoginAttemptStore + SecondFactorStore,
 {
     let user = &caller.user;
+    if !user.second_factor.is_active() {
+        return Err(ApiError::MfaNotEnabled);
+    }
     let (codes, hashes) = keys.recovery_codes(&user.id)?;
     prove_factor(store, keys, now, user, source_ip, code, Some(&hashes)).await?;
     tracing::info!(user_id = %user.id, "recovery codes replaced");
