@@ -83,18 +83,22 @@ SIGN_UPS_PER_USER = 0.1
 
 # Reserved concurrency per function, as template.yaml sets it by default.
 RESERVED_CONCURRENCY = {
-    "authorize": 100,
-    "jwks": 100,
+    "authorize": 70,
+    "jwks": 70,
     "create-user": 20,
-    "get-user": 100,
+    "get-user": 70,
     "login": 100,
-    "refresh": 100,
-    "logout": 100,
-    "list-sessions": 100,
-    "revoke-session": 100,
+    "refresh": 70,
+    "logout": 70,
+    "list-sessions": 70,
+    "revoke-session": 70,
     "change-password": 20,
     "delete-user": 20,
 }
+# The other functions' caps, which the model does not price: verify-email,
+# change-email, start-recovery, confirm-recovery, enrol-totp, confirm-totp,
+# remove-totp, new-recovery-codes and verify-mfa, at 20 each.
+UNMODELLED_RESERVED_CONCURRENCY = 9 * 20
 
 
 # --- A burst of new environments ---
@@ -158,7 +162,9 @@ def main():
     for name, cap in RESERVED_CONCURRENCY.items():
         d = duration_ms(*OPERATIONS[name][:3])
         print(f"| {name} | {cap} | {d:.1f} | {cap / (d / 1000.0):,.0f} |")
-    print(f"\nTogether: {sum(RESERVED_CONCURRENCY.values())} of the account's {LAMBDA_CONCURRENCY_QUOTA:,}.")
+    together = sum(RESERVED_CONCURRENCY.values()) + UNMODELLED_RESERVED_CONCURRENCY
+    print(f"\nWith the other {UNMODELLED_RESERVED_CONCURRENCY // 20} functions' 20 each, together: "
+          f"{together} of the account's {LAMBDA_CONCURRENCY_QUOTA:,}.")
 
     print("\n## Logins per second: what breaks first\n")
     print("| logins/s | concurrent login environments | Lambda quota (1,000) | time to scale from 0 | "

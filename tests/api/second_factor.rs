@@ -240,3 +240,44 @@ async fn a_password_change_voids_a_login_waiting_for_its_code() {
     let fresh = mfa_token(&app.login("erin", new_password).await);
     assert_eq!(app.verify_mfa(&fresh, &erin.code(&app, 0)).await.status, 200);
 }
+
+/// Recovery by mail sets a new password and leaves the factor: a login with
+/// the new password still waits for a code. The address is told of every
+/// change of the factor.
+#[tokio::test]
+async fn recovery_resets_the_password_not_the_factor_and_changes_are_mailed() {
+    let app = TestApp::spawn_with_mail().await;
+    assert_eq!(app.sign_up_with_email("fay", "fay@example.org").await.status, 201);
+    let login = app.login("fay", PASSWORD).await;
+    let access = str_of(&login, "access_token").to_owned();
+    let code = app.ses().code_sent_to("fay@example.org").await;
+    assert_eq!(app.verify_email(&access, &code).await.status, 204);
+    let enrolment = app.enrol_totp(&access, PASSWORD).await;
+    let secret = TotpSecret::from_base32(str_of(&enrolment, "secret")).unwrap();
+    let confirmed = app.confirm_totp(&access, &secret.code_at(app.clock.now() / TOTP_STEP_SECONDS)).await;
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    let told = app.ses().sent_to("fay@example.org").await.pop().unwrap();
+    assert!(told.subject.contains("second factor was added"), "{told:?}");
+    assert!(!told.body.contains(str_of(&enrolment, "secret")), "the secret was mailed");
+
+    assert_eq!(app.recover_from("198.51.100.7", json!({ "username": "fay" })).await.status, 202);
+    let recovery = app.ses().code_sent_to("fay@example.org").await;
+    let new_password = "a brand new passphrase to remember";
+    let reset = json!({ "username": "fay", "code": recovery, "new_password": new_password });
+    assert_eq!(app.confirm_recovery(reset).await.status, 204);
+    let token = mfa_token(&app.login("fay", new_password).await);
+    app.clock.advance(TOTP_STEP_SECONDS);
+    let signed_in = app.verify_mfa(&token, &secret.code_at(app.clock.now() / TOTP_STEP_SECONDS)).await;
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    let access = str_of(&signed_in, "access_token").to_owned();
+
+    let recovery_code = confirmed.json["recovery_codes"][0].as_str().unwrap();
+    let renewed = app.new_recovery_codes(&access, recovery_code).await;
+    assert_eq!(renewed.status, 200, "{renewed:?}");
+    let told = app.ses().sent_to("fay@example.org").await.pop().unwrap();
+    assert!(told.subject.contains("New recovery codes"), "{told:?}");
+    let removal = json!({ "password": new_password, "code": renewed.json["recovery_codes"][0] });
+    assert_eq!(app.remove_totp(&access, removal).await.status, 204);
+    let told = app.ses().sent_to("fay@example.org").await.pop().unwrap();
+    assert!(told.subject.contains("second factor was removed"), "{told:?}");
+}

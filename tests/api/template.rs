@@ -507,6 +507,23 @@ fn every_function_s_throttles_are_watched_within_cloudwatch_s_limit() {
     assert_eq!(watched, functions);
 }
 
+/// Lambda refuses a reservation that leaves fewer than 100 of an account's
+/// executions unreserved: at their defaults, the functions' caps together
+/// leave at least that much of the default quota of 1,000.
+#[test]
+fn the_default_caps_leave_lambda_its_unreserved_hundred() {
+    let template = Template::load();
+    let mut reserved = 0;
+    for function in template.functions().values() {
+        let cap = &function.properties["ReservedConcurrentExecutions"];
+        // `!If [Caps..., !Ref Parameter, !Ref AWS::NoValue]`: the parameter's default.
+        let Value::Tagged(condition) = cap else { panic!("{}: no cap", function.logical_id) };
+        let parameter = &condition.value[1];
+        reserved += template.deployed_value(parameter).parse::<u64>().expect("a number");
+    }
+    assert!(reserved <= 900, "the default caps reserve {reserved} of 1,000 executions");
+}
+
 /// A template parameter's bounds, as its `MinValue` and `MaxValue` say.
 fn bounds_of(template: &Template, parameter: &str) -> (u64, u64) {
     let declared = &template.0["Parameters"][parameter];
