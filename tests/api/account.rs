@@ -50,11 +50,13 @@ async fn read_yourself_change_the_password_then_delete_the_account() {
 
     let me = app.me(&here).await;
     assert_eq!(me.status, 200, "{me:?}");
-    // The public profile, and what only its owner sees: the address, none here.
+    // The public profile, and what only its owner sees: the address and the
+    // second factor, none here.
     let mut public = me.json.clone();
     let own: Vec<_> =
-        ["email", "email_verified"].iter().map(|field| public.as_object_mut().unwrap().remove(*field)).collect();
-    assert_eq!(own, [Some(serde_json::Value::Null), Some(false.into())]);
+        ["email", "email_verified", "mfa"].iter().map(|field| public.as_object_mut().unwrap().remove(*field)).collect();
+    let no_factor = serde_json::json!({ "totp": false, "recovery_codes_left": 0 });
+    assert_eq!(own, [Some(serde_json::Value::Null), Some(false.into()), Some(no_factor)]);
     assert_eq!(public, app.get_user(&id, &bob).await.json);
     assert_eq!(me.json["username"], "alice");
 

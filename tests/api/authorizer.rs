@@ -11,7 +11,7 @@ async fn the_authorizer_sees_logouts_revocations_password_changes_and_deletions_
     let (id, token) = app.signed_in_user("grace").await;
     let sessions = app.list_sessions(&token).await;
     let sid = sessions.json["sessions"][0]["id"].as_str().unwrap().to_owned();
-    let allowed = json!({ "isAuthorized": true, "context": { "sub": id, "sid": sid } });
+    let allowed = json!({ "isAuthorized": true, "context": { "sub": id, "sid": sid, "amr": "pwd" } });
     assert_eq!(app.authorize(&token).await.unwrap(), allowed);
 
     // A logout.
