@@ -53,6 +53,27 @@ pub fn attempts_name(username: &str) -> String {
     schema::login_attempts::name_key(&key, username)
 }
 
+/// Whether process `pid` holds a listening TCP socket on `port`: a socket
+/// of `/proc/net/tcp{,6}` in state LISTEN on the port, among its open files.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let wanted = format!(":{port:04X}");
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| {
+            let lines: Vec<Vec<String>> =
+                table.lines().skip(1).map(|line| line.split_whitespace().map(str::to_owned).collect()).collect();
+            lines
+        })
+        .filter(|fields| fields.len() > 9 && fields[1].ends_with(&wanted) && fields[3] == "0A")
+        .map(|fields| format!("socket:[{}]", fields[9]))
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| inodes.iter().any(|inode| target.to_str() == Some(inode)))
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
@@ -75,13 +96,27 @@ pub struct DynamoDbLocal {
 impl DynamoDbLocal {
     /// Starts it in memory and waits until it answers. Panics (never skips)
     /// when it cannot.
+    /// Tests run at once, each in a process of its own, so two may be given
+    /// the same free port: the one whose DynamoDB Local does not get it
+    /// starts again on another.
     pub async fn start() -> Self {
-        Self::start_on(free_port(), None).await
+        for _ in 0..5 {
+            if let Some(db) = Self::start_on_if_free(free_port(), None).await {
+                return db;
+            }
+        }
+        panic!("DynamoDB Local found no free port in 5 tries");
     }
 
     /// Starts it on `port`, keeping its data in `data_dir` if given (so that
     /// it survives a restart), and waits until it answers.
     pub async fn start_on(port: u16, data_dir: Option<&std::path::Path>) -> Self {
+        let started = Self::start_on_if_free(port, data_dir).await;
+        started.unwrap_or_else(|| panic!("DynamoDB Local could not start on port {port}"))
+    }
+
+    /// [`Self::start_on`], or `None` when another process holds the port.
+    async fn start_on_if_free(port: u16, data_dir: Option<&std::path::Path>) -> Option<Self> {
         let dir = std::env::var("DYNAMODB_LOCAL_DIR")
             .expect("DYNAMODB_LOCAL_DIR is not set: run the tests with scripts/test, which installs DynamoDB Local");
         let jar = PathBuf::from(&dir).join("DynamoDBLocal.jar");
@@ -101,15 +136,20 @@ impl DynamoDbLocal {
             .stderr(Stdio::null())
             .spawn()
             .expect("java must be installed to run DynamoDB Local");
+        let pid = child.id();
         let db = DynamoDbLocal { child: std::sync::Mutex::new(Some(child)), port };
         let client = db.client().await;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if client.list_tables().send().await.is_ok() {
-                return db;
+                // Answered on the port: by this DynamoDB Local, or by another
+                // test's that took the port first.
+                return listens_on(pid, port).then_some(db);
             }
             if let Some(status) = db.child.lock().unwrap().as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("DynamoDB Local exited at start with {status}");
+                // As when another process bound the port first.
+                eprintln!("DynamoDB Local exited at start with {status}");
+                return None;
             }
             assert!(Instant::now() < deadline, "DynamoDB Local did not answer on port {port} within 60 s");
             tokio::time::sleep(Duration::from_millis(200)).await;
