@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use secrecy::SecretString;
 
 use crate::domain::{FactorCode, FactorKeys, FactorUse, User};
-use crate::lockout::{self, Claimed};
+use crate::lockout::{self, Claimed, LockoutError};
 use crate::mail::templates::{self, FactorChange};
 use crate::mail::{self, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
@@ -111,7 +111,11 @@ pub async fn claim_attempt<S: LoginAttemptStore>(
     now: u64,
 ) -> Result<Claimed, ApiError> {
     let standing = lockout::standing(store, &user.username, address, now).await?;
-    Ok(lockout::claim(store, &user.username, address, &standing, Some(&user.id), now).await?)
+    let claimed = lockout::claim(store, &user.username, address, &standing, Some(&user.id), now).await;
+    if let Err(LockoutError::Locked { retry_after }) = &claimed {
+        tracing::info!(source_ip = address, user_id = %user.id, retry_after, "code check refused: locked");
+    }
+    Ok(claimed?)
 }
 
 /// Forgets an attempt that succeeded, with the failures before it.

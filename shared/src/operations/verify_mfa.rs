@@ -1,5 +1,5 @@
 use crate::domain::{FactorCode, FactorKeys, PendingSignIn, SecondFactorToken, Session, SessionId, User};
-use crate::lockout::{self, Claimed};
+use crate::lockout::{self, Claimed, LockoutError};
 use crate::store::{LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::TokenIssuer;
@@ -99,9 +99,13 @@ where
     if let Err(err) = spent {
         tracing::warn!(error = %err, user_id = %user.id, "a wrong second factor code did not spend a try");
     }
-    if let Err(err) = counted {
-        // Locked already, or the count failed: the token's tries still bound the guesses.
-        tracing::info!(error = %err, user_id = %user.id, "a wrong second factor code was not counted");
+    match counted {
+        Ok(()) => {}
+        Err(LockoutError::Locked { retry_after }) => {
+            // Locked already: the token's tries still bound the guesses.
+            tracing::info!(source_ip = address, user_id = %user.id, retry_after, "code check refused: locked");
+        }
+        Err(err) => tracing::warn!(error = %err, user_id = %user.id, "a wrong second factor code was not counted"),
     }
     tracing::info!(user_id = %user.id, "second factor code refused at login");
     ApiError::InvalidFactorCode
