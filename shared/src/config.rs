@@ -75,12 +75,14 @@ pub mod vars {
     pub const AWS_ENDPOINT_URL_DYNAMODB: &str = "AWS_ENDPOINT_URL_DYNAMODB";
     pub const AWS_ENDPOINT_URL_SECRETS_MANAGER: &str = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
     pub const AWS_ENDPOINT_URL_SESV2: &str = "AWS_ENDPOINT_URL_SESV2";
+    pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
     pub const RUST_LOG: &str = "RUST_LOG";
-    pub const LOCAL_ONLY: [&str; 5] = [
+    pub const LOCAL_ONLY: [&str; 6] = [
         AWS_ENDPOINT_URL,
         AWS_ENDPOINT_URL_DYNAMODB,
         AWS_ENDPOINT_URL_SECRETS_MANAGER,
         AWS_ENDPOINT_URL_SESV2,
+        AWS_ENDPOINT_URL_STS,
         RUST_LOG,
     ];
 }

@@ -39,6 +39,9 @@ pub enum ApiError {
     MfaAlreadyEnabled,
     #[error("this account has no second factor")]
     MfaNotEnabled,
+    /// The right password of an account an operator disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
     #[error("this address already belongs to another account")]
     EmailTaken,
     #[error("the username or password is incorrect")]
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::MfaRequired => "mfa_required",
             ApiError::MfaAlreadyEnabled => "mfa_already_enabled",
             ApiError::MfaNotEnabled => "mfa_not_enabled",
+            ApiError::AccountDisabled => "account_disabled",
             ApiError::EmailTaken => "email_taken",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",

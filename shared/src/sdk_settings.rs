@@ -40,16 +40,19 @@ pub enum Service {
     DynamoDb,
     SecretsManager,
     SesV2,
+    /// The operators' tool asks who its caller is; no function calls it.
+    Sts,
 }
 
 impl Service {
-    const ALL: [Service; 3] = [Service::DynamoDb, Service::SecretsManager, Service::SesV2];
+    const ALL: [Service; 4] = [Service::DynamoDb, Service::SecretsManager, Service::SesV2, Service::Sts];
 
     fn endpoint_variable(self) -> &'static str {
         match self {
             Service::DynamoDb => vars::AWS_ENDPOINT_URL_DYNAMODB,
             Service::SecretsManager => vars::AWS_ENDPOINT_URL_SECRETS_MANAGER,
             Service::SesV2 => vars::AWS_ENDPOINT_URL_SESV2,
+            Service::Sts => vars::AWS_ENDPOINT_URL_STS,
         }
     }
 }

@@ -14,6 +14,7 @@ mod es256;
 mod faults;
 mod interop;
 mod lockout;
+mod operator;
 mod outage;
 mod recovery;
 mod rotation;

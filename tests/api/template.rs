@@ -550,27 +550,55 @@ fn each_role_allows_exactly_what_its_function_calls() {
     let template = Template::load();
     let needs = permissions_the_code_needs();
     for (binary, function) in template.functions() {
-        let mut granted = BTreeSet::new();
         let policies = &function.properties["Policies"];
         assert!(policies.is_null() || policies.is_sequence(), "{binary}: inline policies only");
-        for policy in policies.as_sequence().into_iter().flatten() {
-            for statement in policy["Statement"].as_sequence().unwrap() {
-                assert_eq!(statement["Effect"], "Allow");
-                for action in statement["Action"].as_sequence().unwrap() {
-                    let action = action.as_str().unwrap();
-                    assert!(!action.contains('*') && action != "dynamodb:Scan", "{binary}: {action}");
-                    for resource in statement["Resource"].as_sequence().unwrap() {
-                        granted.insert((action.to_owned(), logical_id_of(resource)));
-                    }
-                }
-            }
-        }
-        assert_eq!(granted, needs[binary.as_str()], "{} ({binary})", function.logical_id);
+        let granted =
+            policies.as_sequence().into_iter().flatten().flat_map(|policy| granted_by(&binary, policy)).collect();
+        assert_eq!(needs[binary.as_str()], granted, "{} ({binary})", function.logical_id);
     }
     // Only the functions that issue tokens may read the signing key.
     let readers: Vec<_> =
         needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).map(|(f, _)| *f).collect();
     assert_eq!(readers, ["login", "refresh", "verify-mfa"]);
+}
+
+/// The (action, resource) pairs a policy document allows, none a wildcard or a Scan.
+fn granted_by(whose: &str, policy: &Value) -> BTreeSet<(String, String)> {
+    let mut granted = BTreeSet::new();
+    for statement in policy["Statement"].as_sequence().unwrap() {
+        assert_eq!(statement["Effect"], "Allow");
+        for action in statement["Action"].as_sequence().unwrap() {
+            let action = action.as_str().unwrap();
+            assert!(!action.contains('*') && action != "dynamodb:Scan", "{whose}: {action}");
+            for resource in statement["Resource"].as_sequence().unwrap() {
+                granted.insert((action.to_owned(), logical_id_of(resource)));
+            }
+        }
+    }
+    granted
+}
+
+/// The operators' policy allows what `user-auth-admin`'s commands call:
+/// finding by name or address, reading sessions, the disabling and
+/// enabling transactions, ending sessions and deleting an account as its
+/// owner's deletion does.
+#[test]
+fn the_operators_policy_allows_exactly_what_the_admin_tool_calls() {
+    let template = Template::load();
+    let policy = &template.resource("OperatorPolicy")["Properties"]["PolicyDocument"];
+    let on = |table: &str, actions: &[&str]| -> Vec<(String, String)> {
+        actions.iter().map(|a| (a.to_string(), table.to_owned())).collect()
+    };
+    let needs: BTreeSet<(String, String)> =
+        on("UsersTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
+            .into_iter()
+            .chain(on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]))
+            .chain(on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]))
+            .chain(on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]))
+            .chain(on("CodesTable", &["dynamodb:DeleteItem"]))
+            .collect();
+    assert_eq!(needs, granted_by("OperatorPolicy", policy));
+    assert_eq!(logical_id_of(&template.0["Outputs"]["OperatorPolicyArn"]["Value"]), "OperatorPolicy");
 }
 
 /// cargo-lambda, and so `sam build`, compiles with `panic = "abort"` unless

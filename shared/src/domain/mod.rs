@@ -25,5 +25,5 @@ pub use second_factor::{
     SECOND_FACTOR_WAIT_SECONDS, TOTP_STEP_SECONDS,
 };
 pub use session::{Client, Presented, RefreshHash, Rotation, Session, SessionId, SessionLifetime, SessionView};
-pub use user::{OwnProfileView, User, UserId, UserView};
+pub use user::{Disabled, MfaView, OwnProfileView, User, UserId, UserView};
 pub use username::{Username, UsernameError};

@@ -22,6 +22,17 @@ pub struct User {
     pub email: Option<UserEmail>,
     /// The second factor, active or pending, and the recovery codes left.
     pub second_factor: SecondFactor,
+    /// Set by an operator: the account cannot sign in, and none of its
+    /// tokens opens anything, until an operator enables it again.
+    pub disabled: Option<Disabled>,
+}
+
+/// Why and when an operator disabled an account: for operators only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    /// Unix seconds.
+    pub at: u64,
+    pub reason: String,
 }
 
 impl User {
@@ -36,6 +47,7 @@ impl User {
             credential_generation: 0,
             email: None,
             second_factor: SecondFactor::default(),
+            disabled: None,
         }
     }
 

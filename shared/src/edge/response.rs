@@ -22,7 +22,7 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         | ApiError::InvalidToken
         | ApiError::InvalidRefreshToken
         | ApiError::InvalidFactorCode => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden | ApiError::MfaRequired => StatusCode::FORBIDDEN,
+        ApiError::Forbidden | ApiError::MfaRequired | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
         ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } | ApiError::TooManyRecoveries { .. } => {
             StatusCode::TOO_MANY_REQUESTS

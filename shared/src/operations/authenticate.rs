@@ -56,6 +56,10 @@ pub(super) fn admit_caller(
         tracing::warn!(session_id = %claimed.session_id, "access token of a deleted user presented");
         return Err(ApiError::InvalidToken);
     };
+    if user.disabled.is_some() {
+        tracing::info!(session_id = %claimed.session_id, "access token of a disabled account presented");
+        return Err(ApiError::InvalidToken);
+    }
     if session.is_left_behind(user.credential_generation) {
         tracing::info!(session_id = %claimed.session_id, "access token of a session from before a password change");
         return Err(ApiError::InvalidToken);

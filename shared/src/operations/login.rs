@@ -108,6 +108,13 @@ where
     let beyond_cap = async { Ok(sessions_beyond_cap(store, owner, policy.max_sessions).await) };
     let (checked, beyond_cap) = tokio::try_join!(check.verify(store, passwords, password), beyond_cap)?;
     let user_id = checked.credentials.user_id.clone();
+    if checked.credentials.disabled {
+        // The password was right: the attempt is forgotten, and only its
+        // owner learns the account is disabled.
+        checked.record_success(store).await?;
+        tracing::info!(user_id = %user_id, "login refused: the account is disabled");
+        return Err(ApiError::AccountDisabled);
+    }
     if checked.credentials.second_factor {
         let token = SecondFactorToken::new(user_id.clone())?;
         store.put_pending_sign_in(&PendingSignIn::new(&token, checked.credentials.generation, client, now)).await?;

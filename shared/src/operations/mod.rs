@@ -20,6 +20,7 @@ mod list_sessions;
 mod login;
 mod logout;
 mod new_recovery_codes;
+pub mod operator;
 mod recovery;
 mod refresh;
 mod remove_totp;

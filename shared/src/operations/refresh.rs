@@ -71,6 +71,10 @@ where
         }
         return Err(ApiError::InvalidRefreshToken);
     };
+    if user.disabled.is_some() {
+        tracing::info!(session_id = %token.session_id, "refresh of a disabled account's session");
+        return Err(ApiError::InvalidRefreshToken);
+    }
     let generation = user.credential_generation;
     if let Some(rotated) = rotated {
         if !rotated.is_left_behind(generation) {

@@ -48,11 +48,9 @@ where
         sessions_beyond_cap(store, Some(token.user_id.clone()), policy.max_sessions),
     );
     let (Some(pending), Some(user)) = (pending?, user?) else { return Err(ApiError::InvalidFactorCode) };
-    if !pending.is_live(now)
-        || pending.user_id != user.id
-        || pending.credential_generation != user.credential_generation
-    {
-        tracing::info!(user_id = %user.id, "second factor token out of tries, expired or of an old password");
+    let stale = pending.user_id != user.id || pending.credential_generation != user.credential_generation;
+    if !pending.is_live(now) || stale || user.disabled.is_some() {
+        tracing::info!(user_id = %user.id, "second factor token out of tries, expired, of an old password or disabled");
         return Err(ApiError::InvalidFactorCode);
     }
     let used = FactorCode::parse(&sign_in.code).and_then(|code| user.second_factor.accepts(keys, &user.id, &code, now));

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    AccountStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore, PasswordChange,
-    PasswordReset, RecoveryStore, SecondFactorStore, SessionStore, SignUpStore, StoreError, UserStore,
+    AccountStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore, OperatorStore,
+    PasswordChange, PasswordReset, RecoveryStore, SecondFactorStore, SessionStore, SignUpStore, StoreError, UserStore,
     RECOVERIES_PER_USER_PER_HOUR, RECOVERY_INTERVAL_SECONDS,
 };
 use crate::domain::SecondFactor;
@@ -70,6 +70,7 @@ impl UserStore for MemoryStore {
             password_hash: hash.clone(),
             generation: user.credential_generation,
             second_factor: user.second_factor.is_active(),
+            disabled: user.disabled.is_some(),
         };
         inner.usernames.insert(user.username.clone(), credentials);
         inner.users.insert(user.id.clone(), user.clone());
@@ -498,6 +499,29 @@ impl SecondFactorStore for MemoryStore {
         user.second_factor = factor;
         inner.sign_ins.remove(&pending.token_hash);
         inner.sessions.insert((session.user_id.clone(), session.id.clone()), session.clone());
+        Ok(true)
+    }
+}
+
+impl OperatorStore for MemoryStore {
+    async fn disable_account(&self, user: &User, reason: &str, at: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let claimed = inner.usernames.get(&user.username).is_some_and(|claim| claim.user_id == user.id);
+        let Some(stored) = inner.users.get_mut(&user.id).filter(|_| claimed) else { return Ok(false) };
+        stored.disabled = Some(crate::domain::Disabled { at, reason: reason.to_owned() });
+        stored.credential_generation += 1;
+        let credentials = inner.usernames.get_mut(&user.username).expect("claimed");
+        credentials.disabled = true;
+        credentials.generation += 1;
+        Ok(true)
+    }
+
+    async fn enable_account(&self, user: &User) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let claimed = inner.usernames.get(&user.username).is_some_and(|claim| claim.user_id == user.id);
+        let Some(stored) = inner.users.get_mut(&user.id).filter(|_| claimed) else { return Ok(false) };
+        stored.disabled = None;
+        inner.usernames.get_mut(&user.username).expect("claimed").disabled = false;
         Ok(true)
     }
 }

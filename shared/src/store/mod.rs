@@ -44,6 +44,8 @@ pub struct Credentials {
     pub generation: u64,
     /// Whether a login must be completed with a second factor.
     pub second_factor: bool,
+    /// Whether an operator disabled the account.
+    pub disabled: bool,
 }
 
 /// A new password hash for a user, from the hash it replaces: the user's
@@ -223,6 +225,24 @@ pub trait SecondFactorStore: Send + Sync {
         session: &Session,
         now: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What operators do to an account, each all at once or not at all.
+pub trait OperatorStore: Send + Sync {
+    /// Marks the user and its name disabled, with `reason` and `at`, and
+    /// moves the credential generation on, so that every session of the
+    /// account opens nothing from then on, even once it is enabled again;
+    /// `false`, and nothing changed, when the user or its name is gone.
+    fn disable_account(
+        &self,
+        user: &User,
+        reason: &str,
+        at: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Clears the mark; `false`, and nothing changed, when the user or its
+    /// name is gone.
+    fn enable_account(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The most recovery requests a user may make in an hour, and how long after

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{codes, login_attempts, sessions, usernames, users};
-use crate::domain::{ActiveTotp, PendingSignIn, SealedSecret, SecondFactor, SignIn};
+use crate::domain::{ActiveTotp, Disabled, PendingSignIn, SealedSecret, SecondFactor, SignIn};
 use crate::domain::{AddressRecord, CodePurpose, EmailAddress, NameRecord, PendingCode, UserEmail};
 use crate::domain::{Client, RefreshHash, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
@@ -73,7 +73,19 @@ impl TryFrom<&Item> for User {
             credential_generation: get_generation(item, users::CREDENTIAL_GENERATION)?,
             email: get_email(item)?,
             second_factor: get_second_factor(item)?,
+            disabled: optional(item, users::DISABLED_AT, get_n)?
+                .map(|at| Ok(Disabled { at, reason: get_s(item, users::DISABLED_REASON)?.to_owned() }))
+                .transpose()?,
         })
+    }
+}
+
+/// A flag of the usernames item: absent is off (items stored before it).
+fn get_flag(item: &Item, name: &str) -> Result<bool, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::Bool(on)) => Ok(*on),
+        Some(_) => Err(corrupt(name, "a non-boolean")),
+        None => Ok(false),
     }
 }
 
@@ -169,11 +181,8 @@ impl TryFrom<&Item> for Credentials {
             user_id: parsed(item, usernames::USER_ID, UserId::parse)?,
             password_hash: PasswordHash::from_phc(get_s(item, usernames::PASSWORD_HASH)?.to_owned()),
             generation: get_generation(item, usernames::CREDENTIAL_GENERATION)?,
-            second_factor: match item.get(usernames::SECOND_FACTOR) {
-                Some(AttributeValue::Bool(on)) => *on,
-                Some(_) => return Err(corrupt(usernames::SECOND_FACTOR, "a non-boolean")),
-                None => false,
-            },
+            second_factor: get_flag(item, usernames::SECOND_FACTOR)?,
+            disabled: get_flag(item, usernames::DISABLED)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 mod email;
 mod errors;
 mod item;
+mod operator;
 mod recovery;
 pub mod schema;
 mod second_factor;

@@ -32,6 +32,10 @@ pub mod users {
     /// The keyed hashes of the recovery codes left (a string set, absent
     /// when none is: DynamoDB stores no empty set).
     pub const RECOVERY_CODES: &str = "recovery_codes";
+    /// Unix seconds an operator disabled the account at; absent when enabled.
+    pub const DISABLED_AT: &str = "disabled_at";
+    /// Why, in the operator's words; present with `disabled_at`.
+    pub const DISABLED_REASON: &str = "disabled_reason";
 }
 
 /// `email-addresses`: one item per verified address, naming the account that
@@ -90,6 +94,8 @@ pub mod usernames {
     pub const CREDENTIAL_GENERATION: &str = "credential_generation";
     /// Whether a login must be completed with a second factor (absent: no).
     pub const SECOND_FACTOR: &str = "second_factor";
+    /// Whether an operator disabled the account (absent: no).
+    pub const DISABLED: &str = "disabled";
 }
 
 /// `sessions`: one item per session, keyed by its user and its id, so that

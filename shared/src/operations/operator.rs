@@ -1,0 +1,136 @@
+//! What an operator does to an account, with the operator's own AWS
+//! credentials (IAM is the authorisation): the rules the functions follow,
+//! never a second implementation of them. Every action is logged as a
+//! security event naming the operator.
+
+use crate::domain::{EmailAddress, Session, User, UserId, Username};
+use crate::store::{AccountStore, CredentialStore, EmailStore, OperatorStore, SessionStore, UserStore};
+use crate::ApiError;
+
+/// Who acts: the caller's ARN as STS names it, or a placeholder that says
+/// it is one when DynamoDB is local.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator(pub String);
+
+/// How an operator names an account.
+#[derive(Debug, Clone)]
+pub enum AccountRef {
+    Id(String),
+    Username(String),
+    Email(String),
+}
+
+/// An account as an operator sees it: the user and its sessions.
+#[derive(Debug)]
+pub struct AccountSummary {
+    pub user: User,
+    pub sessions: Vec<Session>,
+}
+
+/// The account `reference` names, if any. A malformed id, name or address
+/// is [`ApiError::InvalidRequest`]; an address finds only the account that
+/// verified it.
+pub async fn find_account<S>(store: &S, reference: &AccountRef) -> Result<Option<User>, ApiError>
+where
+    S: UserStore + CredentialStore + EmailStore,
+{
+    let user_id = match reference {
+        AccountRef::Id(raw) => Some(UserId::parse(raw).ok_or(ApiError::InvalidRequest("not a user id"))?),
+        AccountRef::Username(raw) => {
+            let username = Username::parse(raw)?;
+            store.credentials(&username).await?.map(|credentials| credentials.user_id)
+        }
+        AccountRef::Email(raw) => store.address_owner(&EmailAddress::parse(raw)?).await?,
+    };
+    match user_id {
+        Some(id) => Ok(store.get_user(&id).await?),
+        None => Ok(None),
+    }
+}
+
+/// The account and its sessions, or [`ApiError::NotFound`].
+pub async fn show_account<S>(store: &S, reference: &AccountRef) -> Result<AccountSummary, ApiError>
+where
+    S: UserStore + CredentialStore + EmailStore + SessionStore,
+{
+    let user = find_account(store, reference).await?.ok_or(ApiError::NotFound)?;
+    let sessions = store.sessions(&user.id).await?;
+    Ok(AccountSummary { user, sessions })
+}
+
+async fn account<S: UserStore>(store: &S, id: &str) -> Result<User, ApiError> {
+    let id = UserId::parse(id).ok_or(ApiError::InvalidRequest("not a user id"))?;
+    store.get_user(&id).await?.ok_or(ApiError::NotFound)
+}
+
+/// Disables the account at `now`: its name cannot sign in (the right
+/// password is answered 403 `account_disabled`), and every token of it,
+/// refresh tokens included, opens nothing from then on. Its sessions'
+/// records are deleted; they stay ended once it is enabled again.
+pub async fn disable_account<S>(
+    store: &S,
+    now: u64,
+    operator: &Operator,
+    id: &str,
+    reason: &str,
+) -> Result<User, ApiError>
+where
+    S: UserStore + SessionStore + OperatorStore,
+{
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::InvalidRequest("a reason of 1 to 500 characters is required"));
+    }
+    let user = account(store, id).await?;
+    if !store.disable_account(&user, reason, now).await? {
+        return Err(ApiError::NotFound);
+    }
+    tracing::warn!(security_event = "account_disabled", user_id = %user.id, operator = %operator.0, reason, "account disabled");
+    end_every_session(store, &user.id).await?;
+    Ok(user)
+}
+
+/// Enables a disabled account: its name signs in again; its old sessions stay ended.
+pub async fn enable_account<S>(store: &S, operator: &Operator, id: &str) -> Result<User, ApiError>
+where
+    S: UserStore + OperatorStore,
+{
+    let user = account(store, id).await?;
+    if !store.enable_account(&user).await? {
+        return Err(ApiError::NotFound);
+    }
+    tracing::warn!(security_event = "account_enabled", user_id = %user.id, operator = %operator.0, "account enabled");
+    Ok(user)
+}
+
+/// Ends every session of the account: how many there were.
+pub async fn sign_out_everywhere<S>(store: &S, operator: &Operator, id: &str) -> Result<usize, ApiError>
+where
+    S: UserStore + SessionStore,
+{
+    let user = account(store, id).await?;
+    let ended = end_every_session(store, &user.id).await?;
+    tracing::warn!(security_event = "signed_out_everywhere", user_id = %user.id, operator = %operator.0, sessions = ended, "every session ended by an operator");
+    Ok(ended)
+}
+
+/// Deletes the account as its owner's deletion does, all of it at once.
+pub async fn delete_account<S>(store: &S, operator: &Operator, id: &str) -> Result<User, ApiError>
+where
+    S: UserStore + AccountStore,
+{
+    let user = account(store, id).await?;
+    if !store.delete_account(&user).await? {
+        return Err(ApiError::NotFound);
+    }
+    tracing::warn!(security_event = "account_deleted", user_id = %user.id, operator = %operator.0, "account deleted by an operator");
+    Ok(user)
+}
+
+async fn end_every_session<S: SessionStore>(store: &S, user_id: &UserId) -> Result<usize, ApiError> {
+    let ids = store.session_ids(user_id).await?;
+    if !ids.is_empty() {
+        store.end_sessions(user_id, &ids).await?;
+    }
+    Ok(ids.len())
+}
