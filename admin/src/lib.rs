@@ -181,8 +181,13 @@ fn account_json(user: &User) -> Value {
         "created_at": user.created_at_rfc3339(),
         "email": user.email.as_ref().map(|email| email.address.as_str()),
         "email_verified": user.email.as_ref().is_some_and(|email| email.verified),
-        "mfa": { "totp": user.second_factor.is_active(), "recovery_codes_left": user.second_factor.recovery_codes.len() },
-        "disabled": user.disabled.as_ref().map(|disabled| json!({ "at": rfc3339(disabled.at), "reason": disabled.reason })),
+        "mfa": {
+            "totp": user.second_factor.is_active(),
+            "recovery_codes_left": user.second_factor.recovery_codes.len(),
+        },
+        "disabled": user.disabled.as_ref().map(|disabled| {
+            json!({ "at": rfc3339(disabled.at), "reason": disabled.reason, "by": disabled.by })
+        }),
     })
 }
 
@@ -233,7 +238,8 @@ impl Answer {
                 false => "2nd factor: none".to_owned(),
             });
             if let Some(disabled) = &user.disabled {
-                lines.push(format!("DISABLED:   since {}: {}", rfc3339(disabled.at), disabled.reason));
+                let (at, by, reason) = (rfc3339(disabled.at), &disabled.by, &disabled.reason);
+                lines.push(format!("DISABLED:   since {at} by {by}: {reason}"));
             }
             lines.join("\n") + "\n"
         };

@@ -419,7 +419,8 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     let change_email = move || authorized(&events.change_email, issuer, &email_changer);
     // The second factor's routes, on the paths that refuse once the caller
     // is known: an account that has a factor cannot enrol or confirm
-    // another, and one without cannot remove one or renew its codes.
+    // another (set against get-user: the instant stub's user has no
+    // factor), and one without cannot remove one or renew its codes.
     let holder = factor_holder.clone();
     let enrol_totp = move || authorized(&events.enrol_totp, issuer, &factor_holder);
     let confirm_totp = move || authorized(&events.confirm_totp, issuer, &holder);
@@ -503,7 +504,7 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
             "enrol-totp",
             Expected::Refused { status: 409, code: "mfa_already_enabled" },
             warm_runs,
-            own_time(StubCalls::TwoConcurrentGets),
+            peer("get-user"),
             argon2_targets,
             enrol_totp,
         ),
@@ -511,7 +512,7 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
             "confirm-totp",
             Expected::Refused { status: 409, code: "mfa_already_enabled" },
             warm_runs,
-            own_time(StubCalls::TwoConcurrentGets),
+            peer("get-user"),
             targets,
             confirm_totp,
         ),

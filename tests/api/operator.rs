@@ -55,6 +55,7 @@ async fn a_disabled_account_is_shut_at_once_and_opens_again_without_its_old_sess
     assert_eq!((wrong.status, wrong.error_code()), (401, Some("invalid_credentials")), "{wrong:?}");
     let shown = admin_json(&app, &format!("show {id}")).await;
     assert_eq!(shown["disabled"]["reason"], "stolen", "{shown}");
+    assert!(shown["disabled"]["by"].as_str().unwrap().starts_with("local-operator"), "{shown}");
     assert_eq!(shown["sessions"], json!([]), "{shown}");
 
     assert_eq!(admin_json(&app, &format!("enable {id}")).await["action"], "enabled");

@@ -33,6 +33,8 @@ pub struct Disabled {
     /// Unix seconds.
     pub at: u64,
     pub reason: String,
+    /// The operator who did it, as the operators' tool names them.
+    pub by: String,
 }
 
 impl User {

@@ -3,7 +3,7 @@
 //! never a second implementation of them. Every action is logged as a
 //! security event naming the operator.
 
-use crate::domain::{EmailAddress, Session, User, UserId, Username};
+use crate::domain::{Disabled, EmailAddress, Session, User, UserId, Username};
 use crate::store::{AccountStore, CredentialStore, EmailStore, OperatorStore, SessionStore, UserStore};
 use crate::ApiError;
 
@@ -82,12 +82,14 @@ where
         return Err(ApiError::InvalidRequest("a reason of 1 to 500 characters is required"));
     }
     let user = account(store, id).await?;
-    if !store.disable_account(&user, reason, now).await? {
+    let disabled = Disabled { at: now, reason: reason.to_owned(), by: operator.0.clone() };
+    if !store.disable_account(&user, &disabled).await? {
         return Err(ApiError::NotFound);
     }
-    tracing::warn!(security_event = "account_disabled", user_id = %user.id, operator = %operator.0, reason, "account disabled");
+    let (user_id, operator) = (&user.id, &operator.0);
+    tracing::warn!(security_event = "account_disabled", %user_id, %operator, reason, "account disabled");
     end_every_session(store, &user.id).await?;
-    Ok(user)
+    Ok(User { disabled: Some(disabled), ..user })
 }
 
 /// Enables a disabled account: its name signs in again; its old sessions stay ended.
@@ -100,7 +102,7 @@ where
         return Err(ApiError::NotFound);
     }
     tracing::warn!(security_event = "account_enabled", user_id = %user.id, operator = %operator.0, "account enabled");
-    Ok(user)
+    Ok(User { disabled: None, ..user })
 }
 
 /// Ends every session of the account: how many there were.
@@ -110,7 +112,8 @@ where
 {
     let user = account(store, id).await?;
     let ended = end_every_session(store, &user.id).await?;
-    tracing::warn!(security_event = "signed_out_everywhere", user_id = %user.id, operator = %operator.0, sessions = ended, "every session ended by an operator");
+    let (user_id, operator) = (&user.id, &operator.0);
+    tracing::warn!(security_event = "signed_out_everywhere", %user_id, %operator, sessions = ended, "sessions ended");
     Ok(ended)
 }
 
@@ -123,7 +126,8 @@ where
     if !store.delete_account(&user).await? {
         return Err(ApiError::NotFound);
     }
-    tracing::warn!(security_event = "account_deleted", user_id = %user.id, operator = %operator.0, "account deleted by an operator");
+    let (user_id, operator) = (&user.id, &operator.0);
+    tracing::warn!(security_event = "account_deleted", %user_id, %operator, "account deleted by an operator");
     Ok(user)
 }
 

@@ -504,11 +504,11 @@ impl SecondFactorStore for MemoryStore {
 }
 
 impl OperatorStore for MemoryStore {
-    async fn disable_account(&self, user: &User, reason: &str, at: u64) -> Result<bool, StoreError> {
+    async fn disable_account(&self, user: &User, disabled: &crate::domain::Disabled) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         let claimed = inner.usernames.get(&user.username).is_some_and(|claim| claim.user_id == user.id);
         let Some(stored) = inner.users.get_mut(&user.id).filter(|_| claimed) else { return Ok(false) };
-        stored.disabled = Some(crate::domain::Disabled { at, reason: reason.to_owned() });
+        stored.disabled = Some(disabled.clone());
         stored.credential_generation += 1;
         let credentials = inner.usernames.get_mut(&user.username).expect("claimed");
         credentials.disabled = true;

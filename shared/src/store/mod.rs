@@ -229,15 +229,15 @@ pub trait SecondFactorStore: Send + Sync {
 
 /// What operators do to an account, each all at once or not at all.
 pub trait OperatorStore: Send + Sync {
-    /// Marks the user and its name disabled, with `reason` and `at`, and
+    /// Marks the user and its name disabled, with `disabled`'s when, why and
+    /// by whom, and
     /// moves the credential generation on, so that every session of the
     /// account opens nothing from then on, even once it is enabled again;
     /// `false`, and nothing changed, when the user or its name is gone.
     fn disable_account(
         &self,
         user: &User,
-        reason: &str,
-        at: u64,
+        disabled: &crate::domain::Disabled,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Clears the mark; `false`, and nothing changed, when the user or its

@@ -74,7 +74,10 @@ impl TryFrom<&Item> for User {
             email: get_email(item)?,
             second_factor: get_second_factor(item)?,
             disabled: optional(item, users::DISABLED_AT, get_n)?
-                .map(|at| Ok(Disabled { at, reason: get_s(item, users::DISABLED_REASON)?.to_owned() }))
+                .map(|at| {
+                    let reason = get_s(item, users::DISABLED_REASON)?.to_owned();
+                    Ok(Disabled { at, reason, by: get_s(item, users::DISABLED_BY)?.to_owned() })
+                })
                 .transpose()?,
         })
     }

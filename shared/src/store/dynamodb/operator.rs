@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use super::item::{n, s};
 use super::schema::{usernames, users};
 use super::DynamoStore;
-use crate::domain::User;
+use crate::domain::{Disabled, User};
 use crate::store::{OperatorStore, StoreError};
 
 impl DynamoStore {
@@ -41,20 +41,22 @@ impl DynamoStore {
 }
 
 impl OperatorStore for DynamoStore {
-    async fn disable_account(&self, user: &User, reason: &str, at: u64) -> Result<bool, StoreError> {
+    async fn disable_account(&self, user: &User, disabled: &Disabled) -> Result<bool, StoreError> {
         // ADD: the generation moves on from whatever it is, so a password
         // change racing the disabling cannot bring it back.
         let user_item = Update::builder()
             .table_name(&self.tables.users)
             .key(users::ID, s(user.id.as_str()))
-            .update_expression("SET #at = :at, #reason = :reason ADD #generation :one")
+            .update_expression("SET #at = :at, #reason = :reason, #by = :by ADD #generation :one")
             .condition_expression("attribute_exists(#id)")
             .expression_attribute_names("#at", users::DISABLED_AT)
             .expression_attribute_names("#reason", users::DISABLED_REASON)
+            .expression_attribute_names("#by", users::DISABLED_BY)
             .expression_attribute_names("#generation", users::CREDENTIAL_GENERATION)
             .expression_attribute_names("#id", users::ID)
-            .expression_attribute_values(":at", n(at))
-            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":at", n(disabled.at))
+            .expression_attribute_values(":reason", s(&disabled.reason))
+            .expression_attribute_values(":by", s(&disabled.by))
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;
@@ -69,10 +71,11 @@ impl OperatorStore for DynamoStore {
         let user_item = Update::builder()
             .table_name(&self.tables.users)
             .key(users::ID, s(user.id.as_str()))
-            .update_expression("REMOVE #at, #reason")
+            .update_expression("REMOVE #at, #reason, #by")
             .condition_expression("attribute_exists(#id)")
             .expression_attribute_names("#at", users::DISABLED_AT)
             .expression_attribute_names("#reason", users::DISABLED_REASON)
+            .expression_attribute_names("#by", users::DISABLED_BY)
             .expression_attribute_names("#id", users::ID)
             .build()
             .map_err(|err| StoreError::Failed(err.into()))?;

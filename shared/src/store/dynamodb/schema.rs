@@ -36,6 +36,8 @@ pub mod users {
     pub const DISABLED_AT: &str = "disabled_at";
     /// Why, in the operator's words; present with `disabled_at`.
     pub const DISABLED_REASON: &str = "disabled_reason";
+    /// The operator who disabled it; present with `disabled_at`.
+    pub const DISABLED_BY: &str = "disabled_by";
 }
 
 /// `email-addresses`: one item per verified address, naming the account that
