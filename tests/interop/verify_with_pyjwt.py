@@ -63,11 +63,14 @@ if ALGORITHM not in ("EdDSA", "ES256"):
     fail(f"the published key's algorithm is {ALGORITHM}")
 claims = jwt.decode(
     token, key.key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
-    options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+    options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "amr"]},
 )
 header = jwt.get_unverified_header(token)
 if header.get("typ") != "at+jwt":
     fail(f"the token's typ is {header.get('typ')!r}, not at+jwt")
+# RFC 8176's methods: a password alone for the conformance user, who has no second factor.
+if claims.get("amr") != ["pwd"]:
+    fail(f"the token's amr is {claims.get('amr')!r}, not ['pwd']")
 status, me = call("GET", "/users/me", token=token)
 if status != 200 or me["id"] != claims["sub"]:
     fail(f"PyJWT's subject {claims['sub']} is not the service's user: {status} {me}")
