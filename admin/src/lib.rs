@@ -11,6 +11,7 @@
 //! user-auth-admin [--json] enable ID
 //! user-auth-admin [--json] sign-out ID
 //! user-auth-admin [--json] delete ID
+//! user-auth-admin [--json] events ID [--limit N]
 //! ```
 //!
 //! Output is for people unless `--json`; the exit status is 0 on success, 1
@@ -23,18 +24,19 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use user_auth_core::config::{vars, Env};
-use user_auth_core::domain::{Session, User};
+use user_auth_core::domain::{ActivityEvent, ActivityEventView, Session, User};
 use user_auth_core::operations::operator::{self, AccountRef, AccountSummary, Operator};
 use user_auth_core::sdk_settings::{SdkSettings, Service};
 use user_auth_core::{startup, ApiError, BoxError};
 
 pub const USAGE: &str = "usage: user-auth-admin [--json] COMMAND
   find --username NAME | --email ADDRESS   the account of a name or a verified address
-  show ID                                  the account, its second factor and its sessions
+  show ID                                  the account, its second factor, its sessions and latest events
   disable ID --reason TEXT                 no sign-in, and every token refused, at once
   enable ID                                sign-in again (old sessions stay ended)
   sign-out ID                              ends every session
-  delete ID                                deletes the account, as its owner would";
+  delete ID                                deletes the account, as its owner would
+  events ID [--limit N]                    the account's latest N events (1 to 1000, 50 by default), newest first";
 
 /// Why a command failed, and the exit status it ends with.
 #[derive(Debug)]
@@ -86,6 +88,7 @@ enum Command {
     Enable(String),
     SignOut(String),
     Delete(String),
+    Events { id: String, limit: usize },
 }
 
 fn parse(args: &[String]) -> Result<(Command, bool), AdminError> {
@@ -104,6 +107,12 @@ fn parse(args: &[String]) -> Result<(Command, bool), AdminError> {
         ["enable", id] => Command::Enable((*id).to_owned()),
         ["sign-out", id] => Command::SignOut((*id).to_owned()),
         ["delete", id] => Command::Delete((*id).to_owned()),
+        ["events", id] => Command::Events { id: (*id).to_owned(), limit: 50 },
+        ["events", id, "--limit", limit] | ["events", "--limit", limit, id] => match limit.parse() {
+            Ok(limit) => Command::Events { id: (*id).to_owned(), limit },
+            Err(_) => return usage("--limit takes a whole number from 1 to 1000"),
+        },
+        ["events", ..] => return usage("events takes an ID and optionally --limit N"),
         [] => return usage("no command"),
         [other, ..] => return usage(&format!("unknown command or arguments: {other}")),
     };
@@ -115,7 +124,7 @@ fn parse(args: &[String]) -> Result<(Command, bool), AdminError> {
 pub async fn run(args: &[String], env: &Env, out: &mut dyn Write) -> Result<(), AdminError> {
     let (command, json) = parse(args)?;
     let sdk = SdkSettings::from_env(env).map_err(|err| AdminError::Setup(err.into()))?;
-    let store = startup::dynamo_store(env, &sdk);
+    let store = startup::dynamo_store(env, &sdk).map_err(AdminError::Setup)?;
     let now = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
     let answer = match command {
         Command::Find(reference) => match operator::find_account(&store, &reference).await? {
@@ -144,6 +153,7 @@ pub async fn run(args: &[String], env: &Env, out: &mut dyn Write) -> Result<(), 
             let user = operator::delete_account(&store, &operator, &id).await?;
             Answer::Done { action: "deleted", user, operator, sessions: None }
         }
+        Command::Events { id, limit } => Answer::Events(operator::account_events(&store, &id, limit).await?),
     };
     let text = match json {
         true => answer.json().to_string() + "\n",
@@ -168,6 +178,20 @@ enum Answer {
     Account(User),
     Summary(AccountSummary),
     Done { action: &'static str, user: User, operator: Operator, sessions: Option<usize> },
+    Events(Vec<ActivityEvent>),
+}
+
+fn event_line(event: &ActivityEvent) -> String {
+    let view = ActivityEventView::of(event);
+    let mut line = format!("  {}  {:<24}", view.at, view.kind);
+    for (name, value) in
+        [("from", view.source_ip), ("session", view.session_id), ("by", view.operator), ("", view.detail)]
+    {
+        if let Some(value) = value {
+            line += &if name.is_empty() { format!("  ({value})") } else { format!("  {name} {value}") };
+        }
+    }
+    line + "\n"
 }
 
 fn rfc3339(unix: u64) -> String {
@@ -209,6 +233,7 @@ impl Answer {
             Answer::Summary(summary) => {
                 let mut value = account_json(&summary.user);
                 value["sessions"] = summary.sessions.iter().map(session_json).collect();
+                value["events"] = summary.events.iter().map(|event| json!(ActivityEventView::of(event))).collect();
                 value
             }
             Answer::Done { action, user, operator, sessions } => {
@@ -218,6 +243,7 @@ impl Answer {
                 }
                 value
             }
+            Answer::Events(events) => json!({ "events": events.iter().map(ActivityEventView::of).collect::<Vec<_>>() }),
         }
     }
 
@@ -259,8 +285,12 @@ impl Answer {
                         session.sign_in.as_str(),
                     );
                 }
+                text += &format!("latest events ({} at most):\n", operator::RECENT_EVENTS);
+                text.extend(summary.events.iter().map(event_line));
                 text
             }
+            Answer::Events(events) if events.is_empty() => "no events\n".to_owned(),
+            Answer::Events(events) => events.iter().map(event_line).collect(),
             Answer::Done { action, user, operator, sessions } => {
                 let ended = sessions.map(|ended| format!(" ({ended} sessions ended)")).unwrap_or_default();
                 format!("{action}{ended}: {} ({})\nby: {}\n", user.username.as_str(), user.id, operator.0)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use user_auth_core::clock::{Clock, SystemClock};
 use user_auth_core::domain::{CodePurpose, UserId, Username};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, EmailStore, RecoveryStore, SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, CredentialStore, EmailStore, RecoveryStore, SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::TokenIssuer;
 
@@ -183,6 +183,9 @@ pub enum StubCalls {
     /// list-sessions: the user's sessions queried (the caller's among them)
     /// and the user read, at once.
     QueryAndGet,
+    /// list-activity: the caller's session and user read and the user's
+    /// events queried, at once.
+    TwoConcurrentGetsAndQuery,
     /// verify-email, asked with a code its caller was never sent: the
     /// caller's session and user read at once, then the pending code.
     TwoConcurrentGetsThenGet,
@@ -211,6 +214,9 @@ impl StubCalls {
             StubCalls::QueryAndGet => {
                 tokio::try_join!(stub.sessions(user_id), stub.get_user(user_id))?;
             }
+            StubCalls::TwoConcurrentGetsAndQuery => {
+                tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id), stub.activity(user_id, 50, None))?;
+            }
             StubCalls::TwoConcurrentGetsThenGet => {
                 tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
                 stub.pending_code(user_id, CodePurpose::VerifyEmail).await?;
@@ -238,6 +244,7 @@ pub struct Events {
     logout: String,
     refresh: String,
     list_sessions: String,
+    list_activity: String,
     revoke_session: String,
     change_password: String,
     delete_user: String,
@@ -268,6 +275,7 @@ impl Events {
             logout: fixture("logout")?,
             refresh: fixture("refresh")?,
             list_sessions: fixture("list-sessions")?,
+            list_activity: fixture("list-activity")?,
             revoke_session: fixture("revoke-session")?,
             change_password: fixture("change-password")?,
             delete_user: fixture("delete-user")?.replace("{{password}}", PASSWORD),
@@ -322,6 +330,7 @@ pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), 
         "get-user" => (bad_token(&events.get_user), invalid_token, true),
         "logout" => (bad_token(&events.logout), invalid_token, true),
         "list-sessions" => (bad_token(&events.list_sessions), invalid_token, true),
+        "list-activity" => (bad_token(&events.list_activity), invalid_token, true),
         "revoke-session" => (bad_token(&events.revoke_session), invalid_token, true),
         "change-password" => (bad_token(&events.change_password), invalid_token, true),
         "delete-user" => (bad_token(&events.delete_user), invalid_token, true),
@@ -391,7 +400,9 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     // A new session's token each time, as a refresh spends it.
     let mut to_refresh = one_per_event("refresh", to_refresh);
     let refresh = move || Ok(events.refresh.replace("{{refresh_token}}", &to_refresh()?.encode()));
+    let activity_reader = lister.clone();
     let list_sessions = move || authorized(&events.list_sessions, issuer, &lister);
+    let list_activity = move || authorized(&events.list_activity, issuer, &activity_reader);
     // Another live session of the caller's user each time, as it ends it.
     let mut to_revoke = one_per_event("revoke-session", to_revoke);
     let revoke_session = move || {
@@ -451,6 +462,14 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
         function("logout", Status(204), warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),
         function("refresh", Status(200), warm_runs, peer("get-user"), targets, refresh),
         function("list-sessions", Status(200), warm_runs, own_time(StubCalls::QueryAndGet), targets, list_sessions),
+        function(
+            "list-activity",
+            Status(200),
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGetsAndQuery),
+            targets,
+            list_activity,
+        ),
         function(
             "revoke-session",
             Status(204),

@@ -5,7 +5,8 @@
 //!   session on the sessions table, each under the key asked for (as a
 //!   function checks that its token's user is the one it read), and no item
 //!   on any other;
-//! - `Query` (on the sessions table) with the canned sessions, in one page;
+//! - `Query` with the canned sessions on the sessions table, in one page,
+//!   and no item on any other (an account's activity is empty);
 //! - `DeleteItem` with the first canned session as the deleted one on the
 //!   sessions table, and nothing on any other;
 //! - `PutItem` and `UpdateItem` with success.
@@ -82,6 +83,7 @@ async fn serve(stream: TcpStream, canned: Arc<Canned>) {
                 let count = canned.sessions.len();
                 ("200 OK", json!({ "Items": canned.sessions, "Count": count, "ScannedCount": count }))
             }
+            "Query" => ("200 OK", json!({ "Items": [], "Count": 0, "ScannedCount": 0 })),
             "DeleteItem" if sessions => ("200 OK", json!({ "Attributes": canned.sessions[0] })),
             "GetItem" | "DeleteItem" | "PutItem" | "UpdateItem" => ("200 OK", json!({})),
             other => (

@@ -32,6 +32,8 @@ pub mod vars {
     pub const SIGN_UPS_TABLE: &str = "SIGN_UPS_TABLE";
     pub const EMAIL_ADDRESSES_TABLE: &str = "EMAIL_ADDRESSES_TABLE";
     pub const CODES_TABLE: &str = "CODES_TABLE";
+    pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
+    pub const EVENT_RETENTION_DAYS: &str = "EVENT_RETENTION_DAYS";
     pub const CODE_HASH_KEY: &str = "CODE_HASH_KEY";
     pub const MAIL_FROM: &str = "MAIL_FROM";
     pub const TOTP_ISSUER: &str = "TOTP_ISSUER";
@@ -117,6 +119,7 @@ pub struct TableNames {
     pub sign_ups: String,
     pub email_addresses: String,
     pub codes: String,
+    pub events: String,
 }
 
 impl Default for TableNames {
@@ -129,6 +132,7 @@ impl Default for TableNames {
             sign_ups: "sign-ups".into(),
             email_addresses: "email-addresses".into(),
             codes: "codes".into(),
+            events: "events".into(),
         }
     }
 }
@@ -199,8 +203,25 @@ pub fn table_names(env: &Env) -> TableNames {
         sign_ups: env.optional(vars::SIGN_UPS_TABLE).unwrap_or(defaults.sign_ups),
         email_addresses: env.optional(vars::EMAIL_ADDRESSES_TABLE).unwrap_or(defaults.email_addresses),
         codes: env.optional(vars::CODES_TABLE).unwrap_or(defaults.codes),
+        events: env.optional(vars::EVENTS_TABLE).unwrap_or(defaults.events),
     }
 }
+
+/// How many days an account's security events are kept (1 to 3650); 90
+/// when unset.
+pub fn event_retention_days(env: &Env) -> Result<u64, ConfigError> {
+    let days = env.parsed(vars::EVENT_RETENTION_DAYS, DEFAULT_EVENT_RETENTION_DAYS)?;
+    if !EVENT_RETENTION_DAYS_RANGE.contains(&days) {
+        return Err(ConfigError::Invalid {
+            name: vars::EVENT_RETENTION_DAYS,
+            reason: "must be between 1 and 3650".into(),
+        });
+    }
+    Ok(days)
+}
+
+pub const DEFAULT_EVENT_RETENTION_DAYS: u64 = 90;
+pub const EVENT_RETENTION_DAYS_RANGE: std::ops::RangeInclusive<u64> = 1..=3650;
 
 /// How many recovery requests one source address may make in an hour (1 to
 /// 100000); beyond them, 429 until the hour ends.

@@ -107,6 +107,14 @@ pub fn judge(standing: &Standing, owner: Option<&UserId>, now: u64) -> Result<()
     Ok(())
 }
 
+/// Whether an attempt the standing lets through would lock the name at
+/// its address if its password is wrong; `None` when the standing refuses
+/// the attempt.
+pub fn failure_would_lock(standing: &Standing, owner: Option<&UserId>, now: u64) -> Option<bool> {
+    judge(standing, owner, now).ok()?;
+    Some(next_claim(&standing.address, now).locked_until > 0)
+}
+
 /// The claim of the next attempt from an address at `now`. The window slides
 /// with every failure, and never ends before the address stops being known.
 pub fn next_claim(address: &AddressAttempts, now: u64) -> AddressClaim {

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::{self, SharedClock};
 use crate::config::{self, Env, SigningKeySource};
-use crate::domain::{CodeHasher, FactorKeys};
+use crate::domain::{CodeHasher, CursorKey, FactorKeys};
 use crate::mail::ses::SesMailer;
 use crate::mail::SharedMailer;
 use crate::sdk_settings::{SdkSettings, Service};
@@ -16,8 +16,9 @@ use crate::tokens::{TokenIssuer, TokenVerifier};
 use crate::BoxError;
 
 /// The DynamoDB store over the SDK's settings, with the table names.
-pub fn dynamo_store(env: &Env, sdk: &SdkSettings) -> DynamoStore {
-    DynamoStore::from_settings(sdk, config::table_names(env))
+pub fn dynamo_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoStore, BoxError> {
+    let store = DynamoStore::from_settings(sdk, config::table_names(env));
+    Ok(store.with_event_retention(config::event_retention_days(env)?))
 }
 
 /// The verifier of access tokens: their settings and the public key.
@@ -58,7 +59,7 @@ pub async fn signing_key_pem(env: &Env, sdk: &SdkSettings) -> Result<SecretStrin
 pub fn password_checking_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoStore, BoxError> {
     let key = config::username_log_key(env)?;
     crate::telemetry::use_username_log_key(&key);
-    Ok(dynamo_store(env, sdk).with_username_key(&key))
+    Ok(dynamo_store(env, sdk)?.with_username_key(&key))
 }
 
 /// The mailer of a function that sends mail: SES v2, from `MAIL_FROM`,
@@ -78,6 +79,12 @@ pub fn factor_keys(env: &Env) -> Result<FactorKeys, BoxError> {
     Ok(FactorKeys::new(&config::code_hash_key(env)?))
 }
 
+/// The key that signs the cursors of activity pages, from the same key as
+/// [`code_hasher`]'s.
+pub fn cursor_key(env: &Env) -> Result<CursorKey, BoxError> {
+    Ok(CursorKey::new(&config::code_hash_key(env)?))
+}
+
 /// The issuer of access tokens, with the signing key given.
 pub fn token_issuer(env: &Env, signing_key_pem: &SecretString) -> Result<TokenIssuer, BoxError> {
     Ok(TokenIssuer::from_pem(signing_key_pem.expose_secret(), config::token_settings(env)?)?)
@@ -94,7 +101,7 @@ pub struct Authenticated<S> {
 
 impl Authenticated<DynamoStore> {
     pub fn from_env(env: &Env) -> Result<Self, BoxError> {
-        let store = dynamo_store(env, &SdkSettings::from_env(env)?);
+        let store = dynamo_store(env, &SdkSettings::from_env(env)?)?;
         Ok(Authenticated { store, verifier: token_verifier(env)?, clock: clock::system() })
     }
 }

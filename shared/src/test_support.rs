@@ -52,6 +52,10 @@ pub fn factor_keys() -> crate::domain::FactorKeys {
     crate::domain::FactorKeys::new(&secrecy::SecretString::from(CODE_HASH_KEY))
 }
 
+pub fn cursor_key() -> crate::domain::CursorKey {
+    crate::domain::CursorKey::new(&secrecy::SecretString::from(CODE_HASH_KEY))
+}
+
 /// No code: what a request to an account without a second factor sends.
 pub fn no_code(keys: &crate::domain::FactorKeys) -> crate::operations::FactorProof<'_> {
     crate::operations::FactorProof { keys, code: None }
@@ -196,6 +200,19 @@ impl Fixture {
     /// The client's address, as API Gateway gives it.
     pub fn source_ip(mut self, ip: &str) -> Self {
         self.0["requestContext"]["http"]["sourceIp"] = ip.into();
+        self
+    }
+
+    /// Sets the query string, as API Gateway gives it: raw and parsed.
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        let raw: Vec<String> = pairs.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        self.0["rawQueryString"] = raw.join("&").into();
+        let parsed: serde_json::Map<String, Value> =
+            pairs.iter().map(|(name, value)| (name.to_string(), Value::from(*value))).collect();
+        match parsed.is_empty() {
+            true => drop(self.0.as_object_mut().expect("an event").remove("queryStringParameters")),
+            false => self.0["queryStringParameters"] = Value::Object(parsed),
+        }
         self
     }
 

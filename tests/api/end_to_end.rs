@@ -180,6 +180,21 @@ async fn every_route_through_cargo_lambda_watch() {
     let (status, _) = api.send(Method::GET, &format!("/users/{id}"), Some(other_access), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked session's token still works");
 
+    // The revocation, newest first in the activity, from this address; the page after, by its cursor.
+    let (status, page) = api.send(Method::GET, "/users/me/activity?limit=2", Some(&access_token), None).await;
+    assert_eq!(status, StatusCode::OK, "{page}\n{}", watch.log());
+    assert_eq!(page["events"][0]["type"], "session_revoked", "{page}");
+    assert_eq!(page["events"][0]["session_id"], other_id.as_str(), "{page}");
+    assert_eq!(page["events"][0]["source_ip"], "127.0.0.1", "{page}");
+    assert_eq!(page["events"][1]["type"], "login_succeeded", "{page}");
+    let cursor = page["next_cursor"].as_str().expect("more events");
+    let (status, next) = api
+        .send(Method::GET, &format!("/users/me/activity?limit=100&cursor={cursor}"), Some(&access_token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert_eq!(next["events"].as_array().unwrap().last().unwrap()["type"], "signed_up", "{next}");
+    assert!(next["next_cursor"].is_null(), "{next}");
+
     // The public profile: the 201's, without the address and second-factor
     // fields only the owner sees.
     let mut public = user.clone();
@@ -353,6 +368,7 @@ async fn every_route_through_cargo_lambda_watch() {
         .filter(|line| line.get("_aws").is_none())
         .collect();
     assert!(request_lines.len() >= 8, "too few JSON log lines:\n{log}");
+    assert!(!log.contains("activity not recorded"), "an event was not written:\n{log}");
     for line in request_lines {
         assert!(line["span"]["requestId"].as_str().is_some_and(|id| !id.is_empty()), "no request id: {line}");
     }

@@ -19,6 +19,7 @@ use enrol_totp::EnrolTotp;
 use get_user::GetUser;
 use lambda_http::http::{Method, Request};
 use lambda_http::{Body, RequestExt};
+use list_activity::ListActivity;
 use list_sessions::ListSessions;
 use login::Login;
 use logout::Logout;
@@ -203,6 +204,7 @@ pub struct TestApp {
     logout: Logout<DynamoStore>,
     refresh: Refresh<DynamoStore>,
     list_sessions: ListSessions<DynamoStore>,
+    list_activity: ListActivity<DynamoStore>,
     revoke_session: RevokeSession<DynamoStore>,
     change_password: ChangePassword<DynamoStore>,
     delete_user: DeleteUser<DynamoStore>,
@@ -271,6 +273,8 @@ impl TestApp {
         let mut logout = logout::build(&env).await.expect("logout starts");
         let mut refresh = refresh::build(&env).await.expect("refresh starts");
         let mut list_sessions = list_sessions::build(&env).await.expect("list-sessions starts");
+        let mut list_activity = list_activity::build(&env).await.expect("list-activity starts");
+        list_activity.clock = clock.clone();
         let mut revoke_session = revoke_session::build(&env).await.expect("revoke-session starts");
         let mut change_password = change_password::build(&env).await.expect("change-password starts");
         let mut delete_user = delete_user::build(&env).await.expect("delete-user starts");
@@ -313,6 +317,7 @@ impl TestApp {
             logout,
             refresh,
             list_sessions,
+            list_activity,
             revoke_session,
             change_password,
             delete_user,
@@ -534,6 +539,12 @@ impl TestApp {
             request(Method::GET, "/auth/sessions", Some(token), None),
         )))
         .await
+    }
+
+    /// `GET /users/me/activity` with the query string `query` ("" for none).
+    pub async fn list_activity(&self, token: &str, query: &str) -> ApiResponse {
+        let path = format!("/users/me/activity{}{query}", if query.is_empty() { "" } else { "?" });
+        call(Box::pin(list_activity::handle(&self.list_activity, request(Method::GET, &path, Some(token), None)))).await
     }
 
     pub async fn revoke_session(&self, token: &str, id: &str) -> ApiResponse {

@@ -6,6 +6,7 @@ mod helpers;
 mod ses;
 
 mod account;
+mod activity;
 mod authorizer;
 mod concurrency;
 mod email;

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, PASSWORD};
 
 /// Runs a command line of the tool against the app's tables: its exit
 /// status and what it wrote.
-async fn admin(app: &TestApp, line: &str) -> (u8, String) {
+pub async fn admin(app: &TestApp, line: &str) -> (u8, String) {
     let args: Vec<String> = line.split(' ').map(str::to_owned).collect();
     let mut out = Vec::new();
     let status = match user_auth_admin::run(&args, &app.env_with(&[]), &mut out).await {
@@ -19,7 +19,7 @@ async fn admin(app: &TestApp, line: &str) -> (u8, String) {
     (status, String::from_utf8(out).unwrap())
 }
 
-async fn admin_json(app: &TestApp, line: &str) -> Value {
+pub async fn admin_json(app: &TestApp, line: &str) -> Value {
     let (status, out) = admin(app, &format!("--json {line}")).await;
     assert_eq!(status, 0, "{line}: {out}");
     serde_json::from_str(&out).unwrap_or_else(|err| panic!("{line}: {err}: {out}"))

@@ -181,6 +181,7 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "authorize" => authorize::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
+        "list-activity" => list_activity::build(env).await.map(drop),
         "revoke-session" => revoke_session::build(env).await.map(drop),
         "verify-email" => verify_email::build(env).await.map(drop),
         "change-email" => change_email::build(env).await.map(drop),
@@ -329,6 +330,8 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
     let send_mail =
         vec![("ses:SendEmail", "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}")];
     let token_holder = [on("UsersTable", &["dynamodb:GetItem"]), on("SessionsTable", &["dynamodb:GetItem"])].concat();
+    // Every function that changes what an account can do records it.
+    let records = on("EventsTable", &["dynamodb:PutItem"]);
     let lockout = on(
         "LoginAttemptsTable",
         &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
@@ -337,6 +340,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "create-user",
             grant(&[
+                records.clone(),
                 on("UsersTable", &["dynamodb:PutItem"]),
                 on("UsernamesTable", &["dynamodb:PutItem"]),
                 on("SignUpsTable", &["dynamodb:UpdateItem"]),
@@ -352,6 +356,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "login",
             grant(&[
+                records.clone(),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:ConditionCheckItem"]),
                 lockout.clone(),
                 on("SessionsTable", &["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
@@ -362,17 +367,30 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "refresh",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("SessionsTable", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
                 signing_key.clone(),
             ]),
         ),
-        ("logout", grant(&[token_holder.clone(), on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"])])),
+        (
+            "logout",
+            grant(&[
+                records.clone(),
+                token_holder.clone(),
+                on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+            ]),
+        ),
         ("list-sessions", grant(&[on("UsersTable", &["dynamodb:GetItem"]), on("SessionsTable", &["dynamodb:Query"])])),
-        ("revoke-session", grant(&[token_holder.clone(), on("SessionsTable", &["dynamodb:DeleteItem"])])),
+        ("list-activity", grant(&[token_holder.clone(), on("EventsTable", &["dynamodb:Query"])])),
+        (
+            "revoke-session",
+            grant(&[records.clone(), token_holder.clone(), on("SessionsTable", &["dynamodb:DeleteItem"])]),
+        ),
         (
             "change-password",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
@@ -384,6 +402,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "delete-user",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]),
@@ -396,6 +415,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "change-email",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem"]),
@@ -419,6 +439,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "confirm-recovery",
             grant(&[
+                records.clone(),
                 on("UsersTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
                 on("EmailAddressesTable", &["dynamodb:GetItem"]),
@@ -431,6 +452,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "verify-email",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("CodesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
@@ -449,6 +471,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "confirm-totp",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:UpdateItem"]),
@@ -459,6 +482,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         (
             "remove-totp",
             grant(&[
+                records.clone(),
                 token_holder.clone(),
                 on("UsersTable", &["dynamodb:UpdateItem"]),
                 on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
@@ -468,11 +492,18 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         ),
         (
             "new-recovery-codes",
-            grant(&[token_holder, on("UsersTable", &["dynamodb:UpdateItem"]), lockout.clone(), send_mail]),
+            grant(&[
+                records.clone(),
+                token_holder,
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                lockout.clone(),
+                send_mail,
+            ]),
         ),
         (
             "verify-mfa",
             grant(&[
+                records.clone(),
                 on("UsersTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
                 on("CodesTable", &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
                 on("SessionsTable", &["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
@@ -596,6 +627,7 @@ fn the_operators_policy_allows_exactly_what_the_admin_tool_calls() {
             .chain(on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]))
             .chain(on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]))
             .chain(on("CodesTable", &["dynamodb:DeleteItem"]))
+            .chain(on("EventsTable", &["dynamodb:Query", "dynamodb:PutItem"]))
             .collect();
     assert_eq!(needs, granted_by("OperatorPolicy", policy));
     assert_eq!(logical_id_of(&template.0["Outputs"]["OperatorPolicyArn"]["Value"]), "OperatorPolicy");

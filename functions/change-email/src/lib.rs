@@ -14,7 +14,7 @@ use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{
-    CredentialStore, EmailStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
+    ActivityStore, CredentialStore, EmailStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
 };
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
@@ -61,7 +61,7 @@ impl JsonBody for EmailChangeBody {
 
 pub async fn handle<S>(app: &ChangeEmail<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + EmailStore + SecondFactorStore,
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + EmailStore + SecondFactorStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let body: EmailChangeBody = json_body(&request)?;
@@ -69,7 +69,7 @@ where
     let source_ip = client(&request).source_ip;
     let attempt = EmailChangeAttempt { email: body.email, password: body.password, source_ip, proof };
     let now = app.clock.now();
-    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?.from(client(&request));
     let (store, passwords, mailer) = (&app.store, &app.passwords, &*app.mailer);
     let user = operations::change_email(store, passwords, mailer, &app.codes, now, &caller, attempt).await?;
     Ok(accepted(&OwnProfileView::from(&user)))

@@ -13,7 +13,9 @@ use user_auth_core::operations::{self, FactorProof, PasswordChangeAttempt};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
+use user_auth_core::store::{
+    ActivityStore, CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
+};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -59,7 +61,7 @@ impl JsonBody for PasswordChangeBody {
 
 pub async fn handle<S>(app: &ChangePassword<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let body: PasswordChangeBody = json_body(&request)?;
@@ -69,7 +71,7 @@ where
         source_ip: client(&request).source_ip,
     };
     let now = app.clock.now();
-    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?.from(client(&request));
     let proof = FactorProof { keys: &app.factor_keys, code: body.code };
     let (store, passwords) = (&app.store, &app.passwords);
     operations::change_password(store, passwords, app.password_min_length, now, &caller, attempt, proof).await?;

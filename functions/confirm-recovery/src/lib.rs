@@ -13,7 +13,9 @@ use user_auth_core::operations::{self, AccountName, RecoveryConfirmation};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, EmailStore, LoginAttemptStore, RecoveryStore, SessionStore, UserStore};
+use user_auth_core::store::{
+    ActivityStore, CredentialStore, EmailStore, LoginAttemptStore, RecoveryStore, SessionStore, UserStore,
+};
 use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
@@ -55,14 +57,14 @@ impl JsonBody for RecoveryConfirmationBody {
 
 pub async fn handle<S>(app: &ConfirmRecovery<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: CredentialStore + UserStore + EmailStore + RecoveryStore + SessionStore + LoginAttemptStore,
+    S: CredentialStore + UserStore + EmailStore + RecoveryStore + SessionStore + LoginAttemptStore + ActivityStore,
 {
     let body: RecoveryConfirmationBody = json_body(&request)?;
     let confirmation = RecoveryConfirmation {
         name: AccountName::parse(body.username.as_deref(), body.email.as_deref())?,
         code: body.code,
         new_password: body.new_password,
-        source_ip: client(&request).source_ip,
+        client: client(&request),
     };
     let now = app.clock.now();
     operations::confirm_recovery(

@@ -2,16 +2,15 @@
 //! the account's second factor; answers the recovery codes, shown once.
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
 use user_auth_core::domain::FactorKeys;
-use user_auth_core::edge::{bearer_token, client, json_body, ok, JsonBody, RecoveryCodesResponse};
+use user_auth_core::edge::{bearer_token, client, json_body, ok, FactorCodeBody, RecoveryCodesResponse};
 use user_auth_core::mail::SharedMailer;
 use user_auth_core::operations;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -36,24 +35,14 @@ pub async fn build(env: &Env) -> Result<ConfirmTotp<DynamoStore>, BoxError> {
     })
 }
 
-/// The body of the second-factor routes that take a code alone.
-#[derive(Debug, Deserialize)]
-pub struct FactorCodeBody {
-    pub code: String,
-}
-
-impl JsonBody for FactorCodeBody {
-    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"code\"";
-}
-
 pub async fn handle<S>(app: &ConfirmTotp<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + LoginAttemptStore + SecondFactorStore,
+    S: SessionStore + UserStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let body: FactorCodeBody = json_body(&request)?;
     let now = app.clock.now();
-    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?.from(client(&request));
     let source_ip = client(&request).source_ip;
     let (store, keys, mailer) = (&app.store, &app.factor_keys, &*app.mailer);
     let codes = operations::confirm_totp(store, keys, mailer, now, &caller, &body.code, &source_ip).await?;

@@ -13,7 +13,7 @@ use user_auth_core::operations::{self, SignUp};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{EmailStore, SignUpStore, UserStore};
+use user_auth_core::store::{ActivityStore, EmailStore, SignUpStore, UserStore};
 use user_auth_core::{startup, ApiError, BoxError};
 
 /// What every request uses, built once per process.
@@ -33,7 +33,7 @@ pub async fn build(env: &Env) -> Result<CreateUser<DynamoStore>, BoxError> {
     let sign_ups_per_hour = config::sign_ups_per_address_per_hour(env)?;
     let sdk = SdkSettings::from_env(env)?;
     Ok(CreateUser {
-        store: startup::dynamo_store(env, &sdk),
+        store: startup::dynamo_store(env, &sdk)?,
         passwords: passwords::argon2id(),
         password_min_length,
         sign_ups_per_hour,
@@ -57,7 +57,7 @@ impl JsonBody for SignUpBody {
 
 pub async fn handle<S>(app: &CreateUser<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: UserStore + SignUpStore + EmailStore,
+    S: UserStore + SignUpStore + EmailStore + ActivityStore,
 {
     let body: SignUpBody = json_body(&request)?;
     let sign_up = SignUp::parse(&body.username, body.password, app.password_min_length, body.email.as_deref())?;
@@ -67,14 +67,7 @@ where
     operations::admit_sign_up(&app.store, app.sign_ups_per_hour, app.clock.now(), &client(&request).source_ip).await?;
     let now = app.clock.now();
     let user = operations::register(&app.store, &app.passwords, sign_up).await?;
-    if let Some(email) = &user.email {
-        // The account exists now: a code that cannot be stored or sent is
-        // logged, and a new one is asked for with `PUT /users/me/email`.
-        let sent = operations::send_verification_code(&app.store, &*app.mailer, &app.codes, now, &user, &email.address);
-        if let Err(err) = sent.await {
-            tracing::error!(user_id = %user.id, error = %err, "no verification code after a sign-up");
-        }
-    }
+    operations::welcome(&app.store, &*app.mailer, &app.codes, now, &user, &client(&request)).await;
     Ok(created(&format!("/users/{}", user.id), &OwnProfileView::from(&user)))
 }
 

@@ -13,7 +13,7 @@ use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
 use user_auth_core::store::{
-    AccountStore, CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
+    AccountStore, ActivityStore, CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
 };
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
@@ -54,13 +54,19 @@ impl JsonBody for AccountDeletionBody {
 
 pub async fn handle<S>(app: &DeleteUser<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + AccountStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: SessionStore
+        + UserStore
+        + AccountStore
+        + CredentialStore
+        + LoginAttemptStore
+        + SecondFactorStore
+        + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let body: AccountDeletionBody = json_body(&request)?;
     let attempt = DeletionAttempt { password: body.password, source_ip: client(&request).source_ip };
     let now = app.clock.now();
-    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?.from(client(&request));
     let proof = FactorProof { keys: &app.factor_keys, code: body.code };
     operations::delete_user(&app.store, &app.passwords, now, &caller, attempt, proof).await?;
     Ok(no_content())

@@ -10,7 +10,7 @@ use user_auth_core::operations::{self, LoginAttempt, LoginOutcome, LoginPolicy};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore};
+use user_auth_core::store::{ActivityStore, CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore};
 use user_auth_core::tokens::TokenIssuer;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -50,7 +50,7 @@ pub fn with_signing_key(
 
 pub async fn handle<S>(app: &Login<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + SessionStore + SecondFactorStore,
+    S: CredentialStore + LoginAttemptStore + SessionStore + SecondFactorStore + ActivityStore,
 {
     let body: CredentialsBody = json_body(&request)?;
     let attempt = LoginAttempt { username: body.username, password: body.password, client: client(&request) };

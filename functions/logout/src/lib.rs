@@ -4,11 +4,11 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use user_auth_core::config::Env;
-use user_auth_core::edge::{bearer_token, no_content, optional_json_body, JsonBody};
+use user_auth_core::edge::{bearer_token, client, no_content, optional_json_body, JsonBody};
 use user_auth_core::operations::LogoutScope;
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, SessionStore, UserStore};
 use user_auth_core::{operations, ApiError, BoxError};
 
 /// What every request uses, built once per process: the session store, and
@@ -34,11 +34,12 @@ impl JsonBody for LogoutBody {
 
 pub async fn handle<S>(app: &Logout<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore,
+    S: SessionStore + UserStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let scope = optional_json_body::<LogoutBody>(&request)?.unwrap_or_default().scope;
-    let caller = operations::authenticate(&app.store, &app.verifier, app.clock.now(), token).await?;
+    let caller =
+        operations::authenticate(&app.store, &app.verifier, app.clock.now(), token).await?.from(client(&request));
     operations::logout(&app.store, &caller, scope).await?;
     Ok(no_content())
 }

@@ -6,11 +6,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::edge::{json_body, ok, JsonBody, TokenResponse};
+use user_auth_core::edge::{client, json_body, ok, JsonBody, TokenResponse};
 use user_auth_core::operations::{self, RefreshPolicy};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, SessionStore, UserStore};
 use user_auth_core::tokens::refresh::RefreshKey;
 use user_auth_core::tokens::TokenIssuer;
 use user_auth_core::{startup, ApiError, BoxError};
@@ -41,7 +41,7 @@ pub fn with_signing_key(
     let policy =
         RefreshPolicy { lifetime: config::session_lifetime(env)?, reuse_grace: config::refresh_reuse_grace(env)? };
     Ok(Refresh {
-        store: startup::dynamo_store(env, sdk),
+        store: startup::dynamo_store(env, sdk)?,
         issuer: startup::token_issuer(env, signing_key_pem)?,
         key: RefreshKey::from_signing_key_pem(signing_key_pem.expose_secret())?,
         policy,
@@ -61,11 +61,13 @@ impl JsonBody for RefreshBody {
 
 pub async fn handle<S>(app: &Refresh<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore,
+    S: SessionStore + UserStore + ActivityStore,
 {
     let body: RefreshBody = json_body(&request)?;
     let token = body.refresh_token.expose_secret();
-    let issued = operations::refresh(&app.store, &app.issuer, &app.key, app.policy, app.clock.now(), token).await?;
+    let issued =
+        operations::refresh(&app.store, &app.issuer, &app.key, app.policy, app.clock.now(), token, &client(&request))
+            .await?;
     Ok(ok(&TokenResponse::from(issued)))
 }
 

@@ -13,7 +13,9 @@ use user_auth_core::operations::{self, FactorProof, FactorRemoval};
 use user_auth_core::passwords::{self, SharedHasher};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
+use user_auth_core::store::{
+    ActivityStore, CredentialStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore,
+};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -55,12 +57,12 @@ impl JsonBody for FactorRemovalBody {
 
 pub async fn handle<S>(app: &RemoveTotp<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: SessionStore + UserStore + CredentialStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let body: FactorRemovalBody = json_body(&request)?;
     let now = app.clock.now();
-    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?.from(client(&request));
     let attempt = FactorRemoval { password: body.password, source_ip: client(&request).source_ip };
     let proof = FactorProof { keys: &app.factor_keys, code: body.code };
     let (store, passwords, mailer) = (&app.store, &app.passwords, &*app.mailer);

@@ -3,10 +3,10 @@
 
 use lambda_http::{Body, Request, Response};
 use user_auth_core::config::Env;
-use user_auth_core::edge::{bearer_token, no_content, path_parameter};
+use user_auth_core::edge::{bearer_token, client, no_content, path_parameter};
 use user_auth_core::startup::Authenticated;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, SessionStore, UserStore};
 use user_auth_core::{operations, ApiError, BoxError};
 
 /// What every request uses, built once per process: the session store, and
@@ -20,12 +20,13 @@ pub async fn build(env: &Env) -> Result<RevokeSession<DynamoStore>, BoxError> {
 
 pub async fn handle<S>(app: &RevokeSession<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore,
+    S: SessionStore + UserStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     // No id in the path reads as an id that matches no session: 404.
     let id = path_parameter(&request, "id", "/auth/sessions/").unwrap_or_default();
-    let caller = operations::authenticate(&app.store, &app.verifier, app.clock.now(), token).await?;
+    let caller =
+        operations::authenticate(&app.store, &app.verifier, app.clock.now(), token).await?.from(client(&request));
     operations::revoke_session(&app.store, &caller, &id).await?;
     Ok(no_content())
 }

@@ -34,7 +34,7 @@ pub struct StartRecovery<S> {
 pub async fn build(env: &Env) -> Result<StartRecovery<DynamoStore>, BoxError> {
     let sdk = SdkSettings::from_env(env)?;
     Ok(StartRecovery {
-        store: startup::dynamo_store(env, &sdk),
+        store: startup::dynamo_store(env, &sdk)?,
         mailer: startup::mailer(env, &sdk)?,
         codes: Arc::new(startup::code_hasher(env)?),
         per_address_per_hour: config::recovery_per_address_per_hour(env)?,

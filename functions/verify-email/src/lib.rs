@@ -6,11 +6,11 @@ use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
 use user_auth_core::domain::CodeHasher;
-use user_auth_core::edge::{bearer_token, json_body, no_content, JsonBody};
+use user_auth_core::edge::{bearer_token, client, json_body, no_content, JsonBody};
 use user_auth_core::operations;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{EmailStore, SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, EmailStore, SessionStore, UserStore};
 use user_auth_core::tokens::TokenVerifier;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -25,7 +25,7 @@ pub struct VerifyEmail<S> {
 /// The production wiring: `main` serves what this builds, and the tests build it the same way.
 pub async fn build(env: &Env) -> Result<VerifyEmail<DynamoStore>, BoxError> {
     Ok(VerifyEmail {
-        store: startup::dynamo_store(env, &SdkSettings::from_env(env)?),
+        store: startup::dynamo_store(env, &SdkSettings::from_env(env)?)?,
         verifier: startup::token_verifier(env)?,
         codes: startup::code_hasher(env)?,
         clock: clock::system(),
@@ -44,12 +44,12 @@ impl JsonBody for CodeBody {
 
 pub async fn handle<S>(app: &VerifyEmail<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + EmailStore,
+    S: SessionStore + UserStore + EmailStore + ActivityStore,
 {
     let token = bearer_token(&request)?;
     let body: CodeBody = json_body(&request)?;
     let now = app.clock.now();
-    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?;
+    let caller = operations::authenticate(&app.store, &app.verifier, now, token).await?.from(client(&request));
     operations::verify_email(&app.store, &app.codes, now, &caller, &body.code).await?;
     Ok(no_content())
 }

@@ -11,7 +11,7 @@ use user_auth_core::edge::{client, json_body, ok, JsonBody, TokenResponse};
 use user_auth_core::operations::{self, FactorSignIn, LoginPolicy};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
+use user_auth_core::store::{ActivityStore, LoginAttemptStore, SecondFactorStore, SessionStore, UserStore};
 use user_auth_core::tokens::TokenIssuer;
 use user_auth_core::{startup, ApiError, BoxError};
 
@@ -68,10 +68,10 @@ impl JsonBody for FactorSignInBody {
 
 pub async fn handle<S>(app: &VerifyMfa<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: UserStore + SessionStore + LoginAttemptStore + SecondFactorStore,
+    S: UserStore + SessionStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let body: FactorSignInBody = json_body(&request)?;
-    let sign_in = FactorSignIn { token: body.mfa_token, code: body.code, source_ip: client(&request).source_ip };
+    let sign_in = FactorSignIn { token: body.mfa_token, code: body.code, client: client(&request) };
     let now = app.clock.now();
     let (store, issuer, keys) = (&app.store, &app.issuer, &app.factor_keys);
     let issued = operations::verify_mfa(store, issuer, keys, app.policy, now, sign_in).await?;

@@ -2,6 +2,7 @@
 //! through `parse`, and nothing else gets past the edge of the service. A
 //! refusal is the type's own error, which knows nothing of HTTP.
 
+mod activity;
 mod email;
 mod id;
 mod login_attempts;
@@ -12,6 +13,10 @@ mod session;
 mod user;
 mod username;
 
+pub use activity::{
+    page_limit, ActivityEvent, ActivityEventView, ActivityPage, ActivityQueryError, ActivityType, CursorKey,
+    MAX_ACTIVITY_PAGE,
+};
 pub use email::{EmailAddress, EmailError, UserEmail, EMAIL_MAX_LENGTH};
 pub use login_attempts::{AddressAttempts, AddressClaim, AddressRecord, NameAttempts, NameClaim, NameRecord, Standing};
 pub use one_time_code::{

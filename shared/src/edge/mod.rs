@@ -22,7 +22,8 @@ pub use after_response::{serve_after_response, AfterResponse};
 pub use authorizer::{bearer_of, serve_authorizer, AuthorizerRequest, AuthorizerResponse};
 pub use origin::Origin;
 pub use request::{
-    bearer_token, client, json_body, optional_json_body, path_parameter, CredentialsBody, JsonBody, MAX_BODY_BYTES,
+    bearer_token, client, json_body, optional_json_body, path_parameter, query_parameter, CredentialsBody,
+    FactorCodeBody, JsonBody, MAX_BODY_BYTES,
 };
 pub use response::{
     accepted, created, error_response, json_response, no_content, ok, ok_cacheable, status_of, RecoveryCodesResponse,

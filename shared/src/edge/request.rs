@@ -32,6 +32,17 @@ impl JsonBody for CredentialsBody {
         "the request body must be a JSON object with the string fields \"username\" and \"password\"";
 }
 
+/// The body of the second-factor routes that take a code alone (confirm-totp,
+/// new-recovery-codes).
+#[derive(Debug, Deserialize)]
+pub struct FactorCodeBody {
+    pub code: String,
+}
+
+impl JsonBody for FactorCodeBody {
+    const EXPECTED: &'static str = "the request body must be a JSON object with the string field \"code\"";
+}
+
 fn body_bytes(body: &Body) -> &[u8] {
     match body {
         Body::Empty => &[],
@@ -103,6 +114,21 @@ pub fn bearer_token(request: &Request) -> Result<&str, ApiError> {
 pub fn bearer_in(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+/// A query string parameter, as the router parsed it; failing that, as the
+/// request's URI carries it (unescaped: the values the service gives, such
+/// as cursors, need no escaping). The first, when it is repeated.
+pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
+    if let Some(value) = request.query_string_parameters_ref().and_then(|query| query.first(name)) {
+        return Some(value.to_owned());
+    }
+    let query = request.uri().query()?;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// A path parameter from the router; failing that, the path segment after

@@ -1,7 +1,7 @@
 //! The one check of an access token, its session and its user, shared by
 //! every route that serves token holders and by the authorizer.
 
-use crate::domain::{Session, SessionId, SignIn, User, UserId};
+use crate::domain::{ActivityEvent, ActivityType, Client, Session, SessionId, SignIn, User, UserId};
 use crate::store::{SessionStore, UserStore};
 use crate::tokens::TokenVerifier;
 use crate::ApiError;
@@ -22,6 +22,26 @@ pub struct Caller {
     pub session_id: SessionId,
     /// How the session was signed in: with a second factor or not.
     pub sign_in: SignIn,
+    /// Who sent the request, as the handler read it ([`Caller::from`]), for
+    /// the user's activity.
+    pub client: Option<Client>,
+}
+
+impl Caller {
+    /// The caller, as sending the request from `client`.
+    pub fn from(self, client: Client) -> Self {
+        Caller { client: Some(client), ..self }
+    }
+
+    /// An event of the caller's activity, in the caller's session, from the
+    /// caller's client.
+    pub fn event(&self, kind: ActivityType) -> ActivityEvent {
+        let event = ActivityEvent::new(&self.user.id, kind).in_session(&self.session_id);
+        match &self.client {
+            Some(client) => event.from(client),
+            None => event,
+        }
+    }
 }
 
 /// What an access token claims, if it is genuine and unexpired at `now`.
@@ -64,7 +84,7 @@ pub(super) fn admit_caller(
         tracing::info!(session_id = %claimed.session_id, "access token of a session from before a password change");
         return Err(ApiError::InvalidToken);
     }
-    Ok(Caller { user, session_id: claimed.session_id, sign_in: session.sign_in })
+    Ok(Caller { user, session_id: claimed.session_id, sign_in: session.sign_in, client: None })
 }
 
 /// Verifies a bearer token at `now`, and checks that its session is active,
@@ -74,7 +94,14 @@ pub async fn authenticate<S>(store: &S, verifier: &TokenVerifier, now: u64, toke
 where
     S: SessionStore + UserStore,
 {
-    let claimed = claimed(verifier, now, token)?;
+    admit_claimed(store, claimed(verifier, now, token)?, now).await
+}
+
+/// [`authenticate`]'s reads and checks, for a token already verified.
+pub(super) async fn admit_claimed<S>(store: &S, claimed: Claimed, now: u64) -> Result<Caller, ApiError>
+where
+    S: SessionStore + UserStore,
+{
     let (session, user) =
         tokio::join!(store.session(&claimed.user_id, &claimed.session_id), store.get_user(&claimed.user_id));
     let (session, user) = (session?, user?);
@@ -138,7 +165,8 @@ mod tests {
         let store = change_between_reads(&alice, &alice.session_id).await;
         let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
         let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
-        let renewed = refresh(&store, &alice.keys.issuer(), &key, policy, now(), &alice.refresh_token).await;
+        let renewed =
+            refresh(&store, &alice.keys.issuer(), &key, policy, now(), &alice.refresh_token, &Client::default()).await;
         assert!(renewed.is_ok(), "{renewed:?}");
         assert!(store.inner.session(&alice.user_id, &alice.session_id).await.unwrap().is_some(), "not ended");
     }
@@ -154,7 +182,9 @@ mod tests {
         assert_eq!(err.code(), "invalid_token");
         let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
         let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
-        let err = refresh(&store, &alice.keys.issuer(), &key, policy, now(), &other.refresh_token).await.unwrap_err();
+        let err = refresh(&store, &alice.keys.issuer(), &key, policy, now(), &other.refresh_token, &Client::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_refresh_token");
         assert!(store.inner.session(&alice.user_id, &other.session_id).await.unwrap().is_none(), "ended");
     }

@@ -1,12 +1,12 @@
 use secrecy::SecretString;
 
-use crate::domain::{CodeHasher, EmailAddress, UserEmail};
+use crate::domain::{ActivityType, CodeHasher, EmailAddress, UserEmail};
 use crate::mail::{self, templates, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, EmailStore, LoginAttemptStore, SecondFactorStore};
+use crate::store::{ActivityStore, CredentialStore, EmailStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{check_password_and_factor, send_verification_code, Caller, FactorProof};
+use super::{check_password_and_factor, record, send_verification_code, Caller, FactorProof};
 
 /// A request to put another address on the caller's profile: the address,
 /// the password (asked again: a stolen access token alone must not redirect
@@ -38,13 +38,13 @@ pub async fn change_email<S>(
     attempt: EmailChangeAttempt<'_>,
 ) -> Result<crate::domain::User, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + EmailStore + SecondFactorStore,
+    S: CredentialStore + LoginAttemptStore + EmailStore + SecondFactorStore + ActivityStore,
 {
     // A malformed address costs no argon2 work and counts no failure.
     let address = EmailAddress::parse(&attempt.email)?;
     let user = &caller.user;
     let EmailChangeAttempt { password, source_ip, proof, .. } = attempt;
-    check_password_and_factor(store, passwords, now, user, &source_ip, password, proof).await?;
+    check_password_and_factor(store, passwords, now, caller, &source_ip, password, proof).await?;
     let previous = user.email.clone();
     if previous.as_ref().is_some_and(|email| email.verified && email.address == address) {
         // Already this account's, proven: nothing to send.
@@ -57,7 +57,12 @@ where
     let mut changed = user.clone();
     changed.email = Some(UserEmail { address: address.clone(), verified: false });
     tracing::info!(user_id = %user.id, "email address changed");
-    send_verification_code(store, mailer, hasher, now, &changed, &address).await?;
+    let kind = if previous.is_some() { ActivityType::EmailChanged } else { ActivityType::EmailAdded };
+    let (sent, ()) = tokio::join!(
+        send_verification_code(store, mailer, hasher, now, &changed, &address),
+        record(store, caller.event(kind))
+    );
+    sent?;
     if let Some(old) = released.filter(|old| **old != address) {
         mail::send_or_log(mailer, MailKind::AddressChanged, templates::address_changed(old, user.username.as_str()))
             .await;

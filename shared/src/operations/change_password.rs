@@ -1,13 +1,15 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{normalized, Password, PasswordError, User};
+use crate::domain::{normalized, ActivityType, Password, PasswordError, User};
 use crate::mail::{self, templates, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, LoginAttemptStore, PasswordChange, SecondFactorStore, SessionStore};
+use crate::store::{
+    ActivityStore, CredentialStore, LoginAttemptStore, PasswordChange, SecondFactorStore, SessionStore,
+};
 use crate::ApiError;
 
 use super::logout::end_sessions_but;
-use super::{check_password_and_factor, Caller, FactorProof};
+use super::{check_password_and_factor, record, Caller, FactorProof};
 
 /// Tells the user's verified address, if there is one, that the password
 /// was changed: a change made with a stolen password does not go unseen. A
@@ -48,7 +50,7 @@ pub async fn change_password<S>(
     proof: FactorProof<'_>,
 ) -> Result<(), ApiError>
 where
-    S: SessionStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: SessionStore + CredentialStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let PasswordChangeAttempt { current, new, source_ip } = attempt;
     let user = &caller.user;
@@ -56,7 +58,7 @@ where
         return Err(PasswordError::Unchanged.into());
     }
     let new = Password::parse_for(&user.username, new, password_min_length)?;
-    let credentials = check_password_and_factor(store, passwords, now, user, &source_ip, current, proof).await?;
+    let credentials = check_password_and_factor(store, passwords, now, caller, &source_ip, current, proof).await?;
     let change = PasswordChange {
         user_id: user.id.clone(),
         username: user.username.clone(),
@@ -77,7 +79,9 @@ where
     }
     // The other sessions open nothing already; their records go now. A
     // failure here leaves records that are refused and ended when shown.
-    match end_sessions_but(store, &user.id, Some(&caller.session_id)).await {
+    let changed = record(store, caller.event(ActivityType::PasswordChanged));
+    let (ended, ()) = tokio::join!(end_sessions_but(store, &user.id, Some(&caller.session_id)), changed);
+    match ended {
         Ok(ended) => tracing::info!(user_id = %user.id, sessions = ended, "password changed; the other sessions ended"),
         Err(err) => {
             tracing::warn!(error = %err, user_id = %user.id, "password changed; other sessions' records remain")
@@ -134,9 +138,13 @@ mod tests {
         let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
         let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
         let issuer = alice.keys.issuer();
-        let err = refresh(&alice.store, &issuer, &key, policy, now(), &other.refresh_token).await.unwrap_err();
+        let err = refresh(&alice.store, &issuer, &key, policy, now(), &other.refresh_token, &Client::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_refresh_token");
-        assert!(refresh(&alice.store, &issuer, &key, policy, now(), &alice.refresh_token).await.is_ok());
+        assert!(refresh(&alice.store, &issuer, &key, policy, now(), &alice.refresh_token, &Client::default())
+            .await
+            .is_ok());
 
         assert_eq!(log_in(&alice, PASSWORD).await.unwrap_err().code(), "invalid_credentials");
         log_in(&alice, NEW).await.unwrap();

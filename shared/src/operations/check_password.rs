@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{normalized, UserId, Username};
+use crate::domain::{normalized, ActivityType, UserId, Username};
 use crate::lockout::{self, LockoutError, Standing};
 use crate::passwords::{HashingError, PasswordHash, PasswordHasher};
 use crate::store::{CredentialStore, Credentials, LoginAttemptStore, StoreError};
@@ -51,6 +51,16 @@ impl<'a> PasswordCheck<'a> {
     /// The name's user, if the read found one.
     pub fn owner(&self) -> Option<&UserId> {
         self.credentials.as_ref().ok().and_then(|found| found.as_ref().map(|found| &found.user_id))
+    }
+
+    /// What the attempt is, for its user's activity, until its password is
+    /// found right: `login_failed`, or `locked` when the failure would lock
+    /// the name at its address. `None` when the name has no user or the
+    /// lockout refuses the attempt.
+    pub fn attempt_kind(&self) -> Option<ActivityType> {
+        self.owner()?;
+        let would_lock = lockout::failure_would_lock(self.standing.as_ref().ok()?, self.owner(), self.now)?;
+        Some(if would_lock { ActivityType::Locked } else { ActivityType::LoginFailed })
     }
 
     /// Claims the attempt and checks the password. The lock is judged first,

@@ -1,10 +1,10 @@
-use crate::domain::{FactorKeys, RecoveryCode, TotpCode};
+use crate::domain::{ActivityType, FactorKeys, RecoveryCode, TotpCode};
 use crate::mail::templates::FactorChange;
 use crate::mail::Mailer;
-use crate::store::{LoginAttemptStore, SecondFactorStore};
+use crate::store::{ActivityStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{claim_attempt, forget_attempt, notify_factor_changed, Caller};
+use super::{claim_attempt, forget_attempt, notify_factor_changed, record, Caller};
 
 /// Makes the pending secret the account's second factor, once a code of it
 /// shows the authenticator app holds it, and gives the recovery codes, to
@@ -21,7 +21,7 @@ pub async fn confirm_totp<S>(
     source_ip: &str,
 ) -> Result<Vec<RecoveryCode>, ApiError>
 where
-    S: LoginAttemptStore + SecondFactorStore,
+    S: LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let user = &caller.user;
     let factor = &user.second_factor;
@@ -38,8 +38,12 @@ where
         // Confirmed, replaced or deleted meanwhile.
         return Err(ApiError::InvalidFactorCode);
     }
-    forget_attempt(store, user, source_ip, claimed, now).await?;
     tracing::info!(user_id = %user.id, "second factor enabled");
-    notify_factor_changed(mailer, user, FactorChange::Enabled).await;
+    let (forgotten, (), ()) = tokio::join!(
+        forget_attempt(store, user, source_ip, claimed, now),
+        notify_factor_changed(mailer, user, FactorChange::Enabled),
+        record(store, caller.event(ActivityType::SecondFactorEnabled)),
+    );
+    forgotten?;
     Ok(codes)
 }

@@ -1,9 +1,14 @@
 use secrecy::SecretString;
 
-use crate::domain::{EmailAddress, Password, User, UserEmail, Username};
+use crate::domain::{
+    ActivityEvent, ActivityType, Client, CodeHasher, EmailAddress, Password, User, UserEmail, Username,
+};
+use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
-use crate::store::UserStore;
+use crate::store::{ActivityStore, EmailStore, UserStore};
 use crate::ApiError;
+
+use super::{record, send_verification_code};
 
 /// A sign-up request that passed every check that costs nothing: a valid
 /// username, a password that meets the policy for it, and a valid address
@@ -54,6 +59,24 @@ pub async fn register(
     store.create_user(&user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
     Ok(user)
+}
+
+/// What follows a sign-up, at once: the code that verifies its address, if
+/// it gave one, and the first event of its activity. Neither undoes the
+/// sign-up: a code that cannot be stored or sent is logged, and a new one
+/// is asked for with `PUT /users/me/email`.
+pub async fn welcome<S>(store: &S, mailer: &dyn Mailer, hasher: &CodeHasher, now: u64, user: &User, client: &Client)
+where
+    S: EmailStore + ActivityStore,
+{
+    let verify = async {
+        let Some(email) = &user.email else { return };
+        if let Err(err) = send_verification_code(store, mailer, hasher, now, user, &email.address).await {
+            tracing::error!(user_id = %user.id, error = %err, "no verification code after a sign-up");
+        }
+    };
+    let signed_up = ActivityEvent::new(&user.id, ActivityType::SignedUp).from(client);
+    tokio::join!(verify, record(store, signed_up));
 }
 
 #[cfg(test)]

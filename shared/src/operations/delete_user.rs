@@ -1,10 +1,11 @@
 use secrecy::SecretString;
 
+use crate::domain::ActivityType;
 use crate::passwords::PasswordHasher;
-use crate::store::{AccountStore, CredentialStore, LoginAttemptStore, SecondFactorStore};
+use crate::store::{AccountStore, ActivityStore, CredentialStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{check_password_and_factor, Caller, FactorProof};
+use super::{check_password_and_factor, record, Caller, FactorProof};
 
 /// An account deletion request: the password, asked again, and the address
 /// it comes from (for the lockout). Its `Debug` output redacts the password.
@@ -29,16 +30,18 @@ pub async fn delete_user<S>(
     proof: FactorProof<'_>,
 ) -> Result<(), ApiError>
 where
-    S: AccountStore + CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: AccountStore + CredentialStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let user = &caller.user;
     let credentials =
-        check_password_and_factor(store, passwords, now, user, &attempt.source_ip, attempt.password, proof).await?;
+        check_password_and_factor(store, passwords, now, caller, &attempt.source_ip, attempt.password, proof).await?;
     // A claim of another user, or none: a concurrent deletion won.
     if credentials.user_id != user.id || !store.delete_account(user).await? {
         return Err(ApiError::InvalidToken);
     }
     tracing::info!(user_id = %user.id, "account deleted");
+    // For its operators: the account's events outlive it until they expire.
+    record(store, caller.event(ActivityType::AccountDeleted)).await;
     Ok(())
 }
 
@@ -107,7 +110,9 @@ mod tests {
         assert_eq!(err.code(), "invalid_token");
         let key = RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap();
         let policy = RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 };
-        let refreshed = refresh(&alice.store, &alice.keys.issuer(), &key, policy, now(), &alice.refresh_token).await;
+        let refreshed =
+            refresh(&alice.store, &alice.keys.issuer(), &key, policy, now(), &alice.refresh_token, &Client::default())
+                .await;
         assert_eq!(refreshed.unwrap_err().code(), "invalid_refresh_token");
         assert!(alice.store.session(&alice.user_id, &alice.session_id).await.unwrap().is_none(), "not ended");
     }

@@ -1,14 +1,15 @@
 use secrecy::SecretString;
 
-use crate::domain::SECOND_FACTOR_WAIT_SECONDS;
+use crate::domain::{ActivityEvent, ActivityType, SECOND_FACTOR_WAIT_SECONDS};
 use crate::domain::{Client, PendingSignIn, SecondFactorToken, Session, SessionId, SessionLifetime, UserId, Username};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SecondFactorStore, SessionStore, StoreError};
+use crate::store::StoreError;
+use crate::store::{ActivityStore, CredentialStore, Credentials, LoginAttemptStore, SecondFactorStore, SessionStore};
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
 
-use super::{IssuedSession, PasswordCheck};
+use super::{record, IssuedSession, PasswordCheck};
 
 /// A login request: the credentials, and who sends them.
 #[derive(Debug)]
@@ -76,6 +77,11 @@ pub struct LoginPolicy {
 /// as the password was right when checked, and the sessions ended beyond
 /// the cap were of the old password.
 ///
+/// The user's activity records the attempt as the lockout counts it: as
+/// failed (or `locked`) beside the claim and the argon2 work, then as what
+/// it came to beside the last writes; the same event, written over. No
+/// round trip is added. A name without a user records nothing.
+///
 /// With a second factor, a right password starts no session: it stores a
 /// login waiting for a code ([`PendingSignIn`]) instead, and its attempt
 /// stays counted as a failure until the code is right, so that guesses of
@@ -89,7 +95,7 @@ pub async fn login<S>(
     attempt: LoginAttempt,
 ) -> Result<LoginOutcome, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + SessionStore + SecondFactorStore,
+    S: CredentialStore + LoginAttemptStore + SessionStore + SecondFactorStore + ActivityStore,
 {
     let LoginAttempt { username, password, client } = attempt;
     let Ok(username) = Username::parse(&username) else {
@@ -103,29 +109,48 @@ where
     let address = client.source_ip.clone();
     let check = PasswordCheck::read(store, &username, &address, now).await;
     let owner = check.owner().cloned();
-    // A refused check answers at once, without waiting for the sessions:
-    // whether the name has a user must not show in a refusal's time.
+    let attempted =
+        owner.as_ref().zip(check.attempt_kind()).map(|(owner, kind)| ActivityEvent::new(owner, kind).from(&client));
+    // A refused check answers without waiting for the sessions: whether the
+    // name has a user must not show in a refusal's time. It waits for its
+    // record, which starts with the claim and is written before argon2 ends.
     let beyond_cap = async { Ok(sessions_beyond_cap(store, owner, policy.max_sessions).await) };
-    let (checked, beyond_cap) = tokio::try_join!(check.verify(store, passwords, password), beyond_cap)?;
+    let recorded = async {
+        if let Some(attempted) = &attempted {
+            record(store, attempted.clone()).await;
+        }
+    };
+    let (checked, ()) =
+        tokio::join!(async { tokio::try_join!(check.verify(store, passwords, password), beyond_cap) }, recorded);
+    let (checked, beyond_cap) = checked?;
     let user_id = checked.credentials.user_id.clone();
+    let attempted = attempted.unwrap_or_else(|| ActivityEvent::new(&user_id, ActivityType::LoginFailed).from(&client));
     if checked.credentials.disabled {
         // The password was right: the attempt is forgotten, and only its
         // owner learns the account is disabled.
-        checked.record_success(store).await?;
+        let refused = attempted.turned_into(ActivityType::LoginFailed).detail("account_disabled");
+        let (forgotten, ()) = tokio::join!(checked.record_success(store), record(store, refused));
+        forgotten?;
         tracing::info!(user_id = %user_id, "login refused: the account is disabled");
         return Err(ApiError::AccountDisabled);
     }
     if checked.credentials.second_factor {
         let token = SecondFactorToken::new(user_id.clone())?;
-        store.put_pending_sign_in(&PendingSignIn::new(&token, checked.credentials.generation, client, now)).await?;
+        let pending = PendingSignIn::new(&token, checked.credentials.generation, client, now);
+        let waiting = attempted.turned_into(ActivityType::SecondFactorRequired);
+        let (stored, ()) = tokio::join!(store.put_pending_sign_in(&pending), record(store, waiting));
+        stored?;
         tracing::info!(user_id = %user_id, "login waits for a second factor");
         let challenge = SecondFactorChallenge { token: token.encode(), expires_in: SECOND_FACTOR_WAIT_SECONDS };
         return Ok(LoginOutcome::SecondFactor(challenge));
     }
-    let (issued, success, ended) = tokio::join!(
-        start_session(store, issuer, policy.lifetime, now, &username, &checked.credentials, client),
+    let session_id = SessionId::new_random();
+    let succeeded = attempted.turned_into(ActivityType::LoginSucceeded).in_session(&session_id);
+    let (issued, success, ended, ()) = tokio::join!(
+        start_session(store, issuer, policy.lifetime, now, &username, &checked.credentials, client, session_id),
         checked.record_success(store),
         end_beyond_cap(store, &user_id, beyond_cap),
+        record(store, succeeded),
     );
     if let Err(err) = ended {
         // The cap is met again by the next login; this one goes on.
@@ -179,8 +204,8 @@ async fn start_session(
     username: &Username,
     checked: &Credentials,
     client: Client,
+    id: SessionId,
 ) -> Result<IssuedSession, ApiError> {
-    let id = SessionId::new_random();
     let first = RefreshToken::first(checked.user_id.clone(), id.clone())?;
     let session = Session::start(id, checked.user_id.clone(), client, first.hash(), lifetime, now)
         .under_credentials(checked.generation);

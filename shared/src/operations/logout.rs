@@ -1,10 +1,11 @@
 use serde::Deserialize;
 
+use crate::domain::ActivityType;
 use crate::domain::{SessionId, UserId};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{ActivityStore, SessionStore, StoreError};
 use crate::ApiError;
 
-use super::Caller;
+use super::{record, Caller};
 
 /// Which sessions a logout ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -19,16 +20,35 @@ pub enum LogoutScope {
     Global,
 }
 
+impl LogoutScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogoutScope::Local => "local",
+            LogoutScope::Others => "others",
+            LogoutScope::Global => "global",
+        }
+    }
+}
+
 /// Ends sessions, and with them every access and refresh token they issued.
 /// A refresh racing this either rotates first, and its tokens die with the
 /// session, or finds the session gone: a rotation never recreates one.
-pub async fn logout(sessions: &impl SessionStore, caller: &Caller, scope: LogoutScope) -> Result<(), ApiError> {
+/// The caller's activity records it, with its scope, beside the ending.
+pub async fn logout<S>(sessions: &S, caller: &Caller, scope: LogoutScope) -> Result<(), ApiError>
+where
+    S: SessionStore + ActivityStore,
+{
     let user_id = &caller.user.id;
-    let ended = match scope {
-        LogoutScope::Local => usize::from(sessions.end_session(user_id, &caller.session_id).await?),
-        LogoutScope::Others => end_sessions_but(sessions, user_id, Some(&caller.session_id)).await?,
-        LogoutScope::Global => end_sessions_but(sessions, user_id, None).await?,
+    let ending = async {
+        match scope {
+            LogoutScope::Local => Ok(usize::from(sessions.end_session(user_id, &caller.session_id).await?)),
+            LogoutScope::Others => end_sessions_but(sessions, user_id, Some(&caller.session_id)).await,
+            LogoutScope::Global => end_sessions_but(sessions, user_id, None).await,
+        }
     };
+    let event = caller.event(ActivityType::LoggedOut).detail(scope.as_str());
+    let (ended, ()) = tokio::join!(ending, record(sessions, event));
+    let ended = ended?;
     tracing::info!(user_id = %user_id, ?scope, sessions = ended, "logged out");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! Every operation takes its ports first, then its settings, then the time
 //! (`now`, from the function's clock), then the caller's input.
 
+mod activity;
 mod admit_sign_up;
 mod authenticate;
 mod authorize;
@@ -29,13 +30,14 @@ mod second_factor;
 mod verify_email;
 mod verify_mfa;
 
+pub use activity::{list_activity, record, ActivityPageView};
 pub use admit_sign_up::{admit_sign_up, SIGN_UP_WINDOW_SECONDS};
 pub use authenticate::{authenticate, Caller};
 pub use authorize::authorize;
 pub use change_email::{change_email, EmailChangeAttempt};
 pub use change_password::{change_password, notify_password_changed, PasswordChangeAttempt};
 pub use confirm_totp::confirm_totp;
-pub use create_user::{create_user, register, SignUp};
+pub use create_user::{create_user, register, welcome, SignUp};
 pub use delete_user::{delete_user, DeletionAttempt};
 pub use enrol_totp::enrol_totp;
 pub use get_user::{get_user, Whose};
@@ -51,7 +53,7 @@ pub use second_factor::{check_password_and_factor, notify_factor_changed, prove_
 pub use verify_email::{send_verification_code, verify_email};
 pub use verify_mfa::{verify_mfa, FactorSignIn};
 
-use authenticate::{admit_caller, claimed};
+use authenticate::{admit_caller, admit_claimed, claimed};
 use check_password::{check_password, PasswordCheck};
 use second_factor::{claim_attempt, forget_attempt};
 

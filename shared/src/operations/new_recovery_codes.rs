@@ -1,10 +1,10 @@
-use crate::domain::{FactorKeys, RecoveryCode};
+use crate::domain::{ActivityType, FactorKeys, RecoveryCode};
 use crate::mail::templates::FactorChange;
 use crate::mail::Mailer;
-use crate::store::{LoginAttemptStore, SecondFactorStore};
+use crate::store::{ActivityStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{notify_factor_changed, prove_factor, Caller};
+use super::{notify_factor_changed, prove_factor, record, Caller};
 
 /// Replaces the account's recovery codes with new ones, to show once, when
 /// a code of the factor is right ([`prove_factor`]: under the lockout, and
@@ -19,15 +19,16 @@ pub async fn new_recovery_codes<S>(
     source_ip: &str,
 ) -> Result<Vec<RecoveryCode>, ApiError>
 where
-    S: LoginAttemptStore + SecondFactorStore,
+    S: LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let user = &caller.user;
     if !user.second_factor.is_active() {
         return Err(ApiError::MfaNotEnabled);
     }
     let (codes, hashes) = keys.recovery_codes(&user.id)?;
-    prove_factor(store, keys, now, user, source_ip, code, Some(&hashes)).await?;
+    prove_factor(store, keys, now, caller, source_ip, code, Some(&hashes)).await?;
     tracing::info!(user_id = %user.id, "recovery codes replaced");
-    notify_factor_changed(mailer, user, FactorChange::RecoveryCodesReplaced).await;
+    let replaced = record(store, caller.event(ActivityType::RecoveryCodesReplaced));
+    tokio::join!(notify_factor_changed(mailer, user, FactorChange::RecoveryCodesReplaced), replaced);
     Ok(codes)
 }

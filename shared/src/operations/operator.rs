@@ -1,16 +1,29 @@
 //! What an operator does to an account, with the operator's own AWS
 //! credentials (IAM is the authorisation): the rules the functions follow,
 //! never a second implementation of them. Every action is logged as a
-//! security event naming the operator.
+//! security event naming the operator, and recorded in the account's
+//! activity with the operator's name.
 
-use crate::domain::{Disabled, EmailAddress, Session, User, UserId, Username};
-use crate::store::{AccountStore, CredentialStore, EmailStore, OperatorStore, SessionStore, UserStore};
+use crate::domain::{ActivityEvent, ActivityType, Disabled, EmailAddress, Session, User, UserId, Username};
+use crate::store::{AccountStore, ActivityStore, CredentialStore, EmailStore, OperatorStore, SessionStore, UserStore};
+
+use super::record;
 use crate::ApiError;
 
 /// Who acts: the caller's ARN as STS names it, or a placeholder that says
 /// it is one when DynamoDB is local.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator(pub String);
+
+impl Operator {
+    /// An event of the account's activity: this operator's action on it.
+    fn event(&self, user_id: &UserId, kind: ActivityType) -> ActivityEvent {
+        ActivityEvent::new(user_id, kind).by_operator(self.0.clone())
+    }
+}
+
+/// How many of an account's latest events `show` lists.
+pub const RECENT_EVENTS: usize = 10;
 
 /// How an operator names an account.
 #[derive(Debug, Clone)]
@@ -20,11 +33,13 @@ pub enum AccountRef {
     Email(String),
 }
 
-/// An account as an operator sees it: the user and its sessions.
+/// An account as an operator sees it: the user, its sessions and its
+/// latest events.
 #[derive(Debug)]
 pub struct AccountSummary {
     pub user: User,
     pub sessions: Vec<Session>,
+    pub events: Vec<ActivityEvent>,
 }
 
 /// The account `reference` names, if any. A malformed id, name or address
@@ -48,14 +63,39 @@ where
     }
 }
 
-/// The account and its sessions, or [`ApiError::NotFound`].
+/// The account, its sessions and its latest events, or [`ApiError::NotFound`].
 pub async fn show_account<S>(store: &S, reference: &AccountRef) -> Result<AccountSummary, ApiError>
 where
-    S: UserStore + CredentialStore + EmailStore + SessionStore,
+    S: UserStore + CredentialStore + EmailStore + SessionStore + ActivityStore,
 {
     let user = find_account(store, reference).await?.ok_or(ApiError::NotFound)?;
-    let sessions = store.sessions(&user.id).await?;
-    Ok(AccountSummary { user, sessions })
+    let (sessions, events) = tokio::join!(store.sessions(&user.id), store.activity(&user.id, RECENT_EVENTS, None));
+    Ok(AccountSummary { user, sessions: sessions?, events: events?.events })
+}
+
+/// The latest `limit` events (1 to 1000) of the account `id`, newest first,
+/// whether or not it still exists: a deleted account's events are kept
+/// until they expire.
+pub async fn account_events<S>(store: &S, id: &str, limit: usize) -> Result<Vec<ActivityEvent>, ApiError>
+where
+    S: ActivityStore,
+{
+    let id = UserId::parse(id).ok_or(ApiError::InvalidRequest("not a user id"))?;
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::InvalidRequest("the limit must be from 1 to 1000"));
+    }
+    let mut events = Vec::new();
+    let mut after = None;
+    while events.len() < limit {
+        let page =
+            store.activity(&id, (limit - events.len()).min(crate::domain::MAX_ACTIVITY_PAGE), after.as_deref()).await?;
+        events.extend(page.events);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(events)
 }
 
 async fn account<S: UserStore>(store: &S, id: &str) -> Result<User, ApiError> {
@@ -75,7 +115,7 @@ pub async fn disable_account<S>(
     reason: &str,
 ) -> Result<User, ApiError>
 where
-    S: UserStore + SessionStore + OperatorStore,
+    S: UserStore + SessionStore + OperatorStore + ActivityStore,
 {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -88,30 +128,38 @@ where
     }
     let (user_id, operator) = (&user.id, &operator.0);
     tracing::warn!(security_event = "account_disabled", %user_id, %operator, reason, "account disabled");
-    end_every_session(store, &user.id).await?;
+    let recorded = record(
+        store,
+        ActivityEvent::new(user_id, ActivityType::AccountDisabled).by_operator(operator.clone()).detail(reason),
+    );
+    let (ended, ()) = tokio::join!(end_every_session(store, user_id), recorded);
+    ended?;
     Ok(User { disabled: Some(disabled), ..user })
 }
 
 /// Enables a disabled account: its name signs in again; its old sessions stay ended.
 pub async fn enable_account<S>(store: &S, operator: &Operator, id: &str) -> Result<User, ApiError>
 where
-    S: UserStore + OperatorStore,
+    S: UserStore + OperatorStore + ActivityStore,
 {
     let user = account(store, id).await?;
     if !store.enable_account(&user).await? {
         return Err(ApiError::NotFound);
     }
     tracing::warn!(security_event = "account_enabled", user_id = %user.id, operator = %operator.0, "account enabled");
+    record(store, operator.event(&user.id, ActivityType::AccountEnabled)).await;
     Ok(User { disabled: None, ..user })
 }
 
 /// Ends every session of the account: how many there were.
 pub async fn sign_out_everywhere<S>(store: &S, operator: &Operator, id: &str) -> Result<usize, ApiError>
 where
-    S: UserStore + SessionStore,
+    S: UserStore + SessionStore + ActivityStore,
 {
     let user = account(store, id).await?;
-    let ended = end_every_session(store, &user.id).await?;
+    let recorded = record(store, operator.event(&user.id, ActivityType::SignedOutByOperator));
+    let (ended, ()) = tokio::join!(end_every_session(store, &user.id), recorded);
+    let ended = ended?;
     let (user_id, operator) = (&user.id, &operator.0);
     tracing::warn!(security_event = "signed_out_everywhere", %user_id, %operator, sessions = ended, "sessions ended");
     Ok(ended)
@@ -120,7 +168,7 @@ where
 /// Deletes the account as its owner's deletion does, all of it at once.
 pub async fn delete_account<S>(store: &S, operator: &Operator, id: &str) -> Result<User, ApiError>
 where
-    S: UserStore + AccountStore,
+    S: UserStore + AccountStore + ActivityStore,
 {
     let user = account(store, id).await?;
     if !store.delete_account(&user).await? {
@@ -128,6 +176,7 @@ where
     }
     let (user_id, operator) = (&user.id, &operator.0);
     tracing::warn!(security_event = "account_deleted", %user_id, %operator, "account deleted by an operator");
+    record(store, ActivityEvent::new(user_id, ActivityType::AccountDeleted).by_operator(operator.clone())).await;
     Ok(user)
 }
 

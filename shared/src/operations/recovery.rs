@@ -1,5 +1,6 @@
 use secrecy::SecretString;
 
+use crate::domain::{ActivityEvent, ActivityType, Client};
 use crate::domain::{
     CodeCheck, CodeHasher, CodePurpose, EmailAddress, OneTimeCode, Password, PendingCode, User, Username,
 };
@@ -7,12 +8,14 @@ use crate::lockout::KNOWN_ADDRESS_SECONDS;
 use crate::mail::{self, templates, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
 use crate::store::{
-    CredentialStore, EmailStore, LoginAttemptStore, PasswordReset, RecoveryStore, SessionStore, UserStore,
+    ActivityStore, CredentialStore, EmailStore, LoginAttemptStore, PasswordReset, RecoveryStore, SessionStore,
+    UserStore,
 };
 use crate::ApiError;
 
 use super::admit_sign_up::hour_window;
 use super::logout::end_sessions_but;
+use super::record;
 
 /// The account a recovery names: by its username, or by its verified address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +117,7 @@ pub struct RecoveryConfirmation {
     pub name: AccountName,
     pub code: String,
     pub new_password: SecretString,
-    pub source_ip: String,
+    pub client: Client,
 }
 
 /// Sets a new password with the recovery code mailed to the account's
@@ -137,7 +140,7 @@ pub async fn confirm_recovery<S>(
     confirmation: RecoveryConfirmation,
 ) -> Result<(), ApiError>
 where
-    S: CredentialStore + UserStore + EmailStore + RecoveryStore + SessionStore + LoginAttemptStore,
+    S: CredentialStore + UserStore + EmailStore + RecoveryStore + SessionStore + LoginAttemptStore + ActivityStore,
 {
     let presented = OneTimeCode::parse(&confirmation.code);
     let (user, address) =
@@ -166,12 +169,14 @@ where
     tracing::info!(user_id = %user.id, "password reset by recovery");
     // The reset is done: what follows tidies up, and a failure is logged.
     // Every session is of the old generation now and opens nothing already.
-    if let Err(err) = end_sessions_but(store, &user.id, None).await {
+    let reset = record(store, ActivityEvent::new(&user.id, ActivityType::PasswordReset).from(&confirmation.client));
+    let (ended, ()) = tokio::join!(end_sessions_but(store, &user.id, None), reset);
+    if let Err(err) = ended {
         tracing::warn!(user_id = %user.id, error = %err, "sessions left after a recovery");
     }
     let known_until = now + KNOWN_ADDRESS_SECONDS;
     let (known, forgotten) = tokio::join!(
-        store.mark_known(&user.username, &confirmation.source_ip, &user.id, known_until),
+        store.mark_known(&user.username, &confirmation.client.source_ip, &user.id, known_until),
         store.forget_name(&user.username)
     );
     if let Err(err) = known.and(forgotten) {

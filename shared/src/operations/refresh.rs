@@ -1,10 +1,10 @@
-use crate::domain::{Presented, RefreshHash, Rotation, Session, SessionLifetime};
-use crate::store::{SessionStore, UserStore};
+use crate::domain::{ActivityEvent, ActivityType, Client, Presented, RefreshHash, Rotation, Session, SessionLifetime};
+use crate::store::{ActivityStore, SessionStore, UserStore};
 use crate::tokens::refresh::{RefreshKey, RefreshToken};
 use crate::tokens::TokenIssuer;
 use crate::ApiError;
 
-use super::IssuedSession;
+use super::{record, IssuedSession};
 
 /// How refreshes renew sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,10 @@ const LONGEST_LINEAGE: u64 = 4 * 24 * 31;
 /// or that was opened with a password since changed, renews nothing, and is
 /// ended. Never runs argon2 and never touches the
 /// lockout.
+///
+/// The user's activity records a session's first refresh (one write after
+/// the rotation, once in the session's life; every later refresh writes
+/// nothing more) and the theft of its tokens.
 pub async fn refresh<S>(
     sessions: &S,
     issuer: &TokenIssuer,
@@ -44,9 +48,10 @@ pub async fn refresh<S>(
     policy: RefreshPolicy,
     now: u64,
     raw_token: &str,
+    client: &Client,
 ) -> Result<IssuedSession, ApiError>
 where
-    S: SessionStore + UserStore,
+    S: SessionStore + UserStore + ActivityStore,
 {
     let token = RefreshToken::parse(raw_token).ok_or(ApiError::InvalidRefreshToken)?;
     let (presented, next) = (token.hash(), key.successor(&token));
@@ -78,6 +83,10 @@ where
     let generation = user.credential_generation;
     if let Some(rotated) = rotated {
         if !rotated.is_left_behind(generation) {
+            if rotated.generation == 1 {
+                let first = ActivityEvent::new(&user.id, ActivityType::SessionRefreshed).from(client);
+                record(sessions, first.in_session(&rotated.id)).await;
+            }
             return issue(issuer, &next, &rotated, now);
         }
         // Rotated before a password change its user was read after: the
@@ -105,13 +114,13 @@ where
             Some(current) => issue(issuer, &current, &session, now),
             None => Err(ApiError::InvalidRefreshToken),
         },
-        Presented::SpentLongAgo => end_stolen(sessions, &session).await,
+        Presented::SpentLongAgo => end_stolen(sessions, &session, client).await,
         Presented::Unknown => {
             let is_known = |hash: &RefreshHash| {
                 *hash == session.current || session.previous.as_ref().is_some_and(|(spent, _)| spent == hash)
             };
             match descendant_matching(key, &token, &session, is_known) {
-                Some(_) => end_stolen(sessions, &session).await,
+                Some(_) => end_stolen(sessions, &session, client).await,
                 None => Err(ApiError::InvalidRefreshToken),
             }
         }
@@ -139,7 +148,10 @@ fn descendant_matching(
 /// A spent token came back after its grace interval: someone else holds the
 /// session's tokens. End it, so the newest refresh token and every access
 /// token of the session stop working at once.
-async fn end_stolen(sessions: &impl SessionStore, session: &Session) -> Result<IssuedSession, ApiError> {
+async fn end_stolen<S>(sessions: &S, session: &Session, client: &Client) -> Result<IssuedSession, ApiError>
+where
+    S: SessionStore + ActivityStore,
+{
     // Logged first: the event must not be lost if ending the session fails.
     tracing::warn!(
         security_event = "refresh_token_reuse",
@@ -147,7 +159,12 @@ async fn end_stolen(sessions: &impl SessionStore, session: &Session) -> Result<I
         session_id = %session.id,
         "a spent refresh token was presented after its grace interval: ending the session"
     );
-    sessions.end_session(&session.user_id, &session.id).await?;
+    let reused = ActivityEvent::new(&session.user_id, ActivityType::RefreshTokenReused).from(client);
+    let (ended, ()) = tokio::join!(
+        sessions.end_session(&session.user_id, &session.id),
+        record(sessions, reused.in_session(&session.id))
+    );
+    ended?;
     Err(ApiError::InvalidRefreshToken)
 }
 
@@ -199,7 +216,7 @@ mod tests {
 
     impl Setup {
         async fn refresh(&self, token: &str, now: u64) -> Result<IssuedSession, ApiError> {
-            refresh(&self.store, &self.keys.issuer(), &self.key, POLICY, now, token).await
+            refresh(&self.store, &self.keys.issuer(), &self.key, POLICY, now, token, &Client::default()).await
         }
 
         async fn session_alive(&self, access_token: &str, now: u64) -> bool {

@@ -1,12 +1,13 @@
 use secrecy::SecretString;
 
+use crate::domain::ActivityType;
 use crate::mail::templates::FactorChange;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, LoginAttemptStore, SecondFactorStore};
+use crate::store::{ActivityStore, CredentialStore, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::{check_password_and_factor, notify_factor_changed, Caller, FactorProof};
+use super::{check_password_and_factor, notify_factor_changed, record, Caller, FactorProof};
 
 /// A request to remove the second factor: the password, and the address it
 /// comes from (for the lockout). Its `Debug` output redacts the password.
@@ -30,17 +31,18 @@ pub async fn remove_totp<S>(
     proof: FactorProof<'_>,
 ) -> Result<(), ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: CredentialStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
     let user = &caller.user;
     if !user.second_factor.is_active() {
         return Err(ApiError::MfaNotEnabled);
     }
-    check_password_and_factor(store, passwords, now, user, &attempt.source_ip, attempt.password, proof).await?;
+    check_password_and_factor(store, passwords, now, caller, &attempt.source_ip, attempt.password, proof).await?;
     if !store.remove_totp(user).await? {
         return Err(ApiError::MfaNotEnabled);
     }
     tracing::info!(user_id = %user.id, "second factor removed");
-    notify_factor_changed(mailer, user, FactorChange::Removed).await;
+    let removed = record(store, caller.event(ActivityType::SecondFactorDisabled));
+    tokio::join!(notify_factor_changed(mailer, user, FactorChange::Removed), removed);
     Ok(())
 }

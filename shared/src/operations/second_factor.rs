@@ -7,15 +7,15 @@ use std::collections::BTreeSet;
 
 use secrecy::SecretString;
 
-use crate::domain::{FactorCode, FactorKeys, FactorUse, User};
+use crate::domain::{ActivityType, FactorCode, FactorKeys, FactorUse, User};
 use crate::lockout::{self, Claimed, LockoutError};
 use crate::mail::templates::{self, FactorChange};
 use crate::mail::{self, MailKind, Mailer};
 use crate::passwords::PasswordHasher;
-use crate::store::{CredentialStore, Credentials, LoginAttemptStore, SecondFactorStore};
+use crate::store::{ActivityStore, CredentialStore, Credentials, LoginAttemptStore, SecondFactorStore};
 use crate::ApiError;
 
-use super::PasswordCheck;
+use super::{record, Caller, PasswordCheck};
 
 /// Tells the user's verified address, if there is one, that the second
 /// factor changed. A mail that cannot be sent is logged and counted.
@@ -46,19 +46,21 @@ impl std::fmt::Debug for FactorProof<'_> {
 /// missing is [`ApiError::MfaRequired`], before any argon2 work; a wrong,
 /// used or replayed one is [`ApiError::InvalidFactorCode`]. The code is
 /// spent (a TOTP step recorded, a recovery code deleted) before success is
-/// recorded, so of two requests with one code, one passes.
+/// recorded, so of two requests with one code, one passes. A recovery code
+/// spent is recorded in the caller's activity.
 pub async fn check_password_and_factor<S>(
     store: &S,
     passwords: &dyn PasswordHasher,
     now: u64,
-    user: &User,
+    caller: &Caller,
     address: &str,
     password: SecretString,
     proof: FactorProof<'_>,
 ) -> Result<Credentials, ApiError>
 where
-    S: CredentialStore + LoginAttemptStore + SecondFactorStore,
+    S: CredentialStore + LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
+    let user = &caller.user;
     let code = match user.second_factor.is_active() {
         true => Some(proof.code.as_deref().ok_or(ApiError::MfaRequired)?),
         false => None,
@@ -69,11 +71,15 @@ where
         // The name is no longer this user's: the account is gone.
         return Err(ApiError::InvalidToken);
     }
-    if let Some(code) = code {
-        let used = accepted(proof.keys, user, code, now)?;
-        spend(store, user, &used, None).await?;
+    let used = match code {
+        Some(code) => Some(accepted(proof.keys, user, code, now)?),
+        None => None,
+    };
+    if let Some(used) = &used {
+        spend(store, user, used, None).await?;
     }
-    checked.record_success(store).await?;
+    let (success, ()) = tokio::join!(checked.record_success(store), record_recovery_code(store, caller, used.as_ref()));
+    success?;
     Ok(checked.credentials)
 }
 
@@ -84,22 +90,35 @@ pub async fn prove_factor<S>(
     store: &S,
     keys: &FactorKeys,
     now: u64,
-    user: &User,
+    caller: &Caller,
     address: &str,
     code: &str,
     replace: Option<&BTreeSet<String>>,
 ) -> Result<FactorUse, ApiError>
 where
-    S: LoginAttemptStore + SecondFactorStore,
+    S: LoginAttemptStore + SecondFactorStore + ActivityStore,
 {
+    let user = &caller.user;
     if !user.second_factor.is_active() {
         return Err(ApiError::MfaNotEnabled);
     }
     let claimed = claim_attempt(store, user, address, now).await?;
     let used = accepted(keys, user, code, now)?;
     spend(store, user, &used, replace).await?;
-    forget_attempt(store, user, address, claimed, now).await?;
+    let (forgotten, ()) = tokio::join!(
+        forget_attempt(store, user, address, claimed, now),
+        record_recovery_code(store, caller, Some(&used))
+    );
+    forgotten?;
     Ok(used)
+}
+
+/// Records a recovery code's use in the caller's activity; a TOTP code's
+/// use is not an event of its own.
+async fn record_recovery_code(store: &impl ActivityStore, caller: &Caller, used: Option<&FactorUse>) {
+    if let Some(FactorUse::RecoveryCode { .. }) = used {
+        record(store, caller.event(ActivityType::RecoveryCodeUsed)).await;
+    }
 }
 
 /// Claims an attempt at the user's name from `address`, as a failure until

@@ -1,9 +1,9 @@
-use crate::domain::{CodeCheck, CodeHasher, CodePurpose, EmailAddress, OneTimeCode, PendingCode, User};
+use crate::domain::{ActivityType, CodeCheck, CodeHasher, CodePurpose, EmailAddress, OneTimeCode, PendingCode, User};
 use crate::mail::{self, templates, MailKind, Mailer};
-use crate::store::{EmailStore, EmailVerification};
+use crate::store::{ActivityStore, EmailStore, EmailVerification};
 use crate::ApiError;
 
-use super::Caller;
+use super::{record, Caller};
 
 /// Mails a code that proves `address` is the user's, for the address the
 /// user's profile now holds, unverified; a new code voids the one before.
@@ -52,7 +52,7 @@ pub async fn verify_email<S>(
     raw_code: &str,
 ) -> Result<(), ApiError>
 where
-    S: EmailStore,
+    S: EmailStore + ActivityStore,
 {
     let presented = OneTimeCode::parse(raw_code);
     let pending = store.pending_code(&caller.user.id, CodePurpose::VerifyEmail).await?.ok_or(ApiError::InvalidCode)?;
@@ -71,6 +71,7 @@ where
         CodeCheck::Accepted => match store.verify_email(&pending, now).await? {
             EmailVerification::Verified => {
                 tracing::info!(user_id = %caller.user.id, "email address verified");
+                record(store, caller.event(ActivityType::EmailVerified)).await;
                 Ok(())
             }
             EmailVerification::CodeGone => Err(ApiError::InvalidCode),

@@ -5,10 +5,10 @@
 use std::sync::Mutex;
 
 use super::memory::MemoryStore;
-use super::SecondFactorStore;
+use super::{ActivityStore, SecondFactorStore};
 use super::{CredentialStore, Credentials, LoginAttemptStore, PasswordChange, SessionStore, StoreError, UserStore};
+use crate::domain::{ActivityEvent, ActivityPage, FactorUse, PendingSignIn, SealedSecret};
 use crate::domain::{AddressClaim, NameClaim, Rotation, Session, SessionId, Standing, User, UserId, Username};
-use crate::domain::{FactorUse, PendingSignIn, SealedSecret};
 use crate::passwords::PasswordHash;
 
 /// A [`MemoryStore`] that answers as it does but where a fault is asked for.
@@ -23,6 +23,8 @@ pub struct FaultyStore {
     /// after a session read at the same time, as when a token check's two
     /// reads straddle the change.
     pub change_before_user_read: Mutex<Option<PasswordChange>>,
+    /// Events are not recorded, as when the events table is throttled.
+    pub events_fail: bool,
 }
 
 impl FaultyStore {
@@ -154,5 +156,17 @@ impl SecondFactorStore for FaultyStore {
         now: u64,
     ) -> Result<bool, StoreError> {
         self.inner.complete_sign_in(pending, used, session, now).await
+    }
+}
+
+impl ActivityStore for FaultyStore {
+    async fn record(&self, event: &ActivityEvent) -> Result<(), StoreError> {
+        match self.events_fail {
+            true => Err(StoreError::Unavailable("injected: the events table is throttled".into())),
+            false => self.inner.record(event).await,
+        }
+    }
+    async fn activity(&self, user_id: &UserId, limit: usize, after: Option<&str>) -> Result<ActivityPage, StoreError> {
+        self.inner.activity(user_id, limit, after).await
     }
 }

@@ -5,12 +5,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    AccountStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore, OperatorStore,
-    PasswordChange, PasswordReset, RecoveryStore, SecondFactorStore, SessionStore, SignUpStore, StoreError, UserStore,
-    RECOVERIES_PER_USER_PER_HOUR, RECOVERY_INTERVAL_SECONDS,
+    AccountStore, ActivityStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore,
+    OperatorStore, PasswordChange, PasswordReset, RecoveryStore, SecondFactorStore, SessionStore, SignUpStore,
+    StoreError, UserStore, RECOVERIES_PER_USER_PER_HOUR, RECOVERY_INTERVAL_SECONDS,
 };
 use crate::domain::SecondFactor;
 use crate::domain::{ActiveTotp, CodePurpose, EmailAddress, FactorUse, PendingCode, PendingSignIn, SealedSecret};
+use crate::domain::{ActivityEvent, ActivityPage};
 use crate::domain::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
@@ -39,6 +40,8 @@ struct Inner {
     recovery_requests: HashMap<UserId, (u64, u64, u64)>,
     /// logins waiting for their second factor, by their token's hash
     sign_ins: HashMap<String, PendingSignIn>,
+    /// every user's activity, by user and event key
+    events: std::collections::BTreeMap<(UserId, String), ActivityEvent>,
 }
 
 /// Spends `used` on `factor`, if it can be: as the DynamoDB store's conditions.
@@ -56,6 +59,37 @@ fn spend(factor: &mut SecondFactor, used: &FactorUse) -> bool {
 impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl MemoryStore {
+    /// Every event of the user, newest first.
+    pub fn events_of(&self, user_id: &UserId) -> Vec<ActivityEvent> {
+        let inner = self.lock();
+        inner.events.iter().rev().filter(|((user, _), _)| user == user_id).map(|(_, event)| event.clone()).collect()
+    }
+}
+
+impl ActivityStore for MemoryStore {
+    async fn record(&self, event: &ActivityEvent) -> Result<(), StoreError> {
+        self.lock().events.insert((event.user_id.clone(), event.key()), event.clone());
+        Ok(())
+    }
+
+    async fn activity(&self, user_id: &UserId, limit: usize, after: Option<&str>) -> Result<ActivityPage, StoreError> {
+        let mut events: Vec<_> = self
+            .events_of(user_id)
+            .into_iter()
+            .filter(|event| after.is_none_or(|after| event.key().as_str() < after))
+            .collect();
+        let next = match events.len() > limit {
+            true => {
+                events.truncate(limit);
+                events.last().map(ActivityEvent::key)
+            }
+            false => None,
+        };
+        Ok(ActivityPage { events, next })
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
+use crate::domain::{ActivityEvent, ActivityPage};
 use crate::domain::{AddressClaim, NameClaim, Standing};
 use crate::domain::{CodePurpose, EmailAddress, PendingCode};
 use crate::domain::{FactorUse, PendingSignIn, SealedSecret};
@@ -243,6 +244,23 @@ pub trait OperatorStore: Send + Sync {
     /// Clears the mark; `false`, and nothing changed, when the user or its
     /// name is gone.
     fn enable_account(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Each user's security activity, newest first, kept for a number of days.
+pub trait ActivityStore: Send + Sync {
+    /// Stores the event, over any event of its user with the same key: a
+    /// login's attempt is recorded as failed, then as what it came to.
+    fn record(&self, event: &ActivityEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// At most `limit` of the user's events, newest first, from after the
+    /// event keyed `after` when given; the page's `next` is absent when no
+    /// event follows it.
+    fn activity(
+        &self,
+        user_id: &UserId,
+        limit: usize,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<ActivityPage, StoreError>> + Send;
 }
 
 /// The most recovery requests a user may make in an hour, and how long after

@@ -1,5 +1,6 @@
 //! The DynamoDB adapter. All mapping between items and domain types is here.
 
+mod activity;
 mod email;
 mod errors;
 mod item;
@@ -41,11 +42,19 @@ pub struct DynamoStore {
     /// Keys the login-attempts items by the username's keyed hash; the
     /// functions that check passwords set it ([`DynamoStore::with_username_key`]).
     username_key: Option<Arc<hmac::Key>>,
+    /// How long an event of the activity is kept.
+    event_retention_days: u64,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, tables: TableNames) -> Self {
-        DynamoStore { client, tables, username_key: None }
+        let event_retention_days = crate::config::DEFAULT_EVENT_RETENTION_DAYS;
+        DynamoStore { client, tables, username_key: None, event_retention_days }
+    }
+
+    /// The store, keeping each event of the activity `days` days.
+    pub fn with_event_retention(self, days: u64) -> Self {
+        DynamoStore { event_retention_days: days, ..self }
     }
 
     /// The store with the key under which the login-attempts table knows

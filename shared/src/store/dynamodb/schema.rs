@@ -179,6 +179,23 @@ pub mod sign_ups {
     }
 }
 
+/// `events`: each user's security activity, keyed by the user and the
+/// event's time (to the millisecond) with a random suffix, so that a user's
+/// events, newest first, are one `Query`; TTL forgets them.
+pub mod events {
+    pub const USER_ID: &str = "user_id";
+    /// `{Unix milliseconds, 13 digits}#{8 hex digits}`: sorts as time does.
+    pub const KEY: &str = "event_key";
+    pub const TYPE: &str = "type";
+    pub const SOURCE_IP: &str = "source_ip";
+    pub const USER_AGENT: &str = "user_agent";
+    pub const SESSION_ID: &str = "session_id";
+    pub const DETAIL: &str = "detail";
+    pub const OPERATOR: &str = "operator";
+    /// Unix seconds: `EVENT_RETENTION_DAYS` after the event; the table's TTL attribute.
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
 /// A table's name, its keys (strings) and its TTL attribute.
 pub struct Table<'a> {
     pub name: &'a str,
@@ -188,7 +205,7 @@ pub struct Table<'a> {
 }
 
 /// Every table of the service.
-pub fn tables(names: &TableNames) -> [Table<'_>; 7] {
+pub fn tables(names: &TableNames) -> [Table<'_>; 8] {
     let table = |name, partition_key, sort_key, ttl| Table { name, partition_key, sort_key, ttl };
     [
         table(names.login_attempts.as_str(), login_attempts::USERNAME, None, Some(login_attempts::EXPIRES_AT)),
@@ -198,6 +215,7 @@ pub fn tables(names: &TableNames) -> [Table<'_>; 7] {
         table(names.sign_ups.as_str(), sign_ups::WINDOW, None, Some(sign_ups::EXPIRES_AT)),
         table(names.email_addresses.as_str(), email_addresses::EMAIL, None, None),
         table(names.codes.as_str(), codes::CODE_KEY, None, Some(codes::EXPIRES_AT)),
+        table(names.events.as_str(), events::USER_ID, Some(events::KEY), Some(events::EXPIRES_AT)),
     ]
 }
 
