@@ -311,7 +311,9 @@ mod tests {
     fn command_lines_parse_or_say_what_is_wrong() {
         assert!(matches!(parse(&args("--json show abc")), Ok((Command::Show(_), true))));
         assert!(matches!(parse(&args("disable abc --reason stolen")), Ok((Command::Disable { .. }, false))));
-        for wrong in ["", "find", "find --name bob", "disable abc", "frobnicate abc", "show"] {
+        assert!(matches!(parse(&args("events abc")), Ok((Command::Events { limit: 50, .. }, false))));
+        assert!(matches!(parse(&args("events --limit 7 abc")), Ok((Command::Events { limit: 7, .. }, false))));
+        for wrong in ["", "find", "find --name bob", "disable abc", "frobnicate abc", "show", "events", "events abc --limit x"] {
             let err = parse(&args(wrong)).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{wrong}: {err}");
         }
