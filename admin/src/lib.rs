@@ -313,7 +313,9 @@ mod tests {
         assert!(matches!(parse(&args("disable abc --reason stolen")), Ok((Command::Disable { .. }, false))));
         assert!(matches!(parse(&args("events abc")), Ok((Command::Events { limit: 50, .. }, false))));
         assert!(matches!(parse(&args("events --limit 7 abc")), Ok((Command::Events { limit: 7, .. }, false))));
-        for wrong in ["", "find", "find --name bob", "disable abc", "frobnicate abc", "show", "events", "events abc --limit x"] {
+        for wrong in
+            ["", "find", "find --name bob", "disable abc", "frobnicate abc", "show", "events", "events abc --limit x"]
+        {
             let err = parse(&args(wrong)).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{wrong}: {err}");
         }
