@@ -55,24 +55,34 @@ impl Conditional {
     }
 
     /// Spends `used` on a user's item: a TOTP step later than the last
-    /// (which needs an active secret), or a recovery code still in the set.
-    fn spending(&mut self, used: &FactorUse) -> &mut Self {
+    /// (which needs an active secret), or a recovery code still in the set;
+    /// and, when given, puts `replace` in place of the recovery codes (which
+    /// then stands for deleting the one used).
+    fn spending(&mut self, used: &FactorUse, replace: Option<&BTreeSet<String>>) -> &mut Self {
         match used {
             FactorUse::Totp { step } => {
                 let secret = self.name(users::TOTP_SECRET);
                 let last = self.name(users::TOTP_LAST_STEP);
                 let step = self.value("step", n(*step));
                 self.set.push(format!("{last} = {step}"));
-                self.condition(format!("attribute_exists({secret}) AND {last} < {step}"))
+                self.condition(format!("attribute_exists({secret}) AND {last} < {step}"));
             }
             FactorUse::RecoveryCode { hash } => {
                 let codes = self.name(users::RECOVERY_CODES);
                 let hash_value = self.value("used", s(hash));
-                let used_set = self.value("used_set", AttributeValue::Ss(vec![hash.clone()]));
-                self.delete.push(format!("{codes} {used_set}"));
-                self.condition(format!("contains({codes}, {hash_value})"))
+                if replace.is_none() {
+                    let used_set = self.value("used_set", AttributeValue::Ss(vec![hash.clone()]));
+                    self.delete.push(format!("{codes} {used_set}"));
+                }
+                self.condition(format!("contains({codes}, {hash_value})"));
             }
         }
+        if let Some(replace) = replace {
+            let (codes, replacement) =
+                (self.name(users::RECOVERY_CODES), self.value("replacement", recovery_set(replace)));
+            self.set.push(format!("{codes} = {replacement}"));
+        }
+        self
     }
 
     fn expression(&self) -> String {
@@ -155,13 +165,7 @@ impl SecondFactorStore for DynamoStore {
         replace: Option<&BTreeSet<String>>,
     ) -> Result<bool, StoreError> {
         let mut update = Conditional::default();
-        update.spending(used);
-        if let Some(replace) = replace {
-            // A SET of the whole set stands in for the DELETE of the one used.
-            update.delete.clear();
-            update.values.remove(":used_set");
-            update.set(users::RECOVERY_CODES, recovery_set(replace));
-        }
+        update.spending(used, replace);
         self.transact(vec![update.on(&self.tables.users, user_key(user_id))?]).await
     }
 
@@ -237,7 +241,7 @@ impl SecondFactorStore for DynamoStore {
             .build()
             .map_err(failed)?;
         let mut spend = Conditional::default();
-        spend.spending(used);
+        spend.spending(used, None);
         let generation = spend.name(users::CREDENTIAL_GENERATION);
         let read = spend.value("generation", n(pending.credential_generation));
         // Users stored before generations have none, and are of generation 0.
