@@ -61,6 +61,28 @@ async fn a_forgotten_password_is_recovered_from_the_mail_and_every_session_ends(
     assert!(crate::ses::code_in(&told.body).is_none(), "{told:?}");
 }
 
+/// Whoever holds the mailbox of an account taken over cannot choose the
+/// password that enabling it would bring back.
+#[tokio::test]
+async fn a_disabled_account_is_not_recovered_even_with_a_code_mailed_before() {
+    let app = TestApp::spawn_with_mail().await;
+    verified_user(&app, "alice", "alice@example.org").await;
+    let found = crate::operator::admin_json(&app, "find --username alice").await;
+    let id = found["id"].as_str().unwrap().to_owned();
+    accepted(&app.recover_from(FROM, json!({ "username": "alice" })).await);
+    let code = app.ses().code_sent_to("alice@example.org").await;
+    crate::operator::admin_json(&app, &format!("disable {id} --reason taken-over")).await;
+    let body = json!({ "username": "alice", "code": code, "new_password": NEW_PASSWORD });
+    let refused = app.confirm_recovery(body).await;
+    assert_eq!((refused.status, refused.error_code()), (400, Some("invalid_code")), "{refused:?}");
+    let mail_before = app.ses().sent().await.len();
+    app.clock.advance(61);
+    accepted(&app.recover_from(FROM, json!({ "email": "alice@example.org" })).await);
+    assert_eq!(app.ses().sent().await.len(), mail_before, "nothing mailed to a disabled account");
+    crate::operator::admin_json(&app, &format!("enable {id}")).await;
+    assert_eq!(app.login("alice", PASSWORD).await.status, 200, "the password is the owner's still");
+}
+
 #[tokio::test]
 async fn known_unknown_and_unverified_names_get_byte_identical_answers() {
     let app = TestApp::spawn_with_mail().await;

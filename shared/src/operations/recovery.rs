@@ -68,6 +68,12 @@ where
     };
     let Some(user_id) = user_id else { return Ok(None) };
     let Some(user) = store.get_user(&user_id).await? else { return Ok(None) };
+    // A disabled account is not recovered: whoever holds its mailbox must
+    // not choose the password that enabling it would bring back.
+    if user.disabled.is_some() {
+        tracing::info!(user_id = %user.id, "recovery of a disabled account: refused");
+        return Ok(None);
+    }
     let verified = user.email.as_ref().filter(|email| email.verified).map(|email| email.address.clone());
     // By address: the claim and the profile agree, or it is no longer the account's.
     match (name, verified) {
