@@ -85,6 +85,28 @@ where
     tokio::task::spawn_blocking(move || span.in_scope(work))
 }
 
+/// Counts one occurrence of `name` in CloudWatch: a line of the embedded
+/// metric format, which Lambda's logs turn into the metric
+/// `UserAuthService/<name>` (the log group tells which function).
+pub fn count_metric(name: &str) {
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis())
+        .unwrap_or_default();
+    let line = serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{
+                "Namespace": "UserAuthService",
+                "Dimensions": [[]],
+                "Metrics": [{ "Name": name, "Unit": "Count" }],
+            }],
+        },
+        name: 1,
+    });
+    println!("{line}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,26 +153,4 @@ mod tests {
         };
         assert_eq!(inside.await.unwrap(), Some("request"));
     }
-}
-
-/// Counts one occurrence of `name` in CloudWatch: a line of the embedded
-/// metric format, which Lambda's logs turn into the metric
-/// `UserAuthService/<name>` (the log group tells which function).
-pub fn count_metric(name: &str) {
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis())
-        .unwrap_or_default();
-    let line = serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp,
-            "CloudWatchMetrics": [{
-                "Namespace": "UserAuthService",
-                "Dimensions": [[]],
-                "Metrics": [{ "Name": name, "Unit": "Count" }],
-            }],
-        },
-        name: 1,
-    });
-    println!("{line}");
 }

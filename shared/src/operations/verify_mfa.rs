@@ -94,7 +94,7 @@ async fn record_sign_in(store: &impl ActivityStore, session: &Session, used: &Fa
     let signed_in = record(store, event(ActivityType::LoginSucceeded).detail(used.sign_in().as_str()));
     match used {
         FactorUse::RecoveryCode { .. } => {
-            drop(tokio::join!(signed_in, record(store, event(ActivityType::RecoveryCodeUsed))))
+            let ((), ()) = tokio::join!(signed_in, record(store, event(ActivityType::RecoveryCodeUsed)));
         }
         FactorUse::Totp { .. } => signed_in.await,
     }

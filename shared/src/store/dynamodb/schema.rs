@@ -4,7 +4,7 @@
 //! All partition keys are high-cardinality (a UUID, a username, a token id),
 //! so no key design makes a hot partition.
 
-use aws_sdk_dynamodb::error::BuildError;
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
 };
@@ -238,23 +238,36 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), aw
             keys.push(key_element(sort_key, KeyType::Range)?);
         }
         let (definitions, schema) = keys.into_iter().unzip();
-        client
+        let created = client
             .create_table()
             .table_name(table.name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_attribute_definitions(Some(definitions))
             .set_key_schema(Some(schema))
             .send()
-            .await?;
+            .await;
+        // An attempt that timed out may have created the table before the
+        // SDK's retry asked again: the table is there, as wanted.
+        match created {
+            Err(err) if err.as_service_error().is_some_and(|err| err.is_resource_in_use_exception()) => {}
+            Err(err) => return Err(err.into()),
+            Ok(_) => {}
+        }
         if let Some(attribute) = table.ttl {
-            client
+            let enabled = client
                 .update_time_to_live()
                 .table_name(table.name)
                 .time_to_live_specification(
                     TimeToLiveSpecification::builder().enabled(true).attribute_name(attribute).build()?,
                 )
                 .send()
-                .await?;
+                .await;
+            // Likewise, a retry after an attempt that enabled it.
+            match enabled {
+                Err(err) if err.message().is_some_and(|message| message.contains("already enabled")) => {}
+                Err(err) => return Err(err.into()),
+                Ok(_) => {}
+            }
         }
     }
     Ok(())
