@@ -146,4 +146,16 @@ mod tests {
         record(&store, ActivityEvent::new(&alice.user_id, ActivityType::SignedUp)).await;
         assert_eq!(types(&alice.store.events_of(&alice.user_id)), ["login_succeeded"], "nothing more was written");
     }
+
+    #[tokio::test]
+    async fn a_login_whose_session_is_not_started_is_recorded_as_failed() {
+        let alice = SignedIn::new("alice").await;
+        let store = FaultyStore { sessions_fail: true, ..FaultyStore::over(alice.store.clone()) };
+        let refused = login(&store, &Argon2id, &alice.keys.issuer(), LOGIN, now(), attempt("alice", PASSWORD)).await;
+        assert_eq!(refused.unwrap_err().code(), "service_unavailable");
+        let events = alice.store.events_of(&alice.user_id);
+        assert_eq!(types(&events), ["login_failed", "login_succeeded"], "the attempt written over, once");
+        assert_eq!(events[0].detail.as_deref(), Some("session_not_started"));
+        assert!(events[0].session_id.is_none(), "no session was started");
+    }
 }

@@ -80,7 +80,9 @@ pub struct LoginPolicy {
 /// The user's activity records the attempt as the lockout counts it: as
 /// failed (or `locked`) beside the claim and the argon2 work, then as what
 /// it came to beside the last writes; the same event, written over. No
-/// round trip is added. A name without a user records nothing.
+/// round trip is added. A session that then is not started (a fault, or a
+/// password changed meanwhile) writes it over once more, as failed. A name
+/// without a user records nothing.
 ///
 /// With a second factor, a right password starts no session: it stores a
 /// login waiting for a code ([`PendingSignIn`]) instead, and its attempt
@@ -156,7 +158,14 @@ where
         // The cap is met again by the next login; this one goes on.
         tracing::warn!(error = %err, user_id = %user_id, "sessions beyond the cap were not ended");
     }
-    let issued = issued?;
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(err) => {
+            // The success was written beside the session that was not started.
+            record(store, attempted.turned_into(ActivityType::LoginFailed).detail("session_not_started")).await;
+            return Err(err);
+        }
+    };
     if let Err(err) = success {
         // The session is stored: answer with it. The attempt stays counted
         // as a failure, which errs on the safe side.

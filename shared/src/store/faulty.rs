@@ -25,6 +25,8 @@ pub struct FaultyStore {
     pub change_before_user_read: Mutex<Option<PasswordChange>>,
     /// Events are not recorded, as when the events table is throttled.
     pub events_fail: bool,
+    /// Sessions are not started, as when the sessions table is throttled.
+    pub sessions_fail: bool,
 }
 
 impl FaultyStore {
@@ -87,7 +89,10 @@ impl SessionStore for FaultyStore {
         name: &Username,
         checked: &PasswordHash,
     ) -> Result<bool, StoreError> {
-        self.inner.start_session(session, name, checked).await
+        match self.sessions_fail {
+            true => Err(StoreError::Unavailable("injected: the sessions table is throttled".into())),
+            false => self.inner.start_session(session, name, checked).await,
+        }
     }
     async fn session(&self, user_id: &UserId, id: &SessionId) -> Result<Option<Session>, StoreError> {
         self.inner.session(user_id, id).await
