@@ -530,11 +530,7 @@ impl TestApp {
     /// A refresh answered by `function`, a refresh function of the test's own.
     pub async fn refresh_with(&self, function: &Refresh<DynamoStore>, refresh_token: &str) -> ApiResponse {
         let body = json!({ "refresh_token": refresh_token });
-        let answer =
-            call(Box::pin(refresh::handle(function, request(Method::POST, "/auth/refresh", None, Some(body)))));
-        let answer = answer.await;
-        function.after_response.idle().await;
-        answer
+        call(Box::pin(refresh::handle(function, request(Method::POST, "/auth/refresh", None, Some(body))))).await
     }
 
     pub async fn list_sessions(&self, token: &str) -> ApiResponse {

@@ -1,14 +1,12 @@
 //! `POST /auth/refresh`: exchanges a refresh token for a new access token and
-//! the session's next refresh token. A session's first refresh is recorded
-//! in its user's activity after the answer is sent.
+//! the session's next refresh token.
 
 use lambda_http::{Body, Request, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tracing::Instrument;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::{self, Env};
-use user_auth_core::edge::{client, json_body, ok, AfterResponse, JsonBody, TokenResponse};
+use user_auth_core::edge::{client, json_body, ok, JsonBody, TokenResponse};
 use user_auth_core::operations::{self, RefreshPolicy};
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::DynamoStore;
@@ -24,8 +22,6 @@ pub struct Refresh<S> {
     /// Derives each refresh token's successor; from the signing key.
     pub key: RefreshKey,
     pub policy: RefreshPolicy,
-    /// The write of a session's first refresh to the activity, finished after the answer.
-    pub after_response: AfterResponse,
     pub clock: SharedClock,
 }
 
@@ -49,7 +45,6 @@ pub fn with_signing_key(
         issuer: startup::token_issuer(env, signing_key_pem)?,
         key: RefreshKey::from_signing_key_pem(signing_key_pem.expose_secret())?,
         policy,
-        after_response: AfterResponse::default(),
         clock: clock::system(),
     })
 }
@@ -66,25 +61,19 @@ impl JsonBody for RefreshBody {
 
 pub async fn handle<S>(app: &Refresh<S>, request: Request) -> Result<Response<Body>, ApiError>
 where
-    S: SessionStore + UserStore + ActivityStore + Clone + 'static,
+    S: SessionStore + UserStore + ActivityStore,
 {
     let body: RefreshBody = json_body(&request)?;
     let token = body.refresh_token.expose_secret();
-    let refreshed =
+    let issued =
         operations::refresh(&app.store, &app.issuer, &app.key, app.policy, app.clock.now(), token, &client(&request))
             .await?;
-    if let Some(event) = refreshed.first_refresh {
-        let store = app.store.clone();
-        let work = async move { operations::record(&store, event).await };
-        app.after_response.spawn(work.instrument(tracing::Span::current()));
-    }
-    Ok(ok(&TokenResponse::from(refreshed.issued)))
+    Ok(ok(&TokenResponse::from(issued)))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use user_auth_core::domain::ActivityEvent;
     use user_auth_core::store::memory::MemoryStore;
     use user_auth_core::test_support::{call_json, now, Fixture, SignedIn, LIFETIME};
 
@@ -98,7 +87,6 @@ mod tests {
             issuer: alice.keys.issuer(),
             key: RefreshKey::from_signing_key_pem(&alice.keys.pair.private_key_pem).unwrap(),
             policy: RefreshPolicy { lifetime: LIFETIME, reuse_grace: 10 },
-            after_response: AfterResponse::default(),
             clock: clock::system(),
         };
         (app, alice)
@@ -125,20 +113,6 @@ mod tests {
         assert_ne!(next, *token);
         keys.verifier().verify(answer.json["access_token"].as_str().unwrap(), now()).unwrap();
         assert_eq!(call_json(handle(&app, with_token(next).request())).await.status, 200);
-    }
-
-    #[tokio::test]
-    async fn the_first_refresh_is_recorded_after_the_answer_and_later_ones_not_at_all() {
-        let (app, alice) = setup().await;
-        let answer = call_json(handle(&app, with_token(&alice.refresh_token).request())).await;
-        assert_eq!(answer.status, 200, "{answer:?}");
-        app.after_response.idle().await;
-        let types = |events: Vec<ActivityEvent>| events.iter().map(|event| event.kind.as_str()).collect::<Vec<_>>();
-        assert_eq!(types(alice.store.events_of(&alice.user_id)), ["session_refreshed", "login_succeeded"]);
-        let next = answer.json["refresh_token"].as_str().unwrap();
-        assert_eq!(call_json(handle(&app, with_token(next).request())).await.status, 200);
-        app.after_response.idle().await;
-        assert_eq!(alice.store.events_of(&alice.user_id).len(), 2);
     }
 
     #[tokio::test]

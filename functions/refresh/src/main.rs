@@ -6,6 +6,5 @@ use user_auth_core::telemetry;
 async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
     telemetry::init(&env);
-    let app = refresh::build(&env).await?;
-    edge::serve_after_response(Origin::from_env(&env)?, &app, refresh::handle, &app.after_response).await
+    edge::serve(Origin::from_env(&env)?, &refresh::build(&env).await?, refresh::handle).await
 }

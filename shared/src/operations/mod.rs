@@ -46,7 +46,7 @@ pub use login::{login, LoginAttempt, LoginOutcome, LoginPolicy, SecondFactorChal
 pub use logout::{logout, LogoutScope};
 pub use new_recovery_codes::new_recovery_codes;
 pub use recovery::{admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation};
-pub use refresh::{refresh, RefreshPolicy, Refreshed};
+pub use refresh::{refresh, RefreshPolicy};
 pub use remove_totp::{remove_totp, FactorRemoval};
 pub use revoke_session::revoke_session;
 pub use second_factor::{check_password_and_factor, notify_factor_changed, prove_factor, FactorProof};

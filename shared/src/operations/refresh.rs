@@ -6,21 +6,6 @@ use crate::ApiError;
 
 use super::{record, IssuedSession};
 
-/// A refresh's tokens, and the event of a session's first refresh, which
-/// the caller records once it has answered ([`record`]): the answer waits
-/// for no write of the activity.
-#[derive(Debug)]
-pub struct Refreshed {
-    pub issued: IssuedSession,
-    pub first_refresh: Option<ActivityEvent>,
-}
-
-impl From<IssuedSession> for Refreshed {
-    fn from(issued: IssuedSession) -> Self {
-        Refreshed { issued, first_refresh: None }
-    }
-}
-
 /// How refreshes renew sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshPolicy {
@@ -53,9 +38,9 @@ const LONGEST_LINEAGE: u64 = 4 * 24 * 31;
 /// ended. Never runs argon2 and never touches the
 /// lockout.
 ///
-/// The user's activity records a session's first refresh (returned, to be
-/// written after the answer, once in the session's life; every later
-/// refresh writes nothing more) and the theft of its tokens.
+/// The user's activity records a session's first refresh (one write after
+/// the rotation, once in the session's life; every later refresh writes
+/// nothing more) and the theft of its tokens.
 pub async fn refresh<S>(
     sessions: &S,
     issuer: &TokenIssuer,
@@ -64,7 +49,7 @@ pub async fn refresh<S>(
     now: u64,
     raw_token: &str,
     client: &Client,
-) -> Result<Refreshed, ApiError>
+) -> Result<IssuedSession, ApiError>
 where
     S: SessionStore + UserStore + ActivityStore,
 {
@@ -98,18 +83,18 @@ where
     let generation = user.credential_generation;
     if let Some(rotated) = rotated {
         if !rotated.is_left_behind(generation) {
-            let issued = issue(issuer, &next, &rotated, now)?;
-            let first_refresh = (rotated.generation == 1).then(|| {
-                ActivityEvent::new(&user.id, ActivityType::SessionRefreshed).from(client).in_session(&rotated.id)
-            });
-            return Ok(Refreshed { issued, first_refresh });
+            if rotated.generation == 1 {
+                let first = ActivityEvent::new(&user.id, ActivityType::SessionRefreshed).from(client);
+                record(sessions, first.in_session(&rotated.id)).await;
+            }
+            return issue(issuer, &next, &rotated, now);
         }
         // Rotated before a password change its user was read after: the
         // session the change kept has moved along since; one it left behind
         // has not, and never will.
         let now_stored = sessions.session(&rotated.user_id, &rotated.id).await?;
         if let Some(kept) = now_stored.filter(|session| !session.is_left_behind(generation)) {
-            return issue(issuer, &next, &kept, now).map(Refreshed::from);
+            return issue(issuer, &next, &kept, now);
         }
         tracing::info!(session_id = %rotated.id, "refresh of a session from before a password change: ending it");
         sessions.end_session(&rotated.user_id, &rotated.id).await?;
@@ -126,7 +111,7 @@ where
         // could say so. A retry will see it settled.
         Presented::Current => Err(ApiError::ServiceUnavailable("the session changed under this refresh".into())),
         Presented::JustSpent => match descendant_matching(key, &token, &session, |hash| *hash == session.current) {
-            Some(current) => issue(issuer, &current, &session, now).map(Refreshed::from),
+            Some(current) => issue(issuer, &current, &session, now),
             None => Err(ApiError::InvalidRefreshToken),
         },
         Presented::SpentLongAgo => end_stolen(sessions, &session, client).await,
@@ -163,7 +148,7 @@ fn descendant_matching(
 /// A spent token came back after its grace interval: someone else holds the
 /// session's tokens. End it, so the newest refresh token and every access
 /// token of the session stop working at once.
-async fn end_stolen<S>(sessions: &S, session: &Session, client: &Client) -> Result<Refreshed, ApiError>
+async fn end_stolen<S>(sessions: &S, session: &Session, client: &Client) -> Result<IssuedSession, ApiError>
 where
     S: SessionStore + ActivityStore,
 {
@@ -231,9 +216,7 @@ mod tests {
 
     impl Setup {
         async fn refresh(&self, token: &str, now: u64) -> Result<IssuedSession, ApiError> {
-            let (issuer, client) = (self.keys.issuer(), Client::default());
-            let refreshed = refresh(&self.store, &issuer, &self.key, POLICY, now, token, &client).await;
-            refreshed.map(|refreshed| refreshed.issued)
+            refresh(&self.store, &self.keys.issuer(), &self.key, POLICY, now, token, &Client::default()).await
         }
 
         async fn session_alive(&self, access_token: &str, now: u64) -> bool {
