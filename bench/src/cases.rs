@@ -194,7 +194,7 @@ pub enum StubCalls {
     OneUpdate,
     /// confirm-recovery, for a name no account has: the name's credentials read.
     OneGet,
-    /// jwks: none; it answers from its environment.
+    /// jwks and pages: none; they answer from their environment and their files.
     Nothing,
 }
 
@@ -238,6 +238,7 @@ impl StubCalls {
 pub struct Events {
     get_user: String,
     jwks: String,
+    pages: String,
     authorize: String,
     create_user: String,
     login: String,
@@ -269,6 +270,7 @@ impl Events {
         Ok(Events {
             get_user: fixture("get-user")?.replace("{{id}}", user_id.as_str()),
             jwks: fixture("jwks")?,
+            pages: fixture("pages")?,
             authorize: fixture("authorize")?,
             create_user: fixture("create-user")?,
             login: fixture("login")?.replace("{{password}}", PASSWORD),
@@ -326,6 +328,7 @@ pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), 
             (event, Expected::Refused { status: 401, code: "invalid_refresh_token" }, true)
         }
         "jwks" => (events.jwks.clone(), Expected::Refused { status: 403, code: "forbidden" }, false),
+        "pages" => (events.pages.clone(), Expected::Refused { status: 403, code: "forbidden" }, false),
         "authorize" => (bad_token(&events.authorize), Expected::Denied, true),
         "get-user" => (bad_token(&events.get_user), invalid_token, true),
         "logout" => (bad_token(&events.logout), invalid_token, true),
@@ -387,6 +390,7 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     let authorizer_reader = reader.clone();
     let get_user = move || authorized(&events.get_user, issuer, &reader);
     let jwks = move || Ok(events.jwks.clone());
+    let pages = move || Ok(events.pages.clone());
     let authorize = move || authorized(&events.authorize, issuer, &authorizer_reader);
     // A new username each time, as a taken one is refused.
     let new_user = move || {
@@ -457,6 +461,7 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
         ),
         function("get-user", Status(200), warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, get_user),
         function("jwks", Status(200), warm_runs, own_time(StubCalls::Nothing), targets, jwks),
+        function("pages", Status(200), warm_runs, own_time(StubCalls::Nothing), targets, pages),
         function("authorize", Authorized, warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, authorize),
         function("login", Status(200), argon2_runs, floor(Floor::CheckAndPut), argon2_targets, login),
         function("logout", Status(204), warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),

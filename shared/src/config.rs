@@ -53,6 +53,7 @@ pub mod vars {
     pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
     pub const USERNAME_LOG_KEY: &str = "USERNAME_LOG_KEY";
     pub const EDGE_ORIGIN_SECRET: &str = "EDGE_ORIGIN_SECRET";
+    pub const PAGES_URL: &str = "PAGES_URL";
 
     /// Set by Lambda itself in every function; a template cannot set them.
     pub const AWS_REGION: &str = "AWS_REGION";
@@ -279,6 +280,29 @@ pub fn token_issuer(env: &Env) -> String {
     env.optional(vars::TOKEN_ISSUER).unwrap_or_else(|| DEFAULT_TOKEN_ISSUER.into())
 }
 
+/// Where the hosted pages are (`PAGES_URL`, such as
+/// `https://auth.example.com/app`): recovery mails then link to its
+/// recovery page. Unset, they carry the code alone. HTTPS, but for a local
+/// run on the loopback interface.
+pub fn pages_url(env: &Env) -> Result<Option<String>, ConfigError> {
+    let Some(url) = env.optional(vars::PAGES_URL) else { return Ok(None) };
+    let url = url.trim().to_owned();
+    let invalid = |reason: &str| ConfigError::Invalid { name: vars::PAGES_URL, reason: reason.to_owned() };
+    let rest = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => rest,
+        (None, Some(rest)) if ["localhost", "127.0.0.1"].iter().any(|host| loopback_host(rest, host)) => rest,
+        _ => return Err(invalid("must be an https:// URL (http:// only for localhost)")),
+    };
+    if rest.is_empty() || rest.contains(['#', '?', ' ', '"', '<', '>']) {
+        return Err(invalid("must be a URL without a query or fragment"));
+    }
+    Ok(Some(url))
+}
+
+fn loopback_host(rest: &str, host: &str) -> bool {
+    rest.strip_prefix(host).is_some_and(|after| after.is_empty() || after.starts_with([':', '/']))
+}
+
 /// How long sessions last: `SESSION_TTL_SECONDS` from login at most (an hour
 /// to a year), and `SESSION_IDLE_SECONDS` without a refresh (0: no limit).
 pub fn session_lifetime(env: &Env) -> Result<SessionLifetime, ConfigError> {
@@ -427,6 +451,20 @@ mod tests {
         assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "43200")])).is_ok());
         assert!(token_settings(&env(&[(vars::TOKEN_TTL_SECONDS, "43201")])).is_err());
         assert!(verifying_key_pem(&env(&[])).is_err());
+    }
+
+    #[test]
+    fn the_pages_url_is_https_but_on_the_loopback_interface() {
+        let pages = |url: &str| pages_url(&env(&[(vars::PAGES_URL, url)]));
+        assert_eq!(pages_url(&env(&[])).unwrap(), None);
+        for good in ["https://auth.example.com/app", "http://localhost:9000/app/", "http://127.0.0.1/app"] {
+            assert_eq!(pages(good).unwrap().as_deref(), Some(good));
+        }
+        for bad in ["http://auth.example.com/app", "http://localhost.example.com/app", "ftp://x", "https://", "/app"] {
+            assert!(pages(bad).is_err(), "{bad}");
+        }
+        assert!(pages("https://auth.example.com/app#/x").is_err());
+        assert!(pages("https://auth.example.com/app?x=1").is_err());
     }
 
     #[test]

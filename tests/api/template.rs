@@ -154,11 +154,16 @@ fn routes_match_the_local_router() {
             local.insert((method, path.clone(), route["function"].as_str().unwrap().to_owned()));
         }
     }
+    // cargo lambda watch's greedy parameter matches no empty rest, so the
+    // pages' `/app/` has a local route of its own.
+    let pages_root = ("GET".to_owned(), "/app/".to_owned(), "pages".to_owned());
+    assert!(local.remove(&pages_root), "{local:?}");
     assert_eq!(deployed, local);
     // Every function has one route, but get-user, which also serves
-    // `/users/me`, jwks, which also serves the discovery document, and the
-    // authorizer, which has none.
-    assert_eq!(deployed.len(), template.functions().len() + 1);
+    // `/users/me`, jwks, which also serves the discovery document, pages,
+    // which serves `/app` and the files under it, and the authorizer, which
+    // has none.
+    assert_eq!(deployed.len(), template.functions().len() + 2);
     let me = ("GET".to_owned(), "/users/me".to_owned(), "get-user".to_owned());
     assert!(deployed.contains(&me), "{deployed:?}");
 }
@@ -178,6 +183,7 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "delete-user" => delete_user::build(env).await.map(drop),
         "get-user" => get_user::build(env).await.map(drop),
         "jwks" => jwks::build(env).await.map(drop),
+        "pages" => pages::build(env).await.map(drop),
         "authorize" => authorize::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
@@ -259,8 +265,9 @@ async fn each_function_gets_exactly_the_variables_it_reads() {
         let set: BTreeSet<String> = variables.keys().cloned().collect();
         assert!(set.is_disjoint(&not_the_templates), "{binary}: the template sets what Lambda or local runs set");
         assert!(read.contains(vars::AWS_LAMBDA_LOG_FORMAT), "{binary}: {read:?}");
-        // Every function that reaches DynamoDB reads its region; jwks reaches nothing.
-        assert_eq!(read.contains(vars::AWS_REGION), binary != "jwks", "{binary}: {read:?}");
+        // Every function that reaches DynamoDB reads its region; jwks and pages reach nothing.
+        let reaches_nothing = matches!(binary.as_str(), "jwks" | "pages");
+        assert_eq!(read.contains(vars::AWS_REGION), !reaches_nothing, "{binary}: {read:?}");
         let read_from_template: BTreeSet<String> = read.difference(&not_the_templates).cloned().collect();
         assert_eq!(set, read_from_template, "{binary}: the template sets (left) what the code reads (right)");
     }
@@ -353,6 +360,7 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
         ("authorize", grant(std::slice::from_ref(&token_holder))),
         // Serves the public keys of its environment, and calls nothing.
         ("jwks", BTreeSet::new()),
+        ("pages", BTreeSet::new()),
         (
             "login",
             grant(&[

@@ -25,6 +25,8 @@ pub struct StartRecovery<S> {
     pub mailer: SharedMailer,
     pub codes: Arc<CodeHasher>,
     pub per_address_per_hour: u64,
+    /// Where the hosted pages are, for the mail's link; none, no link.
+    pub pages_url: Option<Arc<str>>,
     /// The lookup and the mail, finished after the answer.
     pub after_response: AfterResponse,
     pub clock: SharedClock,
@@ -38,6 +40,7 @@ pub async fn build(env: &Env) -> Result<StartRecovery<DynamoStore>, BoxError> {
         mailer: startup::mailer(env, &sdk)?,
         codes: Arc::new(startup::code_hasher(env)?),
         per_address_per_hour: config::recovery_per_address_per_hour(env)?,
+        pages_url: config::pages_url(env)?.map(Arc::from),
         after_response: AfterResponse::default(),
         clock: clock::system(),
     })
@@ -72,8 +75,10 @@ where
     let name = AccountName::parse(body.username.as_deref(), body.email.as_deref())?;
     let now = app.clock.now();
     operations::admit_recovery_request(&app.store, app.per_address_per_hour, now, &client(&request).source_ip).await?;
-    let (store, mailer, codes) = (app.store.clone(), app.mailer.clone(), app.codes.clone());
-    let work = async move { operations::send_recovery_code(&store, &*mailer, &codes, now, &name).await };
+    let (store, mailer, codes, pages) =
+        (app.store.clone(), app.mailer.clone(), app.codes.clone(), app.pages_url.clone());
+    let work =
+        async move { operations::send_recovery_code(&store, &*mailer, &codes, now, &name, pages.as_deref()).await };
     app.after_response.spawn(work.instrument(tracing::Span::current()));
     Ok(accepted(&ACCEPTED))
 }
@@ -92,6 +97,7 @@ mod tests {
             mailer,
             codes: Arc::new(code_hasher()),
             per_address_per_hour: per_hour,
+            pages_url: None,
             after_response: AfterResponse::default(),
             clock: clock::system(),
         }

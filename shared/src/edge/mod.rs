@@ -26,7 +26,7 @@ pub use request::{
     FactorCodeBody, JsonBody, MAX_BODY_BYTES,
 };
 pub use response::{
-    accepted, created, error_response, json_response, no_content, ok, ok_cacheable, status_of, RecoveryCodesResponse,
-    SecondFactorResponse, TokenResponse,
+    accepted, created, error_response, json_response, no_content, ok, ok_cacheable, static_file, status_of,
+    RecoveryCodesResponse, SecondFactorResponse, TokenResponse, PAGE_CONTENT_SECURITY_POLICY,
 };
 pub use serve::{respond, serve};

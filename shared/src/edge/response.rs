@@ -1,7 +1,10 @@
 //! Results and errors as JSON responses. This is the one place an
 //! [`ApiError`] becomes a status, a code, a message and headers.
 
-use lambda_http::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, LOCATION, REFERRER_POLICY,
+    RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -120,7 +123,7 @@ pub fn ok_cacheable(value: &impl Serialize, max_age_seconds: u32) -> Response<Bo
     if response.status() == StatusCode::OK {
         let cache_control = format!("public, max-age={max_age_seconds}");
         if let Ok(value) = HeaderValue::from_str(&cache_control) {
-            response.headers_mut().insert(lambda_http::http::header::CACHE_CONTROL, value);
+            response.headers_mut().insert(CACHE_CONTROL, value);
         }
     }
     response
@@ -137,6 +140,45 @@ pub fn created(location: &str, value: &impl Serialize) -> Response<Body> {
 /// 202: the request is taken, and what it sets off (a mail) may still be under way.
 pub fn accepted(value: &impl Serialize) -> Response<Body> {
     json_response(StatusCode::ACCEPTED, value)
+}
+
+/// What a page of the hosted pages may load and do: its own scripts, styles
+/// and images (and `data:` images, the QR code of a second factor), calls to
+/// its own origin only; no inline script, no plugin, never framed, no form
+/// sent anywhere but its own origin.
+pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A file of the hosted pages, or 304 when `if_none_match` names its
+/// `etag`; any cache may keep it as `cache_control` says. The headers of
+/// every response but the content security policy, which lets the page run
+/// its own scripts.
+pub fn static_file(
+    content_type: &'static str,
+    body: &'static [u8],
+    etag: &str,
+    cache_control: &'static str,
+    if_none_match: Option<&str>,
+) -> Response<Body> {
+    let not_modified = if_none_match.is_some_and(|presented| presented.split(',').any(|tag| tag.trim() == etag));
+    let (status, body) = match not_modified {
+        true => (StatusCode::NOT_MODIFIED, Body::Empty),
+        false => (StatusCode::OK, Body::Binary(body.to_vec())),
+    };
+    let Ok(mut response) = base(status).body(body) else { return fallback_500() };
+    let headers = response.headers_mut();
+    // Inserted, not appended: they replace those of every response.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CONTENT_SECURITY_POLICY));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !not_modified {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    match HeaderValue::from_str(etag) {
+        Ok(etag) => drop(headers.insert(ETAG, etag)),
+        Err(_) => return fallback_500(),
+    }
+    response
 }
 
 pub fn no_content() -> Response<Body> {

@@ -20,6 +20,20 @@ fn mail(to: &EmailAddress, subject: String, paragraphs: Vec<String>) -> Mail {
     Mail { to: to.clone(), subject, text: paragraphs.join("\n\n") + "\n", html: html(&paragraphs) }
 }
 
+/// [`mail`], with a link after the first paragraph: the address written out
+/// in the text, and under `label` in the HTML.
+fn mail_with_link(to: &EmailAddress, subject: String, paragraphs: Vec<String>, label: &str, url: &str) -> Mail {
+    let mut message = mail(to, subject, paragraphs.clone());
+    let mut text = paragraphs;
+    text.insert(1, format!("{label}: {url}"));
+    message.text = text.join("\n\n") + "\n";
+    let anchor = format!("<p><a href=\"{}\">{}</a></p>", escape(url), escape(label));
+    if let Some(end) = message.html.find("</p>") {
+        message.html.insert_str(end + "</p>".len(), &anchor);
+    }
+    message
+}
+
 /// The code that proves `to` is the reader's, for the account `username`.
 pub fn verification_code(to: &EmailAddress, username: &str, code: &OneTimeCode) -> Mail {
     let minutes = CODE_LIFETIME_SECONDS / 60;
@@ -72,20 +86,30 @@ pub fn address_changed(to: &EmailAddress, username: &str) -> Mail {
 
 /// The code that lets the reader of the account's verified address set a
 /// new password without the old one.
-pub fn recovery_code(to: &EmailAddress, username: &str, code: &OneTimeCode) -> Mail {
+///
+/// With the hosted pages at `pages_url`, a link to their recovery page
+/// too, the code in its fragment: a fragment is never sent to a server, so
+/// neither the pages' host nor a mail scanner that opens links learns it,
+/// and the page spends it only when the reader sends a new password.
+pub fn recovery_code(to: &EmailAddress, username: &str, code: &OneTimeCode, pages_url: Option<&str>) -> Mail {
     let minutes = CODE_LIFETIME_SECONDS / 60;
-    mail(
-        to,
-        format!("Your {SERVICE_NAME} recovery code"),
-        vec![
-            format!("Your code: {}", code.expose()),
-            format!(
-                "Enter it with a new password to get back into the account {username}. It is valid for {minutes} \
+    let subject = format!("Your {SERVICE_NAME} recovery code");
+    let paragraphs = vec![
+        format!("Your code: {}", code.expose()),
+        format!(
+            "Enter it with a new password to get back into the account {username}. It is valid for {minutes} \
                  minutes and can be used once; every session of the account ends when the password is set."
-            ),
-            "If you did not ask for it, ignore this message: your password stays as it is.".to_owned(),
-        ],
-    )
+        ),
+        "If you did not ask for it, ignore this message: your password stays as it is.".to_owned(),
+    ];
+    match pages_url {
+        Some(pages) => {
+            // Usernames are of `a-z 0-9 . _ -`, codes of digits: nothing to escape.
+            let link = format!("{}#/recover?username={username}&code={}", pages.trim_end_matches('/'), code.expose());
+            mail_with_link(to, subject, paragraphs, "Choose a new password", &link)
+        }
+        None => mail(to, subject, paragraphs),
+    }
 }
 
 /// After a recovery set a new password.
@@ -128,6 +152,26 @@ mod tests {
         assert!(mail.html.contains("<p>Your code: 48213957</p>"), "{}", mail.html);
         assert_eq!(mail.to, to);
         assert!(!format!("{mail:?}").contains("48213957"));
+    }
+
+    #[test]
+    fn the_recovery_mail_links_to_the_pages_with_the_code_in_the_fragment() {
+        let to = EmailAddress::parse("alice@example.org").unwrap();
+        let code = OneTimeCode::parse("48213957").unwrap();
+        let plain = recovery_code(&to, "alice", &code, None);
+        assert!(!plain.text.contains("http") && !plain.html.contains("<a "), "{}", plain.html);
+        let linked = recovery_code(&to, "alice", &code, Some("https://auth.example.com/app/"));
+        let link = "https://auth.example.com/app#/recover?username=alice&amp;code=48213957";
+        assert!(
+            linked.html.contains(&format!("<p><a href=\"{link}\">Choose a new password</a></p>")),
+            "{}",
+            linked.html
+        );
+        assert!(linked
+            .text
+            .contains("Choose a new password: https://auth.example.com/app#/recover?username=alice&code=48213957\n"));
+        assert!(linked.text.starts_with("Your code: 48213957\n\nChoose a new password: "), "{}", linked.text);
+        assert!(!format!("{linked:?}").contains("48213957"), "the code stays out of Debug output");
     }
 
     #[test]

@@ -88,9 +88,16 @@ where
 /// if `name` names an account that has one, within the account's limits
 /// (one a minute, five an hour; beyond them nothing is sent, silently). A
 /// new code voids the previous one. Nothing here reaches the caller: a
-/// failure is logged.
-pub async fn send_recovery_code<S>(store: &S, mailer: &dyn Mailer, hasher: &CodeHasher, now: u64, name: &AccountName)
-where
+/// failure is logged. With the hosted pages at `pages_url`, the mail links
+/// to their recovery page.
+pub async fn send_recovery_code<S>(
+    store: &S,
+    mailer: &dyn Mailer,
+    hasher: &CodeHasher,
+    now: u64,
+    name: &AccountName,
+    pages_url: Option<&str>,
+) where
     S: CredentialStore + UserStore + EmailStore + RecoveryStore,
 {
     let sent = async {
@@ -106,7 +113,7 @@ where
         store
             .put_code(&PendingCode::new(hasher, CodePurpose::Recovery, user.id.clone(), &code, address.clone(), now))
             .await?;
-        let mail = templates::recovery_code(&address, user.username.as_str(), &code);
+        let mail = templates::recovery_code(&address, user.username.as_str(), &code, pages_url);
         mail::send_or_log(mailer, MailKind::RecoveryCode, mail).await;
         tracing::info!(user_id = %user.id, "recovery code sent");
         Ok(())
