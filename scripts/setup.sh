@@ -169,6 +169,12 @@ start_local_service() {
     CODE_HASH_KEY="$(cat "$key_dir/code-hash-key")"
     export CODE_HASH_KEY
     export MAIL_FROM="${MAIL_FROM:-no-reply@user-auth.localhost}"
+    # Passkeys for the pages opened at http://localhost:<port>/app/: the
+    # name WebAuthn accepts without HTTPS.
+    # The functions run under cargo lambda watch (edge::AfterResponse).
+    export LOCAL_EMULATOR="cargo-lambda-watch"
+    export WEBAUTHN_RP_ID="${WEBAUTHN_RP_ID:-localhost}"
+    export WEBAUTHN_ORIGIN="${WEBAUTHN_ORIGIN:-http://localhost:$port}"
     local ses_port="${SES_PORT:-8025}"
     export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_port"
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"

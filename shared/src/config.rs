@@ -33,6 +33,9 @@ pub mod vars {
     pub const EMAIL_ADDRESSES_TABLE: &str = "EMAIL_ADDRESSES_TABLE";
     pub const CODES_TABLE: &str = "CODES_TABLE";
     pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
+    pub const PASSKEYS_TABLE: &str = "PASSKEYS_TABLE";
+    pub const WEBAUTHN_RP_ID: &str = "WEBAUTHN_RP_ID";
+    pub const WEBAUTHN_ORIGIN: &str = "WEBAUTHN_ORIGIN";
     pub const EVENT_RETENTION_DAYS: &str = "EVENT_RETENTION_DAYS";
     pub const CODE_HASH_KEY: &str = "CODE_HASH_KEY";
     pub const MAIL_FROM: &str = "MAIL_FROM";
@@ -80,13 +83,17 @@ pub mod vars {
     pub const AWS_ENDPOINT_URL_SESV2: &str = "AWS_ENDPOINT_URL_SESV2";
     pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
     pub const RUST_LOG: &str = "RUST_LOG";
-    pub const LOCAL_ONLY: [&str; 6] = [
+    /// Set by local runs (`cargo lambda watch`), never deployed: see
+    /// [`crate::edge::AfterResponse::from_env`].
+    pub const LOCAL_EMULATOR: &str = "LOCAL_EMULATOR";
+    pub const LOCAL_ONLY: [&str; 7] = [
         AWS_ENDPOINT_URL,
         AWS_ENDPOINT_URL_DYNAMODB,
         AWS_ENDPOINT_URL_SECRETS_MANAGER,
         AWS_ENDPOINT_URL_SESV2,
         AWS_ENDPOINT_URL_STS,
         RUST_LOG,
+        LOCAL_EMULATOR,
     ];
 }
 
@@ -121,6 +128,7 @@ pub struct TableNames {
     pub email_addresses: String,
     pub codes: String,
     pub events: String,
+    pub passkeys: String,
 }
 
 impl Default for TableNames {
@@ -134,6 +142,7 @@ impl Default for TableNames {
             email_addresses: "email-addresses".into(),
             codes: "codes".into(),
             events: "events".into(),
+            passkeys: "passkeys".into(),
         }
     }
 }
@@ -205,6 +214,7 @@ pub fn table_names(env: &Env) -> TableNames {
         email_addresses: env.optional(vars::EMAIL_ADDRESSES_TABLE).unwrap_or(defaults.email_addresses),
         codes: env.optional(vars::CODES_TABLE).unwrap_or(defaults.codes),
         events: env.optional(vars::EVENTS_TABLE).unwrap_or(defaults.events),
+        passkeys: env.optional(vars::PASSKEYS_TABLE).unwrap_or(defaults.passkeys),
     }
 }
 

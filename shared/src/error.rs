@@ -39,6 +39,15 @@ pub enum ApiError {
     MfaAlreadyEnabled,
     #[error("this account has no second factor")]
     MfaNotEnabled,
+    /// A passkey's registration that is not of its ceremony, whose ceremony
+    /// expired or was answered already, or that webauthn-rs refused.
+    #[error("the passkey was not registered: start again with new options")]
+    InvalidPasskey,
+    #[error("the account holds {limit} passkeys, the most it may: remove one first")]
+    TooManyPasskeys { limit: usize },
+    /// The deployment set no relying party: the passkey routes do not exist.
+    #[error("passkeys are not configured on this deployment")]
+    PasskeysOff,
     /// The right password of an account an operator disabled.
     #[error("this account is disabled")]
     AccountDisabled,
@@ -94,6 +103,9 @@ impl ApiError {
             ApiError::MfaRequired => "mfa_required",
             ApiError::MfaAlreadyEnabled => "mfa_already_enabled",
             ApiError::MfaNotEnabled => "mfa_not_enabled",
+            ApiError::InvalidPasskey => "invalid_passkey",
+            ApiError::TooManyPasskeys { .. } => "too_many_passkeys",
+            ApiError::PasskeysOff => "not_found",
             ApiError::AccountDisabled => "account_disabled",
             ApiError::EmailTaken => "email_taken",
             ApiError::InvalidCredentials => "invalid_credentials",

@@ -9,6 +9,8 @@
 //! - [`mail`]: the messages the service sends (their words in one
 //!   place) and the port that sends them, with its SES v2 adapter.
 //! - [`passwords`]: argon2id hashing behind the `PasswordHasher` port.
+//! - [`passkeys`]: the WebAuthn relying party, its ceremonies checked by
+//!   webauthn-rs.
 //! - [`tokens`]: EdDSA-signed JWT access tokens, issued and verified.
 //! - [`lockout`]: the whole brute-force policy of login, over the records
 //!   of [`domain`] the store keeps.
@@ -45,6 +47,7 @@ pub mod error;
 pub mod lockout;
 pub mod mail;
 pub mod operations;
+pub mod passkeys;
 pub mod passwords;
 pub mod sdk_settings;
 pub mod startup;

@@ -7,9 +7,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::{self, SharedClock};
 use crate::config::{self, Env, SigningKeySource};
+use crate::config::{vars, ConfigError};
 use crate::domain::{CodeHasher, CursorKey, FactorKeys};
 use crate::mail::ses::SesMailer;
 use crate::mail::SharedMailer;
+use crate::operations::LoginPolicy;
+use crate::passkeys::RelyingParty;
 use crate::sdk_settings::{SdkSettings, Service};
 use crate::store::dynamodb::DynamoStore;
 use crate::tokens::{TokenIssuer, TokenVerifier};
@@ -66,6 +69,26 @@ pub fn password_checking_store(env: &Env, sdk: &SdkSettings) -> Result<DynamoSto
 /// over the SDK settings of the function's store.
 pub fn mailer(env: &Env, sdk: &SdkSettings) -> Result<SharedMailer, BoxError> {
     Ok(std::sync::Arc::new(SesMailer::new(sdk, config::mail_from(env)?)))
+}
+
+/// The sessions a sign-in starts: how long they live, and how many a user
+/// may hold (login, verify-mfa and login-with-passkey alike).
+pub fn login_policy(env: &Env) -> Result<LoginPolicy, BoxError> {
+    Ok(LoginPolicy { lifetime: config::session_lifetime(env)?, max_sessions: config::max_sessions_per_user(env)? })
+}
+
+/// The WebAuthn relying party, from `WEBAUTHN_RP_ID` (a domain) and
+/// `WEBAUTHN_ORIGIN` (where the pages are); `None` when neither is set, and
+/// the passkey routes then answer 404.
+pub fn relying_party(env: &Env) -> Result<Option<RelyingParty>, BoxError> {
+    let invalid = |reason: String| ConfigError::Invalid { name: vars::WEBAUTHN_ORIGIN, reason };
+    match (env.optional(vars::WEBAUTHN_RP_ID), env.optional(vars::WEBAUTHN_ORIGIN)) {
+        (None, None) => Ok(None),
+        (Some(rp_id), Some(origin)) => Ok(Some(RelyingParty::new(rp_id.trim(), origin.trim()).map_err(invalid)?)),
+        _ => {
+            Err(invalid(format!("set both {} and {}, or neither", vars::WEBAUTHN_RP_ID, vars::WEBAUTHN_ORIGIN)).into())
+        }
+    }
 }
 
 /// The hasher of one-time codes, under `CODE_HASH_KEY`.

@@ -380,3 +380,68 @@ impl SignedIn {
         Authenticated { store: self.store.clone(), verifier: self.keys.verifier(), clock: clock::system() }
     }
 }
+
+/// The WebAuthn relying party of the tests: `localhost`, at the origin
+/// [`TEST_ORIGIN`], as a browser sees a local run.
+pub const TEST_ORIGIN: &str = "http://localhost:9000";
+
+pub fn relying_party() -> crate::passkeys::RelyingParty {
+    crate::passkeys::RelyingParty::new("localhost", TEST_ORIGIN).expect("the test relying party")
+}
+
+/// A browser with a passkey authenticator, in software: webauthn-rs's own
+/// test authenticator (`SoftPasskey`, user verification asserted) at
+/// `origin`. It holds no resident keys, so it stands for one: it makes its
+/// credentials as non-resident ones, keeps each one's user handle, and at a
+/// sign-in offers its newest credential and answers with its user handle, as
+/// a discoverable credential does. Options and answers are the JSON the
+/// service and a browser exchange.
+pub struct TestAuthenticator {
+    soft: webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: webauthn_authenticator_rs::prelude::Url,
+    /// Each credential's id and user handle, oldest first.
+    credentials: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl TestAuthenticator {
+    pub fn new(origin: &str) -> Self {
+        TestAuthenticator {
+            soft: webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true),
+            origin: origin.parse().expect("an origin"),
+            credentials: Vec::new(),
+        }
+    }
+
+    /// The browser's answer to registration options (`PublicKeyCredential.toJSON()`).
+    pub fn register(&mut self, options: &Value) -> Result<Value, String> {
+        use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, WebauthnAuthenticator};
+        let mut options: CreationChallengeResponse =
+            serde_json::from_value(options.clone()).map_err(|e| e.to_string())?;
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            // What the software authenticator cannot do; it keeps the handle instead.
+            selection.require_resident_key = false;
+        }
+        let handle = options.public_key.user.id.to_vec();
+        let answer = self.soft.do_registration(self.origin.clone(), options).map_err(|e| format!("{e:?}"))?;
+        self.credentials.push((answer.raw_id.to_vec(), handle));
+        serde_json::to_value(answer).map_err(|e| e.to_string())
+    }
+
+    /// The browser's answer to sign-in options with its newest passkey.
+    pub fn sign_in(&mut self, options: &Value) -> Result<Value, String> {
+        use webauthn_authenticator_rs::prelude::{RequestChallengeResponse, WebauthnAuthenticator};
+        let (id, handle) = self.credentials.last().cloned().ok_or("no passkey yet")?;
+        let mut options: RequestChallengeResponse =
+            serde_json::from_value(options.clone()).map_err(|e| e.to_string())?;
+        let allowed = serde_json::json!([{ "type": "public-key", "id": base64_url(&id) }]);
+        options.public_key.allow_credentials = serde_json::from_value(allowed).map_err(|e| e.to_string())?;
+        let mut answer = self.soft.do_authentication(self.origin.clone(), options).map_err(|e| format!("{e:?}"))?;
+        answer.response.user_handle = Some(handle);
+        serde_json::to_value(answer).map_err(|e| e.to_string())
+    }
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

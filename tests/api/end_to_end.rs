@@ -17,6 +17,7 @@ use user_auth_core::domain::TotpSecret;
 use user_auth_core::store::dynamodb::schema;
 use user_auth_core::store::TableNames;
 use user_auth_core::telemetry;
+use user_auth_core::test_support::TestAuthenticator;
 use user_auth_core::tokens::SigningKeyPair;
 
 use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, CODE_HASH_KEY, PASSWORD, USERNAME_LOG_KEY};
@@ -113,6 +114,10 @@ async fn every_route_through_cargo_lambda_watch() {
         (vars::AWS_ENDPOINT_URL_SESV2, ses.endpoint()),
         // The base URL is the issuer, as a deployment's public one is.
         (vars::TOKEN_ISSUER, format!("http://127.0.0.1:{port}")),
+        (vars::LOCAL_EMULATOR, "cargo-lambda-watch".to_owned()),
+        // Passkeys at `localhost`, as a browser opens a local run's pages.
+        (vars::WEBAUTHN_RP_ID, "localhost".to_owned()),
+        (vars::WEBAUTHN_ORIGIN, format!("http://localhost:{port}")),
     ];
     let watch = Watch::start(port, &env, dir.join("watch.log"));
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -194,6 +199,34 @@ async fn every_route_through_cargo_lambda_watch() {
     assert_eq!(status, StatusCode::OK, "{next}");
     assert_eq!(next["events"].as_array().unwrap().last().unwrap()["type"], "signed_up", "{next}");
     assert!(next["next_cursor"].is_null(), "{next}");
+
+    // A passkey, registered in two steps and listed; then a sign-in with it
+    // alone, no username, its tokens' amr saying so; then removed with the
+    // password.
+    let mut authenticator = TestAuthenticator::new(&format!("http://localhost:{port}"));
+    let (status, options) =
+        api.send(Method::POST, "/users/me/passkeys/registration/options", Some(&access_token), None).await;
+    assert_eq!(status, StatusCode::OK, "{options}\n{}", watch.log());
+    let credential = authenticator.register(&options).unwrap();
+    let body = json!({ "name": "Laptop", "credential": credential });
+    let (status, passkey) =
+        api.send(Method::POST, "/users/me/passkeys/registration", Some(&access_token), Some(body)).await;
+    assert_eq!((status, &passkey["name"]), (StatusCode::CREATED, &json!("Laptop")), "{passkey}\n{}", watch.log());
+    let (status, listed) = api.send(Method::GET, "/users/me/passkeys", Some(&access_token), None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["passkeys"][0]["id"], passkey["id"], "{listed}");
+    let (status, started) = api.send(Method::POST, "/auth/passkeys/options", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{started}\n{}", watch.log());
+    let answer = authenticator.sign_in(&started["options"]).unwrap();
+    let body = json!({ "ceremony": started["ceremony"], "credential": answer });
+    let (status, signed_in) = api.send(Method::POST, "/auth/passkeys/login", None, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}\n{}", watch.log());
+    let payload = signed_in["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!((&claims["sub"], &claims["amr"]), (&json!(id), &json!(["hwk", "user"])), "{claims}");
+    let path = format!("/users/me/passkeys/{}", passkey["id"].as_str().unwrap());
+    let (status, _) = api.send(Method::DELETE, &path, Some(&access_token), Some(json!({ "password": PASSWORD }))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{}", watch.log());
 
     // The public profile: the 201's, without the address and second-factor
     // fields only the owner sees.

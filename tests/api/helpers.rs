@@ -20,11 +20,15 @@ use get_user::GetUser;
 use lambda_http::http::{Method, Request};
 use lambda_http::{Body, RequestExt};
 use list_activity::ListActivity;
+use list_passkeys::ListPasskeys;
 use list_sessions::ListSessions;
 use login::Login;
+use login_with_passkey::LoginWithPasskey;
 use logout::Logout;
 use new_recovery_codes::NewRecoveryCodes;
 use refresh::Refresh;
+use register_passkey::RegisterPasskey;
+use remove_passkey::RemovePasskey;
 use remove_totp::RemoveTotp;
 use revoke_session::RevokeSession;
 use serde_json::{json, Value};
@@ -34,7 +38,9 @@ use user_auth_core::passwords::SharedHasher;
 use user_auth_core::sdk_settings::SdkSettings;
 use user_auth_core::store::dynamodb::{self, schema, DynamoStore};
 use user_auth_core::store::TableNames;
-use user_auth_core::test_support::{authorizer_event, call, CountingHasher, Fixture, ManualClock, TestKeys};
+use user_auth_core::test_support::{
+    authorizer_event, call, CountingHasher, Fixture, ManualClock, TestKeys, TEST_ORIGIN,
+};
 pub use user_auth_core::test_support::{TestResponse as ApiResponse, PASSWORD};
 use user_auth_core::ApiError;
 use verify_email::VerifyEmail;
@@ -218,6 +224,10 @@ pub struct TestApp {
     new_recovery_codes: NewRecoveryCodes<DynamoStore>,
     pub verify_mfa: VerifyMfa<DynamoStore>,
     authorize: Authorize<DynamoStore>,
+    register_passkey: RegisterPasskey<DynamoStore>,
+    list_passkeys: ListPasskeys<DynamoStore>,
+    remove_passkey: RemovePasskey<DynamoStore>,
+    login_with_passkey: LoginWithPasskey<DynamoStore>,
 }
 
 impl TestApp {
@@ -264,6 +274,9 @@ impl TestApp {
             // The tests sign many users up from one address; the limit has a test of its own.
             (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
             (vars::RECOVERY_PER_ADDRESS_PER_HOUR, "100000".to_owned()),
+            // Passkeys as a local run has them: at `localhost`.
+            (vars::WEBAUTHN_RP_ID, "localhost".to_owned()),
+            (vars::WEBAUTHN_ORIGIN, TEST_ORIGIN.to_owned()),
         ];
         let env = Env::from_pairs(variables.iter().cloned());
         let clock = ManualClock::starting_now();
@@ -290,6 +303,12 @@ impl TestApp {
         let mut verify_mfa = verify_mfa::build(&env).await.expect("verify-mfa starts");
         (enrol_totp.clock, confirm_totp.clock, remove_totp.clock) = (clock.clone(), clock.clone(), clock.clone());
         (new_recovery_codes.clock, verify_mfa.clock) = (clock.clone(), clock.clone());
+        let mut register_passkey = register_passkey::build(&env).await.expect("register-passkey starts");
+        let mut list_passkeys = list_passkeys::build(&env).await.expect("list-passkeys starts");
+        let mut remove_passkey = remove_passkey::build(&env).await.expect("remove-passkey starts");
+        let mut login_with_passkey = login_with_passkey::build(&env).await.expect("login-with-passkey starts");
+        (register_passkey.clock, list_passkeys.clock) = (clock.clone(), clock.clone());
+        (remove_passkey.clock, login_with_passkey.clock) = (clock.clone(), clock.clone());
         let mut authorize = authorize::build(&env).await.expect("authorize starts");
         authorize.clock = clock.clone();
         let passwords = Arc::new(CountingHasher::new(login.passwords.clone()));
@@ -331,7 +350,49 @@ impl TestApp {
             new_recovery_codes,
             verify_mfa,
             authorize,
+            register_passkey,
+            list_passkeys,
+            remove_passkey,
+            login_with_passkey,
         }
+    }
+
+    /// `POST /users/me/passkeys/registration/options`.
+    pub async fn passkey_options(&self, token: &str) -> ApiResponse {
+        let request = request(Method::POST, "/users/me/passkeys/registration/options", Some(token), None);
+        call(Box::pin(register_passkey::handle(&self.register_passkey, request))).await
+    }
+
+    /// `POST /users/me/passkeys/registration` with the browser's credential.
+    pub async fn register_passkey(&self, token: &str, name: &str, credential: Value) -> ApiResponse {
+        let body = json!({ "name": name, "credential": credential });
+        let request = request(Method::POST, "/users/me/passkeys/registration", Some(token), Some(body));
+        call(Box::pin(register_passkey::handle(&self.register_passkey, request))).await
+    }
+
+    pub async fn list_passkeys(&self, token: &str) -> ApiResponse {
+        let request = request(Method::GET, "/users/me/passkeys", Some(token), None);
+        call(Box::pin(list_passkeys::handle(&self.list_passkeys, request))).await
+    }
+
+    /// `DELETE /users/me/passkeys/{id}` with `body` as it is.
+    pub async fn remove_passkey(&self, token: &str, id: &str, body: Value) -> ApiResponse {
+        let event = Fixture::parse(include_str!("../../functions/remove-passkey/fixtures/remove-passkey.json"));
+        let event = event.bearer(token).path_id("/users/me/passkeys/", id).body(&body.to_string());
+        call(Box::pin(remove_passkey::handle(&self.remove_passkey, event.request()))).await
+    }
+
+    /// `POST /auth/passkeys/options`.
+    pub async fn passkey_sign_in_options(&self) -> ApiResponse {
+        let request = request(Method::POST, "/auth/passkeys/options", None, None);
+        call(Box::pin(login_with_passkey::handle(&self.login_with_passkey, request))).await
+    }
+
+    /// `POST /auth/passkeys/login` with a ceremony and the browser's assertion.
+    pub async fn passkey_login(&self, ceremony: &str, credential: Value) -> ApiResponse {
+        let body = json!({ "ceremony": ceremony, "credential": credential });
+        let request = request(Method::POST, "/auth/passkeys/login", None, Some(body));
+        call(Box::pin(login_with_passkey::handle(&self.login_with_passkey, request))).await
     }
 
     /// The local SES of an app spawned with mail.

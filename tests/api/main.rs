@@ -17,6 +17,7 @@ mod interop;
 mod lockout;
 mod operator;
 mod outage;
+mod passkeys;
 mod recovery;
 mod rotation;
 mod second_factor;

@@ -161,9 +161,10 @@ fn routes_match_the_local_router() {
     assert_eq!(deployed, local);
     // Every function has one route, but get-user, which also serves
     // `/users/me`, jwks, which also serves the discovery document, pages,
-    // which serves `/app` and the files under it, and the authorizer, which
-    // has none.
-    assert_eq!(deployed.len(), template.functions().len() + 2);
+    // which serves `/app` and the files under it, the two passkey
+    // ceremonies, each its options and its answer, and the authorizer,
+    // which has none.
+    assert_eq!(deployed.len(), template.functions().len() + 4);
     let me = ("GET".to_owned(), "/users/me".to_owned(), "get-user".to_owned());
     assert!(deployed.contains(&me), "{deployed:?}");
 }
@@ -184,6 +185,18 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "get-user" => get_user::build(env).await.map(drop),
         "jwks" => jwks::build(env).await.map(drop),
         "pages" => pages::build(env).await.map(drop),
+        "register-passkey" => register_passkey::build(env).await.map(drop),
+        "list-passkeys" => list_passkeys::build(env).await.map(drop),
+        "remove-passkey" => remove_passkey::build(env).await.map(drop),
+        "login-with-passkey" => {
+            config::signing_key_source(env)?;
+            login_with_passkey::with_signing_key(
+                env,
+                &SdkSettings::from_env(env)?,
+                &SecretString::from(TestKeys::generate().pair.private_key_pem),
+            )
+            .map(drop)
+        }
         "authorize" => authorize::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
@@ -418,6 +431,40 @@ fn permissions_the_code_needs() -> BTreeMap<&'static str, BTreeSet<(String, Stri
                 on("SessionsTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
                 on("CodesTable", &["dynamodb:DeleteItem"]),
                 on("EmailAddressesTable", &["dynamodb:DeleteItem"]),
+                on("PasskeysTable", &["dynamodb:Query", "dynamodb:DeleteItem"]),
+            ]),
+        ),
+        (
+            "register-passkey",
+            grant(&[
+                records.clone(),
+                token_holder.clone(),
+                on("PasskeysTable", &["dynamodb:Query", "dynamodb:PutItem"]),
+                on("CodesTable", &["dynamodb:PutItem", "dynamodb:DeleteItem"]),
+            ]),
+        ),
+        ("list-passkeys", grant(&[token_holder.clone(), on("PasskeysTable", &["dynamodb:Query"])])),
+        (
+            "remove-passkey",
+            grant(&[
+                records.clone(),
+                token_holder.clone(),
+                on("UsersTable", &["dynamodb:UpdateItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem"]),
+                lockout.clone(),
+                on("PasskeysTable", &["dynamodb:DeleteItem"]),
+            ]),
+        ),
+        (
+            "login-with-passkey",
+            grant(&[
+                records.clone(),
+                on("CodesTable", &["dynamodb:PutItem", "dynamodb:DeleteItem"]),
+                on("PasskeysTable", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                on("UsersTable", &["dynamodb:GetItem"]),
+                on("UsernamesTable", &["dynamodb:GetItem", "dynamodb:ConditionCheckItem"]),
+                on("SessionsTable", &["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]),
+                signing_key.clone(),
             ]),
         ),
         (
@@ -598,7 +645,7 @@ fn each_role_allows_exactly_what_its_function_calls() {
     // Only the functions that issue tokens may read the signing key.
     let readers: Vec<_> =
         needs.iter().filter(|(_, n)| n.iter().any(|(a, _)| a.starts_with("secretsmanager"))).map(|(f, _)| *f).collect();
-    assert_eq!(readers, ["login", "refresh", "verify-mfa"]);
+    assert_eq!(readers, ["login", "login-with-passkey", "refresh", "verify-mfa"]);
 }
 
 /// The (action, resource) pairs a policy document allows, none a wildcard or a Scan.
@@ -636,6 +683,7 @@ fn the_operators_policy_allows_exactly_what_the_admin_tool_calls() {
             .chain(on("EmailAddressesTable", &["dynamodb:GetItem", "dynamodb:DeleteItem"]))
             .chain(on("CodesTable", &["dynamodb:DeleteItem"]))
             .chain(on("EventsTable", &["dynamodb:Query", "dynamodb:PutItem"]))
+            .chain(on("PasskeysTable", &["dynamodb:Query", "dynamodb:DeleteItem"]))
             .collect();
     assert_eq!(needs, granted_by("OperatorPolicy", policy));
     assert_eq!(logical_id_of(&template.0["Outputs"]["OperatorPolicyArn"]["Value"]), "OperatorPolicy");

@@ -1,8 +1,9 @@
 // The hosted pages in a real browser (Debian's Chromium, driven by
 // Playwright): a person signs up, verifies the address from the mail the
 // local SES holds, signs out and in, turns on an authenticator app, signs in
-// with it, ends another session from the account page, recovers the password
-// from the mail's link, and deletes the account. Every view is checked by
+// with it, adds a passkey (the DevTools protocol's virtual authenticator) and
+// signs in with it alone, ends another session from the account page,
+// recovers the password from the mail's link, and deletes the account. Every view is checked by
 // axe-core, at a phone's width, without horizontal scrolling, and no
 // content security policy violation or script error may happen on the way.
 //
@@ -163,6 +164,8 @@ let password = "a long passphrase for the browser story";
 let secret;
 let recoveryCodes;
 let otherSession;
+let devtools;
+let authenticatorId;
 
 try {
   await step("the sign-in page opens at /app/", async () => {
@@ -230,7 +233,6 @@ try {
     recoveryCodes = await page.locator("#recovery-codes-list li").allTextContents();
     check(recoveryCodes.length === 10, `${recoveryCodes.length} recovery codes shown`);
     await expectText(page.locator("#profile-mfa"), "authenticator app");
-    await audit("account");
   });
 
   await step("another device signs in (through the API)", async () => {
@@ -253,6 +255,38 @@ try {
     await field("Code").fill(totp(secret, currentStep() + 1));
     await button("Verify").click();
     await expectView("Your account");
+  });
+
+  await step("add a passkey from the account page (the DevTools protocol's virtual authenticator)", async () => {
+    devtools = await context.newCDPSession(page);
+    await devtools.send("WebAuthn.enable");
+    ({ authenticatorId } = await devtools.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+    await field("Name of the new passkey").fill("This laptop");
+    await button("Add a passkey").click();
+    await expectText(status, 'The passkey "This laptop" is added');
+    await expectText(page.locator("#passkeys-list"), "This laptop");
+    await audit("account");
+  });
+
+  await step("sign out, and in with the passkey alone, from the browser's autofill", async () => {
+    // The sign-in page asks for a passkey with conditional mediation; the
+    // virtual authenticator, present and verifying, answers as a person
+    // picking the passkey in the username field's autofill would.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expectText(page.locator("#activity-list"), "Signed in with a passkey");
+    await expectView("Your account");
+    await expectText(page.locator("#passkeys-list"), "last used");
+    // From now on the person picks nothing: the sign-in page's request waits.
+    await devtools.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
   });
 
   await step("end the other device's session from the account page", async () => {
@@ -311,6 +345,10 @@ try {
     await field("Password").fill(password);
     await button("Sign in").click();
     await expectText(error, "That username and password do not match an account.");
+    // The device still holds the passkey; the service refuses it.
+    await devtools.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
+    await button("Sign in with a passkey").click();
+    await expectText(error, "That passkey does not sign in to any account here.");
   });
 
   current = "the pages logged no problem";

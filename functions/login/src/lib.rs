@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use user_auth_core::clock::{self, SharedClock};
-use user_auth_core::config::{self, Env};
+use user_auth_core::config::Env;
 use user_auth_core::edge::{client, json_body, ok, CredentialsBody, SecondFactorResponse, TokenResponse};
 use user_auth_core::operations::{self, LoginAttempt, LoginOutcome, LoginPolicy};
 use user_auth_core::passwords::{self, SharedHasher};
@@ -37,8 +37,7 @@ pub fn with_signing_key(
     signing_key_pem: &SecretString,
 ) -> Result<Login<DynamoStore>, BoxError> {
     let issuer = startup::token_issuer(env, signing_key_pem)?;
-    let policy =
-        LoginPolicy { lifetime: config::session_lifetime(env)?, max_sessions: config::max_sessions_per_user(env)? };
+    let policy = startup::login_policy(env)?;
     Ok(Login {
         store: startup::password_checking_store(env, sdk)?,
         passwords: passwords::argon2id(),

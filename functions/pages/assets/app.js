@@ -29,6 +29,8 @@ const EXPLANATIONS = {
   email_taken: "That address belongs to another account.",
   mfa_required: "Enter a code of your second factor too.",
   invalid_token: "Your session has ended. Sign in again.",
+  invalid_passkey: "The passkey was not added. Try again.",
+  too_many_passkeys: "This account holds as many passkeys as it may: remove one first.",
   service_unavailable: "The service is busy. Try again in a moment.",
 };
 
@@ -141,6 +143,7 @@ function currentRoute() {
 
 async function route_() {
   const { name, params } = currentRoute();
+  if (name !== "sign-in") stopPasskeyAutofill();
   if (name === "account") {
     if (!session.access) return go("sign-in");
     show("account");
@@ -163,6 +166,7 @@ async function route_() {
     return;
   }
   show(VIEWS.includes(name) ? name : "sign-in");
+  if (!VIEWS.includes(name) || name === "sign-in") offerPasskeys();
 }
 
 // Runs a form's submission: the button is disabled meanwhile, and a failure
@@ -243,6 +247,127 @@ $("sign-out").addEventListener("click", async () => {
   say("You are signed out.");
 });
 
+// --- Passkeys ----------------------------------------------------------------
+//
+// The service's options and the browser's answers travel as WebAuthn's JSON
+// (PublicKeyCredential.parse*OptionsFromJSON and toJSON).
+
+const passkeysSupported = () =>
+  typeof PublicKeyCredential !== "undefined" && typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
+
+// WebAuthn's dictionaries take no null where a member may be absent.
+function withoutNulls(value) {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, member]) => member !== null)
+        .map(([key, member]) => [key, withoutNulls(member)]),
+    );
+  }
+  return value;
+}
+
+let autofill = null;
+
+function stopPasskeyAutofill() {
+  autofill?.abort();
+  autofill = null;
+}
+
+// Asks the service for a sign-in's options and the browser for an answer:
+// in the username field's autofill (`conditional`), or at once.
+async function passkeySignIn(mediation) {
+  stopPasskeyAutofill();
+  const controller = new AbortController();
+  if (mediation === "conditional") autofill = controller;
+  const started = await call("POST", "/auth/passkeys/options");
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(withoutNulls(started.options.publicKey));
+  const credential = await navigator.credentials.get({ publicKey, mediation, signal: controller.signal });
+  if (autofill === controller) autofill = null;
+  const tokens = await call("POST", "/auth/passkeys/login", {
+    ceremony: started.ceremony,
+    credential: credential.toJSON(),
+  });
+  keepTokens(tokens);
+  go("account");
+}
+
+function passkeyFailure(failure) {
+  if (failure?.name === "AbortError") return;
+  if (failure instanceof ApiFailure) {
+    complain(failure.code === "invalid_credentials" ? "That passkey does not sign in to any account here." : explain(failure));
+  } else if (failure?.name === "NotAllowedError") {
+    complain("The passkey sign-in was cancelled or timed out.");
+  } else {
+    complain("Your browser could not use a passkey here.");
+  }
+}
+
+async function offerPasskeys() {
+  if (!passkeysSupported()) return;
+  $("passkey-sign-in").hidden = false;
+  if (autofill || !(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
+  passkeySignIn("conditional").catch(passkeyFailure);
+}
+
+$("passkey-sign-in-button").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  clearMessages();
+  try {
+    await passkeySignIn("optional");
+  } catch (failure) {
+    passkeyFailure(failure);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function showPasskeys(passkeys) {
+  const list = $("passkeys-list");
+  list.replaceChildren();
+  const select = $("remove-passkey-id");
+  select.replaceChildren();
+  for (const passkey of passkeys) {
+    const used = passkey.last_used_at ? `last used ${when(passkey.last_used_at)}` : "never used";
+    list.append(row(passkey.name, `added ${when(passkey.created_at)}, ${used}`));
+    const option = document.createElement("option");
+    option.value = passkey.id;
+    option.textContent = `${passkey.name} (added ${when(passkey.created_at)})`;
+    select.append(option);
+  }
+  if (passkeys.length === 0) list.append(row("No passkey yet.", ""));
+  $("remove-passkey-form").hidden = passkeys.length === 0;
+  $("add-passkey-form").hidden = !passkeysSupported();
+}
+
+onSubmit("add-passkey-form", async ({ name }, form) => {
+  const options = await callSignedIn("POST", "/users/me/passkeys/registration/options");
+  let credential;
+  try {
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(withoutNulls(options.publicKey));
+    credential = await navigator.credentials.create({ publicKey });
+  } catch (failure) {
+    const reason =
+      failure?.name === "InvalidStateError" ? "This device already holds a passkey of your account." : "No passkey was made.";
+    throw new ApiFailure(0, "browser", reason);
+  }
+  const body = { credential: credential.toJSON() };
+  if (name.trim()) body.name = name.trim();
+  const passkey = await callSignedIn("POST", "/users/me/passkeys/registration", body);
+  form.reset();
+  say(`The passkey "${passkey.name}" is added: you can sign in with it alone.`);
+  await loadAccount();
+});
+
+onSubmit("remove-passkey-form", async ({ id, ...fields }, form) => {
+  await callSignedIn("DELETE", `/users/me/passkeys/${encodeURIComponent(id)}`, withCode(fields));
+  form.reset();
+  say("The passkey is removed.");
+  await loadAccount();
+});
+
 // --- Recovery --------------------------------------------------------------
 
 onSubmit("recover-start-form", async ({ name }) => {
@@ -263,20 +388,22 @@ onSubmit("recover-confirm-form", async ({ name, code, new_password }, form) => {
 // --- The account -------------------------------------------------------------
 
 async function loadAccount() {
-  const [profile, sessions, activity] = await Promise.all([
+  const [profile, sessions, activity, passkeys] = await Promise.all([
     callSignedIn("GET", "/users/me"),
     callSignedIn("GET", "/auth/sessions"),
     callSignedIn("GET", "/users/me/activity?limit=10"),
+    callSignedIn("GET", "/users/me/passkeys"),
   ]).catch((failure) => {
     if (!session.access) go("sign-in");
     complain(explain(failure));
-    return [null, null, null];
+    return [null, null, null, null];
   });
   if (!profile) return;
   session.profile = profile;
   showProfile(profile);
   showSessions(sessions.sessions);
   showActivity(activity.events);
+  showPasskeys(passkeys.passkeys);
 }
 
 const when = (iso) => new Date(iso).toLocaleString();
@@ -365,6 +492,8 @@ const EVENT_NAMES = {
   account_enabled: "Account enabled by an operator",
   signed_out_by_operator: "Signed out by an operator",
   account_deleted: "Account deleted",
+  passkey_added: "Passkey added",
+  passkey_removed: "Passkey removed",
 };
 
 function showActivity(events) {
@@ -372,7 +501,8 @@ function showActivity(events) {
   list.replaceChildren();
   for (const event of events) {
     const from = event.source_ip ? ` from ${event.source_ip}` : "";
-    list.append(row(`${EVENT_NAMES[event.type] ?? event.type}${from}`, when(event.at)));
+    const how = event.type === "login_succeeded" && event.detail === "passkey" ? " with a passkey" : "";
+    list.append(row(`${EVENT_NAMES[event.type] ?? event.type}${how}${from}`, when(event.at)));
   }
   if (events.length === 0) list.append(row("Nothing yet.", ""));
 }

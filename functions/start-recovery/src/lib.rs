@@ -41,7 +41,7 @@ pub async fn build(env: &Env) -> Result<StartRecovery<DynamoStore>, BoxError> {
         codes: Arc::new(startup::code_hasher(env)?),
         per_address_per_hour: config::recovery_per_address_per_hour(env)?,
         pages_url: config::pages_url(env)?.map(Arc::from),
-        after_response: AfterResponse::default(),
+        after_response: AfterResponse::from_env(env),
         clock: clock::system(),
     })
 }

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
-use user_auth_core::config::{self, Env};
+use user_auth_core::config::Env;
 use user_auth_core::domain::FactorKeys;
 use user_auth_core::edge::{client, json_body, ok, JsonBody, TokenResponse};
 use user_auth_core::operations::{self, FactorSignIn, LoginPolicy};
@@ -37,8 +37,7 @@ pub fn with_signing_key(
     sdk: &SdkSettings,
     signing_key_pem: &SecretString,
 ) -> Result<VerifyMfa<DynamoStore>, BoxError> {
-    let policy =
-        LoginPolicy { lifetime: config::session_lifetime(env)?, max_sessions: config::max_sessions_per_user(env)? };
+    let policy = startup::login_policy(env)?;
     Ok(VerifyMfa {
         store: startup::password_checking_store(env, sdk)?,
         issuer: startup::token_issuer(env, signing_key_pem)?,

@@ -60,6 +60,8 @@ activity_types! {
     AccountEnabled => "account_enabled",
     SignedOutByOperator => "signed_out_by_operator",
     AccountDeleted => "account_deleted",
+    PasskeyAdded => "passkey_added",
+    PasskeyRemoved => "passkey_removed",
 }
 
 /// One event of a user's activity. Its key orders the user's events by

@@ -7,6 +7,7 @@ mod email;
 mod id;
 mod login_attempts;
 mod one_time_code;
+mod passkey;
 mod password;
 mod second_factor;
 mod session;
@@ -22,6 +23,10 @@ pub use login_attempts::{AddressAttempts, AddressClaim, AddressRecord, NameAttem
 pub use one_time_code::{
     CodeCheck, CodeHasher, CodePurpose, CodeRandomnessError, OneTimeCode, PendingCode, CODE_DIGITS,
     CODE_LIFETIME_SECONDS, CODE_TRIES,
+};
+pub use passkey::{
+    Ceremony, CeremonyKey, PasskeyName, PasskeyNameError, PasskeyRecord, PasskeyView, CEREMONY_LIFETIME_SECONDS,
+    DEFAULT_PASSKEY_NAME, MAX_PASSKEYS_PER_USER, PASSKEY_NAME_MAX_LENGTH,
 };
 pub use password::{normalized, Password, PasswordError, PASSWORD_MAX_LENGTH};
 pub use second_factor::{

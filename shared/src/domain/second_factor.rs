@@ -345,6 +345,9 @@ pub enum SignIn {
     Password,
     PasswordAndTotp,
     PasswordAndRecoveryCode,
+    /// A passkey with user verification: what the person has, unlocked by
+    /// what they know or are; a second factor in itself.
+    Passkey,
 }
 
 impl SignIn {
@@ -355,6 +358,7 @@ impl SignIn {
             SignIn::Password => &["pwd"],
             SignIn::PasswordAndTotp => &["pwd", "otp"],
             SignIn::PasswordAndRecoveryCode => &["pwd", "mfa"],
+            SignIn::Passkey => &["hwk", "user"],
         }
     }
 
@@ -365,11 +369,12 @@ impl SignIn {
             SignIn::Password => "pwd",
             SignIn::PasswordAndTotp => "pwd otp",
             SignIn::PasswordAndRecoveryCode => "pwd mfa",
+            SignIn::Passkey => "hwk user",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [SignIn::Password, SignIn::PasswordAndTotp, SignIn::PasswordAndRecoveryCode]
+        [SignIn::Password, SignIn::PasswordAndTotp, SignIn::PasswordAndRecoveryCode, SignIn::Passkey]
             .into_iter()
             .find(|sign_in| sign_in.as_str() == raw)
     }
@@ -550,7 +555,7 @@ mod tests {
 
     #[test]
     fn amr_round_trips() {
-        for sign_in in [SignIn::Password, SignIn::PasswordAndTotp, SignIn::PasswordAndRecoveryCode] {
+        for sign_in in [SignIn::Password, SignIn::PasswordAndTotp, SignIn::PasswordAndRecoveryCode, SignIn::Passkey] {
             assert_eq!(SignIn::parse(sign_in.as_str()), Some(sign_in));
             assert_eq!(sign_in.amr().join(" "), sign_in.as_str());
         }

@@ -197,7 +197,7 @@ pub struct SessionView {
     pub current: bool,
 }
 
-fn rfc3339(unix: u64) -> String {
+pub(crate) fn rfc3339(unix: u64) -> String {
     let time = i64::try_from(unix).ok().and_then(|unix| OffsetDateTime::from_unix_timestamp(unix).ok());
     time.and_then(|time| time.format(&Rfc3339).ok()).unwrap_or_default()
 }

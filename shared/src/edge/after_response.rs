@@ -31,9 +31,17 @@ const HANDLER_START_GRACE: Duration = Duration::from_secs(1);
 
 /// The work spawned after answering, and the invocations whose handler has
 /// returned. Clones share their state.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AfterResponse {
     state: Arc<State>,
+    /// Whether an internal extension holds invocations open for the work.
+    hold: bool,
+}
+
+impl Default for AfterResponse {
+    fn default() -> Self {
+        AfterResponse { state: Arc::default(), hold: true }
+    }
 }
 
 #[derive(Default)]
@@ -46,6 +54,16 @@ struct State {
 }
 
 impl AfterResponse {
+    /// Held open by an internal extension, but under a local emulator
+    /// (`LOCAL_EMULATOR` set, as local runs set it): `cargo lambda watch`
+    /// gives every function's invocations to every extension and holds each
+    /// until all of them let it go, so one function's extension would hold
+    /// every other function's invocations; and locally no process is frozen,
+    /// so the work finishes all the same.
+    pub fn from_env(env: &crate::config::Env) -> Self {
+        AfterResponse { hold: env.optional(crate::config::vars::LOCAL_EMULATOR).is_none(), ..Self::default() }
+    }
+
     /// Runs `work` on its own task, to finish after the answer is sent.
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         let state = self.state.clone();
@@ -130,6 +148,13 @@ where
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
 {
     let holder = after_response.clone();
+    if !after_response.hold {
+        return lambda_http::run(service_fn(|request: Request| {
+            let handled = origin.admit(request).map(|request| handle(app, request));
+            async move { Ok::<_, Infallible>(answer(handled).await) }
+        }))
+        .await;
+    }
     let extension = Extension::new()
         .with_events(&["INVOKE"])
         .with_events_processor(lambda_extension::service_fn(move |event: LambdaEvent| {
@@ -172,6 +197,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_emulator_holds_nothing_open() {
+        use crate::config::{vars, Env};
+        assert!(AfterResponse::from_env(&Env::from_pairs([("AWS_REGION", "eu-west-1")])).hold);
+        assert!(!AfterResponse::from_env(&Env::from_pairs([(vars::LOCAL_EMULATOR, "cargo-lambda-watch")])).hold);
+    }
 
     #[tokio::test]
     async fn idle_waits_for_the_spawned_work() {

@@ -20,19 +20,22 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         | ApiError::InvalidUsername(_)
         | ApiError::InvalidPassword(_)
         | ApiError::InvalidEmail(_)
-        | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
+        | ApiError::InvalidCode
+        | ApiError::InvalidPasskey => StatusCode::BAD_REQUEST,
         ApiError::InvalidCredentials
         | ApiError::InvalidToken
         | ApiError::InvalidRefreshToken
         | ApiError::InvalidFactorCode => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden | ApiError::MfaRequired | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
-        ApiError::NotFound | ApiError::SessionNotFound => StatusCode::NOT_FOUND,
+        ApiError::NotFound | ApiError::SessionNotFound | ApiError::PasskeysOff => StatusCode::NOT_FOUND,
         ApiError::TooManyRequests { .. } | ApiError::TooManySignUps { .. } | ApiError::TooManyRecoveries { .. } => {
             StatusCode::TOO_MANY_REQUESTS
         }
-        ApiError::UsernameTaken | ApiError::EmailTaken | ApiError::MfaAlreadyEnabled | ApiError::MfaNotEnabled => {
-            StatusCode::CONFLICT
-        }
+        ApiError::UsernameTaken
+        | ApiError::EmailTaken
+        | ApiError::MfaAlreadyEnabled
+        | ApiError::MfaNotEnabled
+        | ApiError::TooManyPasskeys { .. } => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -1,7 +1,8 @@
 use secrecy::SecretString;
 
+use crate::domain::Username;
 use crate::domain::{ActivityEvent, ActivityType, SECOND_FACTOR_WAIT_SECONDS};
-use crate::domain::{Client, PendingSignIn, SecondFactorToken, Session, SessionId, SessionLifetime, UserId, Username};
+use crate::domain::{Client, PendingSignIn, SecondFactorToken, Session, SessionId, SessionLifetime, SignIn, UserId};
 use crate::passwords::PasswordHasher;
 use crate::store::StoreError;
 use crate::store::{ActivityStore, CredentialStore, Credentials, LoginAttemptStore, SecondFactorStore, SessionStore};
@@ -148,8 +149,15 @@ where
     }
     let session_id = SessionId::new_random();
     let succeeded = attempted.turned_into(ActivityType::LoginSucceeded).in_session(&session_id);
+    let start = SessionStart {
+        username: &username,
+        checked: &checked.credentials,
+        client,
+        id: session_id,
+        sign_in: SignIn::Password,
+    };
     let (issued, success, ended, ()) = tokio::join!(
-        start_session(store, issuer, policy.lifetime, now, &username, &checked.credentials, client, session_id),
+        start_session(store, issuer, policy.lifetime, now, start),
         checked.record_success(store),
         end_beyond_cap(store, &user_id, beyond_cap),
         record(store, succeeded),
@@ -202,22 +210,32 @@ pub(super) async fn end_beyond_cap(
     store.end_sessions(user_id, &beyond_cap).await
 }
 
+/// The session a sign-in starts: whose, from where, and how it was signed in.
+pub(super) struct SessionStart<'a> {
+    pub username: &'a Username,
+    /// The username's credentials as read: the session is started only if
+    /// they still are.
+    pub checked: &'a Credentials,
+    pub client: Client,
+    pub id: SessionId,
+    pub sign_in: SignIn,
+}
+
 /// Starts a session for credentials just checked, on the condition that they
 /// are still the username's: a password changed, or an account deleted,
 /// since the check leaves nothing behind.
-async fn start_session(
+pub(super) async fn start_session(
     sessions: &impl SessionStore,
     issuer: &TokenIssuer,
     lifetime: SessionLifetime,
     now: u64,
-    username: &Username,
-    checked: &Credentials,
-    client: Client,
-    id: SessionId,
+    start: SessionStart<'_>,
 ) -> Result<IssuedSession, ApiError> {
+    let SessionStart { username, checked, client, id, sign_in } = start;
     let first = RefreshToken::first(checked.user_id.clone(), id.clone())?;
     let session = Session::start(id, checked.user_id.clone(), client, first.hash(), lifetime, now)
-        .under_credentials(checked.generation);
+        .under_credentials(checked.generation)
+        .signed_in_by(sign_in);
     if !sessions.start_session(&session, username, &checked.password_hash).await? {
         tracing::info!(user_id = %session.user_id, "login lost to a password change or an account deletion");
         return Err(ApiError::InvalidCredentials);

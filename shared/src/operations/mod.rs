@@ -22,6 +22,7 @@ mod login;
 mod logout;
 mod new_recovery_codes;
 pub mod operator;
+mod passkeys;
 mod recovery;
 mod refresh;
 mod remove_totp;
@@ -45,6 +46,10 @@ pub use list_sessions::list_sessions;
 pub use login::{login, LoginAttempt, LoginOutcome, LoginPolicy, SecondFactorChallenge};
 pub use logout::{logout, LogoutScope};
 pub use new_recovery_codes::new_recovery_codes;
+pub use passkeys::{
+    finish_passkey_registration, list_passkeys, passkey_sign_in, remove_passkey, start_passkey_registration,
+    start_passkey_sign_in, PasskeyRemoval, PasskeySignIn, PasskeySignInStart, PASSKEY_NAME_RULE,
+};
 pub use recovery::{admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation};
 pub use refresh::{refresh, RefreshPolicy};
 pub use remove_totp::{remove_totp, FactorRemoval};

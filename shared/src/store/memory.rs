@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     AccountStore, ActivityStore, CredentialStore, Credentials, EmailStore, EmailVerification, LoginAttemptStore,
-    OperatorStore, PasswordChange, PasswordReset, RecoveryStore, SecondFactorStore, SessionStore, SignUpStore,
-    StoreError, UserStore, RECOVERIES_PER_USER_PER_HOUR, RECOVERY_INTERVAL_SECONDS,
+    OperatorStore, PasskeyStore, PasswordChange, PasswordReset, RecoveryStore, SecondFactorStore, SessionStore,
+    SignUpStore, StoreError, UserStore, RECOVERIES_PER_USER_PER_HOUR, RECOVERY_INTERVAL_SECONDS,
 };
 use crate::domain::SecondFactor;
 use crate::domain::{ActiveTotp, CodePurpose, EmailAddress, FactorUse, PendingCode, PendingSignIn, SealedSecret};
 use crate::domain::{ActivityEvent, ActivityPage};
 use crate::domain::{AddressClaim, AddressRecord, NameClaim, NameRecord, Standing};
+use crate::domain::{Ceremony, CeremonyKey, PasskeyRecord};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
 use crate::passwords::PasswordHash;
 
@@ -42,6 +43,10 @@ struct Inner {
     sign_ins: HashMap<String, PendingSignIn>,
     /// every user's activity, by user and event key
     events: std::collections::BTreeMap<(UserId, String), ActivityEvent>,
+    /// every user's passkeys, by user and credential id
+    passkeys: std::collections::BTreeMap<(UserId, String), PasskeyRecord>,
+    /// WebAuthn ceremonies waiting for the browser: their state and expiry
+    ceremonies: HashMap<CeremonyKey, (String, u64)>,
 }
 
 /// Spends `used` on `factor`, if it can be: as the DynamoDB store's conditions.
@@ -128,7 +133,61 @@ impl AccountStore for MemoryStore {
         inner.email_owners.retain(|_, owner| *owner != user.id);
         inner.codes.retain(|(owner, _), _| *owner != user.id);
         inner.sessions.retain(|(owner, _), _| *owner != user.id);
+        inner.passkeys.retain(|(owner, _), _| *owner != user.id);
         Ok(true)
+    }
+}
+
+impl PasskeyStore for MemoryStore {
+    async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
+        self.lock().ceremonies.insert(ceremony.key.clone(), (ceremony.state.clone(), ceremony.expires_at));
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, key: &CeremonyKey, now: u64) -> Result<Option<String>, StoreError> {
+        let taken = self.lock().ceremonies.remove(key);
+        Ok(taken.filter(|(_, expires_at)| *expires_at > now).map(|(state, _)| state))
+    }
+
+    async fn add_passkey(&self, record: &PasskeyRecord) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let key = (record.user_id.clone(), record.id.clone());
+        if inner.passkeys.contains_key(&key) {
+            return Ok(false);
+        }
+        inner.passkeys.insert(key, record.clone());
+        Ok(true)
+    }
+
+    async fn passkeys(&self, user_id: &UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
+        let inner = self.lock();
+        let mut found: Vec<_> = inner.passkeys.values().filter(|record| record.user_id == *user_id).cloned().collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn passkey(&self, user_id: &UserId, id: &str) -> Result<Option<PasskeyRecord>, StoreError> {
+        Ok(self.lock().passkeys.get(&(user_id.clone(), id.to_owned())).cloned())
+    }
+
+    async fn passkey_used(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        at: u64,
+        credential: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(record) = inner.passkeys.get_mut(&(user_id.clone(), id.to_owned())) else { return Ok(false) };
+        record.last_used_at = Some(at);
+        if let Some(credential) = credential {
+            record.credential = credential.to_owned();
+        }
+        Ok(true)
+    }
+
+    async fn remove_passkey(&self, user_id: &UserId, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().passkeys.remove(&(user_id.clone(), id.to_owned())).is_some())
     }
 }
 

@@ -8,6 +8,7 @@ use std::future::Future;
 
 use crate::domain::{ActivityEvent, ActivityPage};
 use crate::domain::{AddressClaim, NameClaim, Standing};
+use crate::domain::{Ceremony, CeremonyKey, PasskeyRecord};
 use crate::domain::{CodePurpose, EmailAddress, PendingCode};
 use crate::domain::{FactorUse, PendingSignIn, SealedSecret};
 use crate::domain::{Rotation, Session, SessionId, User, UserId, Username};
@@ -246,6 +247,49 @@ pub trait OperatorStore: Send + Sync {
     fn enable_account(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Each user's passkeys, and the WebAuthn ceremonies waiting for a browser.
+pub trait PasskeyStore: Send + Sync {
+    /// Keeps a ceremony's state until it expires, over any under its key
+    /// (a new registration voids the user's last).
+    fn put_ceremony(&self, ceremony: &Ceremony) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Consumes the ceremony under `key`: its state if it was there and in
+    /// time at `now`. One deletion, so of concurrent answers to one
+    /// ceremony exactly one gets its state.
+    fn take_ceremony(
+        &self,
+        key: &CeremonyKey,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Stores a new passkey; `false`, and nothing written, when the user
+    /// holds one of that id already.
+    fn add_passkey(&self, record: &PasskeyRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The user's passkeys, oldest first; a strongly consistent read.
+    fn passkeys(&self, user_id: &UserId) -> impl Future<Output = Result<Vec<PasskeyRecord>, StoreError>> + Send;
+
+    /// One passkey of the user; a strongly consistent read.
+    fn passkey(
+        &self,
+        user_id: &UserId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<PasskeyRecord>, StoreError>> + Send;
+
+    /// Records a sign-in with the passkey at `at`, and its credential when
+    /// its sign counter or backup state moved; `false` when it is gone.
+    fn passkey_used(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        at: u64,
+        credential: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes one passkey; `false` when the user held none of that id.
+    fn remove_passkey(&self, user_id: &UserId, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Each user's security activity, newest first, kept for a number of days.
 pub trait ActivityStore: Send + Sync {
     /// Stores the event, over any event of its user with the same key: a
@@ -272,7 +316,8 @@ pub const RECOVERY_INTERVAL_SECONDS: u64 = 60;
 pub trait AccountStore: Send + Sync {
     /// Deletes the user, its username claim (the password hash with it), its
     /// address's claim, its codes and every session it has, at once; then any session a login racing the
-    /// deletion stored meanwhile. `false`, and nothing deleted, when the
+    /// deletion stored meanwhile, and its passkeys (which sign nothing in
+    /// once the user is gone). `false`, and nothing deleted, when the
     /// user or its claim is gone already (a concurrent deletion won).
     fn delete_account(&self, user: &User) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -5,6 +5,7 @@ mod email;
 mod errors;
 mod item;
 mod operator;
+mod passkeys;
 mod recovery;
 pub mod schema;
 mod second_factor;
@@ -281,6 +282,9 @@ impl AccountStore for DynamoStore {
             // The account is gone; a straggler's tokens are refused all the
             // same (its user is gone), and its record expires.
             tracing::warn!(error = %err, "sessions left after an account deletion");
+        }
+        if let Err(err) = self.delete_passkeys(&user.id).await {
+            tracing::warn!(error = %err, "passkeys left after an account deletion");
         }
         Ok(true)
     }

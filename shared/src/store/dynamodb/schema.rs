@@ -196,6 +196,37 @@ pub mod events {
     pub const EXPIRES_AT: &str = "expires_at";
 }
 
+/// `passkeys`: each user's passkeys, keyed by the user and the credential's
+/// id, so that a sign-in's passkey is one `GetItem` (the browser names both)
+/// and a user's passkeys one `Query`. Two accounts may hold the same id: a
+/// passkey is only ever looked up under the user its sign-in names.
+pub mod passkeys {
+    pub const USER_ID: &str = "user_id";
+    /// The credential's id, base64url without padding.
+    pub const ID: &str = "passkey_id";
+    pub const NAME: &str = "name";
+    pub const CREATED_AT: &str = "created_at";
+    /// Unix seconds of the last sign-in with it; absent before the first.
+    pub const LAST_USED_AT: &str = "last_used_at";
+    /// The credential as webauthn-rs keeps it, JSON.
+    pub const CREDENTIAL: &str = "credential";
+}
+
+/// WebAuthn ceremonies waiting for the browser, in the codes table (their
+/// TTL is its): a user's registration, or a sign-in by its random id.
+pub mod ceremonies {
+    use crate::domain::CeremonyKey;
+
+    pub fn key(key: &CeremonyKey) -> String {
+        match key {
+            CeremonyKey::Registration(user_id) => format!("passkey-registration#{user_id}"),
+            CeremonyKey::SignIn(id) => format!("passkey-sign-in#{id}"),
+        }
+    }
+    /// webauthn-rs's state of the ceremony, JSON.
+    pub const STATE: &str = "state";
+}
+
 /// A table's name, its keys (strings) and its TTL attribute.
 pub struct Table<'a> {
     pub name: &'a str,
@@ -205,7 +236,7 @@ pub struct Table<'a> {
 }
 
 /// Every table of the service.
-pub fn tables(names: &TableNames) -> [Table<'_>; 8] {
+pub fn tables(names: &TableNames) -> [Table<'_>; 9] {
     let table = |name, partition_key, sort_key, ttl| Table { name, partition_key, sort_key, ttl };
     [
         table(names.login_attempts.as_str(), login_attempts::USERNAME, None, Some(login_attempts::EXPIRES_AT)),
@@ -216,6 +247,7 @@ pub fn tables(names: &TableNames) -> [Table<'_>; 8] {
         table(names.email_addresses.as_str(), email_addresses::EMAIL, None, None),
         table(names.codes.as_str(), codes::CODE_KEY, None, Some(codes::EXPIRES_AT)),
         table(names.events.as_str(), events::USER_ID, Some(events::KEY), Some(events::EXPIRES_AT)),
+        table(names.passkeys.as_str(), passkeys::USER_ID, Some(passkeys::ID), None),
     ]
 }
 

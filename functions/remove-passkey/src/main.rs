@@ -1,0 +1,10 @@
+use user_auth_core::config::Env;
+use user_auth_core::edge::{self, Origin};
+use user_auth_core::telemetry;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    let env = Env::process();
+    telemetry::init(&env);
+    edge::serve(Origin::from_env(&env)?, &remove_passkey::build(&env).await?, remove_passkey::handle).await
+}
