@@ -122,6 +122,7 @@ PASSWORD_FIELDS = {
     ("PUT", "/users/me/email"): "password",
     ("POST", "/users/me/mfa/totp"): "password",
     ("DELETE", "/users/me/mfa/totp"): "password",
+    ("DELETE", "/users/me/passkeys/{id}"): "password",
 }
 # The routes whose positive cases run as a throwaway user with a factor.
 FACTOR_ROUTES = {

@@ -87,3 +87,70 @@ where
     let issued = operations::passkey_sign_in(&app.store, party, &app.issuer, app.policy, now, attempt).await?;
     Ok(ok(&TokenResponse::from(issued)))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use user_auth_core::operations::{finish_passkey_registration, start_passkey_registration};
+    use user_auth_core::store::memory::MemoryStore;
+    use user_auth_core::test_support::{
+        call_json, now, relying_party, Fixture, SignedIn, TestAuthenticator, LOGIN, TEST_ORIGIN,
+    };
+
+    use super::*;
+
+    fn app(alice: &SignedIn, party: Option<RelyingParty>) -> LoginWithPasskey<MemoryStore> {
+        LoginWithPasskey {
+            store: alice.store.clone(),
+            issuer: alice.keys.issuer(),
+            policy: LOGIN,
+            party,
+            clock: clock::system(),
+        }
+    }
+
+    fn options_event() -> Fixture {
+        Fixture::parse(include_str!("../fixtures/passkey-options.json"))
+    }
+
+    fn login_event(body: &serde_json::Value) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/login-with-passkey.json")).body(&body.to_string())
+    }
+
+    #[tokio::test]
+    async fn signs_in_with_a_passkey_and_answers_the_usual_tokens() {
+        let alice = SignedIn::new("alice").await;
+        let mut laptop = TestAuthenticator::new(TEST_ORIGIN);
+        let verifier = alice.keys.verifier();
+        let caller = operations::authenticate(&alice.store, &verifier, now(), &alice.access_token).await.unwrap();
+        let party = relying_party();
+        let options = start_passkey_registration(&alice.store, &party, now(), &caller).await.unwrap();
+        let credential = laptop.register(&options).unwrap();
+        finish_passkey_registration(&alice.store, &party, now(), &caller, None, &credential).await.unwrap();
+        let app = app(&alice, Some(party));
+        let started = call_json(handle(&app, options_event().request())).await;
+        assert_eq!(started.status, 200, "{started:?}");
+        let answer = laptop.sign_in(&started.json["options"]).unwrap();
+        let body = json!({ "ceremony": started.json["ceremony"], "credential": answer });
+        let signed_in = call_json(handle(&app, login_event(&body).request())).await;
+        assert_eq!(signed_in.status, 200, "{signed_in:?}");
+        assert_eq!(signed_in.json["token_type"], "Bearer");
+        assert!(signed_in.json["refresh_token"].is_string());
+        let replayed = call_json(handle(&app, login_event(&body).request())).await;
+        assert_eq!((replayed.status, replayed.error_code()), (401, Some("invalid_credentials")));
+    }
+
+    #[tokio::test]
+    async fn refuses_a_bad_body_and_works_nowhere_unconfigured() {
+        let alice = SignedIn::new("alice").await;
+        let app = app(&alice, Some(relying_party()));
+        let answer = call_json(handle(&app, login_event(&json!({ "ceremony": 1 })).request())).await;
+        assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")));
+        let unknown = json!({ "ceremony": "nothing", "credential": {} });
+        let answer = call_json(handle(&app, login_event(&unknown).request())).await;
+        assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_credentials")));
+        let off = LoginWithPasskey { party: None, ..app };
+        let answer = call_json(handle(&off, options_event().request())).await;
+        assert_eq!((answer.status, answer.error_code()), (404, Some("not_found")));
+    }
+}

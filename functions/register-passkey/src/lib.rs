@@ -76,3 +76,57 @@ where
     let registered = registered.await?;
     Ok(created(&format!("/users/me/passkeys/{}", registered.id), &registered))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use user_auth_core::store::memory::MemoryStore;
+    use user_auth_core::test_support::{call_json, relying_party, Fixture, SignedIn, TestAuthenticator, TEST_ORIGIN};
+
+    use super::*;
+
+    fn app(alice: &SignedIn, party: Option<RelyingParty>) -> RegisterPasskey<MemoryStore> {
+        RegisterPasskey { store: alice.store.clone(), verifier: alice.keys.verifier(), party, clock: clock::system() }
+    }
+
+    fn options_event(token: &str) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/registration-options.json")).bearer(token)
+    }
+
+    fn registration_event(token: &str, body: &serde_json::Value) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/register-passkey.json")).bearer(token).body(&body.to_string())
+    }
+
+    #[tokio::test]
+    async fn registers_the_browsers_credential_from_its_options() {
+        let alice = SignedIn::new("alice").await;
+        let app = app(&alice, Some(relying_party()));
+        let options = call_json(handle(&app, options_event(&alice.access_token).request())).await;
+        assert_eq!(options.status, 200, "{options:?}");
+        assert_eq!(options.json["publicKey"]["rp"]["id"], "localhost");
+        let credential = TestAuthenticator::new(TEST_ORIGIN).register(&options.json).unwrap();
+        let body = json!({ "name": "Laptop", "credential": credential });
+        let created = call_json(handle(&app, registration_event(&alice.access_token, &body).request())).await;
+        assert_eq!(created.status, 201, "{created:?}");
+        let id = created.json["id"].as_str().unwrap();
+        assert_eq!(created.headers["location"], format!("/users/me/passkeys/{id}").as_str());
+        assert_eq!(created.json["name"], "Laptop");
+    }
+
+    #[tokio::test]
+    async fn refuses_a_bad_body_a_bad_token_and_works_nowhere_unconfigured() {
+        let alice = SignedIn::new("alice").await;
+        let app = app(&alice, Some(relying_party()));
+        let answer =
+            call_json(handle(&app, registration_event(&alice.access_token, &json!({"name": 1})).request())).await;
+        assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_request")));
+        let answer = call_json(handle(&app, options_event("garbage").request())).await;
+        assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_token")));
+        let body = json!({ "credential": {} });
+        let answer = call_json(handle(&app, registration_event(&alice.access_token, &body).request())).await;
+        assert_eq!((answer.status, answer.error_code()), (400, Some("invalid_passkey")), "no ceremony");
+        let off = RegisterPasskey { party: None, ..app };
+        let answer = call_json(handle(&off, options_event(&alice.access_token).request())).await;
+        assert_eq!((answer.status, answer.error_code()), (404, Some("not_found")));
+    }
+}

@@ -74,3 +74,53 @@ where
     operations::remove_passkey(&app.store, &app.passwords, now, &caller, removal, proof).await?;
     Ok(no_content())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use user_auth_core::domain::{PasskeyName, PasskeyRecord};
+    use user_auth_core::store::memory::MemoryStore;
+    use user_auth_core::test_support::{call, call_json, factor_keys, Fixture, SignedIn, PASSWORD};
+
+    use super::*;
+
+    fn event(token: &str, id: &str, body: serde_json::Value) -> Fixture {
+        Fixture::parse(include_str!("../fixtures/remove-passkey.json"))
+            .bearer(token)
+            .path_id("/users/me/passkeys/", id)
+            .body(&body.to_string())
+    }
+
+    #[tokio::test]
+    async fn removes_a_passkey_with_the_password_only() {
+        let alice = SignedIn::new("alice").await;
+        let record = PasskeyRecord {
+            user_id: alice.user_id.clone(),
+            id: "AAAA".into(),
+            name: PasskeyName::parse(None).unwrap(),
+            created_at: 1,
+            last_used_at: None,
+            credential: "{}".into(),
+        };
+        assert!(alice.store.add_passkey(&record).await.unwrap());
+        let app: RemovePasskey<MemoryStore> = RemovePasskey {
+            store: alice.store.clone(),
+            passwords: passwords::argon2id(),
+            verifier: alice.keys.verifier(),
+            factor_keys: factor_keys(),
+            clock: clock::system(),
+        };
+        let wrong = event(&alice.access_token, "AAAA", json!({ "password": "not the password at all" }));
+        let answer = call_json(handle(&app, wrong.request())).await;
+        assert_eq!((answer.status, answer.error_code()), (401, Some("invalid_credentials")));
+        let right = event(&alice.access_token, "AAAA", json!({ "password": PASSWORD }));
+        assert_eq!(call(handle(&app, right.request())).await.status, 204);
+        assert!(alice.store.passkeys(&alice.user_id).await.unwrap().is_empty());
+        let again =
+            call_json(handle(&app, event(&alice.access_token, "AAAA", json!({ "password": PASSWORD })).request()))
+                .await;
+        assert_eq!((again.status, again.error_code()), (404, Some("not_found")));
+        let bad = call_json(handle(&app, event(&alice.access_token, "AAAA", json!({})).request())).await;
+        assert_eq!((bad.status, bad.error_code()), (400, Some("invalid_request")));
+    }
+}
