@@ -6,9 +6,11 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use user_auth_core::clock::{Clock, SystemClock};
-use user_auth_core::domain::{CodePurpose, UserId, Username};
+use user_auth_core::domain::{Ceremony, CeremonyKey, CodePurpose, UserId, Username};
 use user_auth_core::store::dynamodb::DynamoStore;
-use user_auth_core::store::{ActivityStore, CredentialStore, EmailStore, RecoveryStore, SessionStore, UserStore};
+use user_auth_core::store::{
+    ActivityStore, CredentialStore, EmailStore, PasskeyStore, RecoveryStore, SessionStore, UserStore,
+};
 use user_auth_core::tokens::refresh::RefreshToken;
 use user_auth_core::tokens::TokenIssuer;
 
@@ -196,6 +198,15 @@ pub enum StubCalls {
     OneGet,
     /// jwks and pages: none; they answer from their environment and their files.
     Nothing,
+    /// list-passkeys: the caller's session and user read at once, then the
+    /// user's passkeys queried.
+    TwoConcurrentGetsThenQuery,
+    /// register-passkey's options: the caller's session and user read at
+    /// once, the user's passkeys queried (to exclude them), then the
+    /// ceremony's state put.
+    TwoConcurrentGetsThenQueryAndPut,
+    /// login-with-passkey's options: the ceremony's state put.
+    OnePut,
 }
 
 impl StubCalls {
@@ -228,9 +239,25 @@ impl StubCalls {
                 stub.credentials(&Username::parse(UNKNOWN_NAME)?).await?;
             }
             StubCalls::Nothing => {}
+            StubCalls::TwoConcurrentGetsThenQuery => {
+                tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
+                stub.passkeys(user_id).await?;
+            }
+            StubCalls::TwoConcurrentGetsThenQueryAndPut => {
+                tokio::try_join!(stub.session(user_id, id), stub.get_user(user_id))?;
+                stub.passkeys(user_id).await?;
+                stub.put_ceremony(&bench_ceremony(user_id)).await?;
+            }
+            StubCalls::OnePut => stub.put_ceremony(&bench_ceremony(user_id)).await?,
         }
         Ok(start.elapsed())
     }
+}
+
+/// A ceremony's state as the passkey functions put it: what the stub is
+/// sent, whatever it holds.
+fn bench_ceremony(user_id: &UserId) -> Ceremony {
+    Ceremony::new(CeremonyKey::Registration(user_id.clone()), "{}".to_owned(), 0)
 }
 
 /// The functions' fixture events, filled in for the benchmark's user; the
@@ -239,6 +266,9 @@ pub struct Events {
     get_user: String,
     jwks: String,
     pages: String,
+    list_passkeys: String,
+    passkey_registration_options: String,
+    passkey_sign_in_options: String,
     authorize: String,
     create_user: String,
     login: String,
@@ -271,6 +301,13 @@ impl Events {
             get_user: fixture("get-user")?.replace("{{id}}", user_id.as_str()),
             jwks: fixture("jwks")?,
             pages: fixture("pages")?,
+            list_passkeys: fixture("list-passkeys")?,
+            passkey_registration_options: std::fs::read_to_string(
+                workspace().join("functions/register-passkey/fixtures/registration-options.json"),
+            )?,
+            passkey_sign_in_options: std::fs::read_to_string(
+                workspace().join("functions/login-with-passkey/fixtures/passkey-options.json"),
+            )?,
             authorize: fixture("authorize")?,
             create_user: fixture("create-user")?,
             login: fixture("login")?.replace("{{password}}", PASSWORD),
@@ -329,6 +366,12 @@ pub fn refusal(name: &str, events: &Events) -> Result<(String, Expected, bool), 
         }
         "jwks" => (events.jwks.clone(), Expected::Refused { status: 403, code: "forbidden" }, false),
         "pages" => (events.pages.clone(), Expected::Refused { status: 403, code: "forbidden" }, false),
+        "list-passkeys" => (bad_token(&events.list_passkeys), invalid_token, true),
+        "register-passkey" => (bad_token(&events.passkey_registration_options), invalid_token, true),
+        "login-with-passkey" => {
+            let event = events.passkey_sign_in_options.clone();
+            (event, Expected::Refused { status: 403, code: "forbidden" }, false)
+        }
         "authorize" => (bad_token(&events.authorize), Expected::Denied, true),
         "get-user" => (bad_token(&events.get_user), invalid_token, true),
         "logout" => (bad_token(&events.logout), invalid_token, true),
@@ -388,9 +431,15 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
     let targets = Targets::with_peak_rss(Limit::Below(32.0));
     // The authorizer is asked about get-user's reader, as a route of another service would be.
     let authorizer_reader = reader.clone();
+    let (passkey_lister, passkey_registrant) = (reader.clone(), reader.clone());
     let get_user = move || authorized(&events.get_user, issuer, &reader);
     let jwks = move || Ok(events.jwks.clone());
     let pages = move || Ok(events.pages.clone());
+    // Their options only: the second steps need a browser's answer to a
+    // ceremony, which the benchmark cannot make per invocation.
+    let list_passkeys = move || authorized(&events.list_passkeys, issuer, &passkey_lister);
+    let register_passkey = move || authorized(&events.passkey_registration_options, issuer, &passkey_registrant);
+    let login_with_passkey = move || Ok(events.passkey_sign_in_options.clone());
     let authorize = move || authorized(&events.authorize, issuer, &authorizer_reader);
     // A new username each time, as a taken one is refused.
     let new_user = move || {
@@ -462,6 +511,30 @@ pub fn all<'a>(events: &'a Events, issuer: &'a TokenIssuer, sessions: Sessions, 
         function("get-user", Status(200), warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, get_user),
         function("jwks", Status(200), warm_runs, own_time(StubCalls::Nothing), targets, jwks),
         function("pages", Status(200), warm_runs, own_time(StubCalls::Nothing), targets, pages),
+        function(
+            "list-passkeys",
+            Status(200),
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGetsThenQuery),
+            targets,
+            list_passkeys,
+        ),
+        function(
+            "register-passkey",
+            Status(200),
+            warm_runs,
+            own_time(StubCalls::TwoConcurrentGetsThenQueryAndPut),
+            targets,
+            register_passkey,
+        ),
+        function(
+            "login-with-passkey",
+            Status(200),
+            warm_runs,
+            own_time(StubCalls::OnePut),
+            targets,
+            login_with_passkey,
+        ),
         function("authorize", Authorized, warm_runs, own_time(StubCalls::TwoConcurrentGets), targets, authorize),
         function("login", Status(200), argon2_runs, floor(Floor::CheckAndPut), argon2_targets, login),
         function("logout", Status(204), warm_runs, own_time(StubCalls::TwoConcurrentGetsThenDelete), targets, logout),

@@ -257,6 +257,9 @@ pub fn function_env(dynamodb_endpoint: &str, keys: &Keys) -> Env {
         // cap: it would end her oldest session, the one get-user's events
         // read with. At this cap a login ends none, as most logins do.
         (vars::MAX_SESSIONS_PER_USER, "1000"),
+        // Passkeys on, as a local run has them.
+        (vars::WEBAUTHN_RP_ID, "localhost"),
+        (vars::WEBAUTHN_ORIGIN, "http://localhost:9000"),
         (vars::SIGN_UPS_PER_ADDRESS_PER_HOUR, sign_ups_per_hour.as_str()),
     ]
     .iter()

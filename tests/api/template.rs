@@ -169,6 +169,16 @@ fn routes_match_the_local_router() {
     assert!(deployed.contains(&me), "{deployed:?}");
 }
 
+/// What `build` does for a function that signs tokens, given a signing key
+/// instead of fetching it: only where the key is read from is read.
+fn with_a_signing_key<T>(
+    env: &Env,
+    build: impl FnOnce(&Env, &SdkSettings, &SecretString) -> Result<T, BoxError>,
+) -> Result<(), BoxError> {
+    config::signing_key_source(env)?;
+    build(env, &SdkSettings::from_env(env)?, &SecretString::from(TestKeys::generate().pair.private_key_pem)).map(drop)
+}
+
 /// Reads what each function's `main` reads: the logging controls
 /// (`telemetry::init`), then everything its `build` reads. Login's signing
 /// key is not fetched: only where it is read from.
@@ -188,15 +198,7 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "register-passkey" => register_passkey::build(env).await.map(drop),
         "list-passkeys" => list_passkeys::build(env).await.map(drop),
         "remove-passkey" => remove_passkey::build(env).await.map(drop),
-        "login-with-passkey" => {
-            config::signing_key_source(env)?;
-            login_with_passkey::with_signing_key(
-                env,
-                &SdkSettings::from_env(env)?,
-                &SecretString::from(TestKeys::generate().pair.private_key_pem),
-            )
-            .map(drop)
-        }
+        "login-with-passkey" => with_a_signing_key(env, login_with_passkey::with_signing_key),
         "authorize" => authorize::build(env).await.map(drop),
         "logout" => logout::build(env).await.map(drop),
         "list-sessions" => list_sessions::build(env).await.map(drop),
@@ -210,33 +212,9 @@ async fn read_what_main_reads(binary: &str, env: &Env) -> Result<(), BoxError> {
         "confirm-totp" => confirm_totp::build(env).await.map(drop),
         "remove-totp" => remove_totp::build(env).await.map(drop),
         "new-recovery-codes" => new_recovery_codes::build(env).await.map(drop),
-        "login" => {
-            config::signing_key_source(env)?;
-            login::with_signing_key(
-                env,
-                &SdkSettings::from_env(env)?,
-                &SecretString::from(TestKeys::generate().pair.private_key_pem),
-            )
-            .map(drop)
-        }
-        "refresh" => {
-            config::signing_key_source(env)?;
-            refresh::with_signing_key(
-                env,
-                &SdkSettings::from_env(env)?,
-                &SecretString::from(TestKeys::generate().pair.private_key_pem),
-            )
-            .map(drop)
-        }
-        "verify-mfa" => {
-            config::signing_key_source(env)?;
-            verify_mfa::with_signing_key(
-                env,
-                &SdkSettings::from_env(env)?,
-                &SecretString::from(TestKeys::generate().pair.private_key_pem),
-            )
-            .map(drop)
-        }
+        "login" => with_a_signing_key(env, login::with_signing_key),
+        "refresh" => with_a_signing_key(env, refresh::with_signing_key),
+        "verify-mfa" => with_a_signing_key(env, verify_mfa::with_signing_key),
         other => panic!("no such function: {other}"),
     }
 }
