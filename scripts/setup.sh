@@ -145,6 +145,13 @@ start_local_service() {
     mkdir -p "$log_dir"
     # SIGNING_KEY_TYPE: ed25519 (the default) or es256, a P-256 key, each in
     # a folder of its own.
+    # Built first, with the whole workspace: a `cargo run -p user-auth-core`
+    # builds the crate with other features than the workspace's build
+    # (test-support), and the workspace's build after it would rebuild it
+    # and relink every function.
+    say "building the functions"
+    cargo build --quiet --workspace --bins
+    local binaries="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
     local key_dir key_flag
     case "${SIGNING_KEY_TYPE:-ed25519}" in
         ed25519) key_dir="$ROOT/.local/keys" key_flag="" ;;
@@ -153,7 +160,7 @@ start_local_service() {
     esac
     if [[ ! -f "$key_dir/signing-key.pem" ]]; then
         say "generating a development ${SIGNING_KEY_TYPE:-ed25519} signing key in ${key_dir#"$ROOT/"}"
-        cargo run --quiet -p user-auth-core --bin generate-signing-key -- "$key_dir" $key_flag
+        "$binaries/generate-signing-key" "$key_dir" $key_flag
     fi
     export TOKEN_SIGNING_KEY_FILE="$key_dir/signing-key.pem"
     TOKEN_VERIFYING_KEY="$(cat "$key_dir/verifying-key.pem")"
@@ -184,10 +191,8 @@ start_local_service() {
 
     say "starting DynamoDB Local on port $dynamodb_port (log: $log_dir/dynamodb.log)"
     start_dynamodb_local "$dynamodb_port" "$log_dir/dynamodb.log"
-    cargo run --quiet -p user-auth-core --bin create-tables
+    "$binaries/create-tables"
 
-    say "building the functions"
-    cargo build --quiet --workspace --bins
     cargo lambda watch -A 127.0.0.1 -P "$port" --concurrency "${CONCURRENCY:-8}" "$@" >"$log_dir/watch.log" 2>&1 &
     WATCH_PID=$!
     for _ in $(seq 1 240); do
