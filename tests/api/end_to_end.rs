@@ -23,6 +23,18 @@ use user_auth_core::tokens::SigningKeyPair;
 use crate::helpers::{free_port, scratch_dir, DynamoDbLocal, CODE_HASH_KEY, PASSWORD, USERNAME_LOG_KEY};
 use crate::ses::{self, LocalSes};
 
+/// What cargo sets in a test's environment, by name or prefix.
+const CARGO_SET_FOR_TESTS: [&str; 8] = [
+    "CARGO_PKG_",
+    "CARGO_MANIFEST_",
+    "CARGO_CRATE_",
+    "CARGO_BIN_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_CFG_",
+    "OUT_DIR",
+];
+
 /// `cargo lambda watch` and the function processes it starts, as one process
 /// group, stopped together on drop.
 struct Watch {
@@ -34,7 +46,18 @@ impl Watch {
     fn start(port: u16, env: &[(&str, String)], log: PathBuf) -> Self {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let out = File::create(&log).unwrap();
-        let child = Command::new("cargo")
+        let mut command = Command::new("cargo");
+        // Cargo sets these for the test process; a build script that tracks
+        // one (ring's tracks CARGO_PKG_NAME) would run again in watch's
+        // `cargo run`, and the functions be rebuilt from ring up, twice:
+        // here, and by the next build from a shell.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if CARGO_SET_FOR_TESTS.iter().any(|prefix| name.starts_with(prefix)) {
+                command.env_remove(&*name);
+            }
+        }
+        let child = command
             .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
             .current_dir(workspace)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))

@@ -7,7 +7,7 @@
 
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use user_auth_core::clock::{self, SharedClock};
 use user_auth_core::config::Env;
 use user_auth_core::edge::{client, json_body, ok, JsonBody, TokenResponse};
@@ -51,14 +51,6 @@ pub fn with_signing_key(
     })
 }
 
-/// The first step's answer: the ceremony to name in the second, and the
-/// browser's options (`publicKey`, `mediation`).
-#[derive(Debug, Serialize)]
-pub struct SignInOptions {
-    pub ceremony: String,
-    pub options: serde_json::Value,
-}
-
 /// The second step's body: the ceremony, and the browser's assertion
 /// (`PublicKeyCredential.toJSON()`).
 #[derive(Debug, Deserialize)]
@@ -79,8 +71,7 @@ where
     let party = app.party.as_ref().ok_or(ApiError::PasskeysOff)?;
     let now = app.clock.now();
     if request.uri().path().ends_with("/options") {
-        let started = operations::start_passkey_sign_in(&app.store, party, now).await?;
-        return Ok(ok(&SignInOptions { ceremony: started.ceremony, options: started.options }));
+        return Ok(ok(&operations::start_passkey_sign_in(&app.store, party, now).await?));
     }
     let body: PasskeyLoginBody = json_body(&request)?;
     let attempt = PasskeySignIn { ceremony: body.ceremony, credential: body.credential, client: client(&request) };

@@ -48,7 +48,7 @@ pub use logout::{logout, LogoutScope};
 pub use new_recovery_codes::new_recovery_codes;
 pub use passkeys::{
     finish_passkey_registration, list_passkeys, passkey_sign_in, remove_passkey, start_passkey_registration,
-    start_passkey_sign_in, PasskeyRemoval, PasskeySignIn, PasskeySignInStart, PASSKEY_NAME_RULE,
+    start_passkey_sign_in, PasskeyRemoval, PasskeySignIn, PasskeySignInStart,
 };
 pub use recovery::{admit_recovery_request, confirm_recovery, send_recovery_code, AccountName, RecoveryConfirmation};
 pub use refresh::{refresh, RefreshPolicy};

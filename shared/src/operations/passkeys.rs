@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::SecretString;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::{ActivityEvent, ActivityType, Ceremony, CeremonyKey, Client, PasskeyName, PasskeyRecord};
@@ -98,7 +99,7 @@ where
     Ok(PasskeyView::from(&record))
 }
 
-pub const PASSKEY_NAME_RULE: &str = "\"name\", when given, has 1 to 64 characters and no control character";
+const PASSKEY_NAME_RULE: &str = "\"name\", when given, has 1 to 64 characters and no control character";
 
 /// The caller's passkeys, oldest first.
 pub async fn list_passkeys<S: PasskeyStore>(store: &S, caller: &Caller) -> Result<Vec<PasskeyView>, ApiError> {
@@ -141,9 +142,10 @@ where
     Ok(())
 }
 
-/// What a sign-in's options answer: the ceremony to name in the answer,
-/// and the options for `navigator.credentials.get`.
-#[derive(Debug)]
+/// What a sign-in's options answer, as its response body: the ceremony to
+/// name in the answer, and the options for `navigator.credentials.get`
+/// (`publicKey`, `mediation`).
+#[derive(Debug, Serialize)]
 pub struct PasskeySignInStart {
     pub ceremony: String,
     pub options: Value,
