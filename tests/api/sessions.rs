@@ -71,6 +71,25 @@ async fn login_refresh_list_revoke_and_logout_scopes() {
     assert_eq!(app.get_user(&id, &access).await.status, 401);
 }
 
+/// Of twenty concurrent revocations of one session, one ends it: the others
+/// find it gone, and the activity records it revoked once.
+#[tokio::test]
+async fn of_twenty_concurrent_revocations_of_one_session_one_ends_it() {
+    let app = TestApp::spawn().await;
+    let (_, access) = app.signed_in_user("omar").await;
+    log_in(&app, "omar").await;
+    let listed = app.list_sessions(&access).await;
+    let other = listed.json["sessions"].as_array().unwrap().iter().find(|s| s["current"] == false).unwrap();
+    let other = other["id"].as_str().unwrap();
+    let answers = futures_util::future::join_all((0..20).map(|_| app.revoke_session(&access, other))).await;
+    let statuses: Vec<u16> = answers.iter().map(|answer| answer.status).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 204).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|status| [204, 404].contains(status)), "{statuses:?}");
+    let activity = app.list_activity(&access, "limit=100").await;
+    let revoked = activity.json["events"].as_array().unwrap().iter().filter(|e| e["type"] == "session_revoked").count();
+    assert_eq!(revoked, 1, "{activity:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_refreshes_with_one_token_all_succeed() {
     let app = Arc::new(TestApp::spawn().await);
